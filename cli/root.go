@@ -1,0 +1,54 @@
+// Package cli implements clauderon's command line: one file per subcommand,
+// each a thin layer over the daemon's client or the in-process proxy.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries a child's exit code through cobra without printing.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintln(os.Stderr, "clauderon:", err)
+		return 1
+	}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "clauderon",
+		Short: "Run Claude Code in containers that hold no real credential",
+		Long: `clauderon runs Claude Code in Docker containers (or host commands) that never
+see your Anthropic token. A proxy on the host removes the placeholder
+credential they send and injects the real one from the OS keychain.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newExecCmd(),
+	)
+	return root
+}

@@ -1,0 +1,256 @@
+// Package fakeanthropic is a local stand-in for api.anthropic.com: a TLS
+// server with its own CA that answers the Messages API (JSON and SSE) and
+// records the credentials each request carried. Tests only.
+package fakeanthropic
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultReply is the text the fake answers with.
+const DefaultReply = "Hello from the fake Anthropic upstream."
+
+// Request is what the fake saw of one request.
+type Request struct {
+	Method        string
+	Path          string
+	Authorization string
+	APIKey        string
+	Beta          string
+	ProxyAuth     string
+	Header        http.Header
+	Body          []byte
+	Proto         string
+}
+
+// Server is a running fake upstream.
+type Server struct {
+	Addr   string         // 127.0.0.1:port
+	CAFile string         // PEM of the CA that signed its certificate
+	Roots  *x509.CertPool // the same CA, as a pool
+	Reply  string         // text of every answer; DefaultReply if empty
+
+	// EventGate, when set, is received from before each SSE event after the
+	// first, so a test can check that event N arrived before N+1 is sent.
+	EventGate chan struct{}
+
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []Request
+}
+
+// Start runs a fake upstream whose certificate is valid for
+// api.anthropic.com, localhost and 127.0.0.1. dir receives ca.pem.
+func Start(dir string) (*Server, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "fake anthropic test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "api.anthropic.com"},
+		DNSNames:     []string{"api.anthropic.com", "localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	caFile := filepath.Join(dir, "fake-anthropic-ca.pem")
+	if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(caCert)
+
+	s := &Server{CAFile: caFile, Roots: roots}
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.EnableHTTP2 = true
+	s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{{
+		Certificate: [][]byte{leafDER, caDER},
+		PrivateKey:  leafKey,
+	}}}
+	s.srv.StartTLS()
+	s.Addr = s.srv.Listener.Addr().String()
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Requests returns a copy of every request seen so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.reqs...)
+}
+
+// MessageRequests returns the requests made to /v1/messages.
+func (s *Server) MessageRequests() []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		if r.Path == "/v1/messages" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (s *Server) reply() string {
+	if s.Reply != "" {
+		return s.Reply
+	}
+	return DefaultReply
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.reqs = append(s.reqs, Request{
+		Method:        r.Method,
+		Path:          r.URL.Path,
+		Authorization: r.Header.Get("Authorization"),
+		APIKey:        r.Header.Get("X-Api-Key"),
+		Beta:          r.Header.Get("Anthropic-Beta"),
+		ProxyAuth:     r.Header.Get("Proxy-Authorization"),
+		Header:        r.Header.Clone(),
+		Body:          body,
+		Proto:         r.Proto,
+	})
+	s.mu.Unlock()
+
+	switch {
+	case r.URL.Path == "/v1/messages" && r.Method == http.MethodPost:
+		s.messages(w, body)
+	case r.URL.Path == "/v1/messages/count_tokens":
+		writeJSON(w, map[string]any{"input_tokens": 10})
+	case strings.HasPrefix(r.URL.Path, "/echo/"):
+		// For proxy tests: repeat the headers the upstream received.
+		writeJSON(w, map[string]any{"headers": r.Header, "path": r.URL.Path, "body_len": len(body)})
+	case r.URL.Path == "/big":
+		// For throughput: ?n=bytes of zeros.
+		n := 0
+		fmt.Sscan(r.URL.Query().Get("n"), &n)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", fmt.Sprint(n))
+		buf := make([]byte, 64<<10)
+		for n > 0 {
+			k := min(n, len(buf))
+			if _, err := w.Write(buf[:k]); err != nil {
+				return
+			}
+			n -= k
+		}
+	default:
+		// Claude Code asks a few other endpoints at start-up; a plain empty
+		// answer keeps it going.
+		writeJSON(w, map[string]any{})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+type event struct {
+	name string
+	data map[string]any
+}
+
+func (s *Server) messages(w http.ResponseWriter, body []byte) {
+	var req struct {
+		Model  string `json:"model"`
+		Stream bool   `json:"stream"`
+	}
+	_ = json.Unmarshal(body, &req)
+	if req.Model == "" {
+		req.Model = "claude-sonnet-4-5"
+	}
+	text := s.reply()
+	id := fmt.Sprintf("msg_fake_%d", time.Now().UnixNano())
+	usage := map[string]any{"input_tokens": 10, "output_tokens": 8}
+	if !req.Stream {
+		writeJSON(w, map[string]any{
+			"id": id, "type": "message", "role": "assistant", "model": req.Model,
+			"content":     []any{map[string]any{"type": "text", "text": text}},
+			"stop_reason": "end_turn", "stop_sequence": nil, "usage": usage,
+		})
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	fl, _ := w.(http.Flusher)
+	events := []event{
+		{"message_start", map[string]any{"type": "message_start", "message": map[string]any{
+			"id": id, "type": "message", "role": "assistant", "model": req.Model, "content": []any{},
+			"stop_reason": nil, "stop_sequence": nil, "usage": map[string]any{"input_tokens": 10, "output_tokens": 1}}}},
+		{"content_block_start", map[string]any{"type": "content_block_start", "index": 0,
+			"content_block": map[string]any{"type": "text", "text": ""}}},
+	}
+	for _, word := range strings.SplitAfter(text, " ") {
+		events = append(events, event{"content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
+			"delta": map[string]any{"type": "text_delta", "text": word}}})
+	}
+	events = append(events,
+		event{"content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}},
+		event{"message_delta", map[string]any{"type": "message_delta",
+			"delta": map[string]any{"stop_reason": "end_turn", "stop_sequence": nil},
+			"usage": map[string]any{"output_tokens": 8}}},
+		event{"message_stop", map[string]any{"type": "message_stop"}},
+	)
+	for i, ev := range events {
+		if i > 0 && s.EventGate != nil {
+			<-s.EventGate
+		}
+		b, _ := json.Marshal(ev.data)
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, b); err != nil {
+			return
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+}
