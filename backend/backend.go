@@ -1,0 +1,89 @@
+// Package backend defines how sessions' containers are run; backend/docker
+// implements it on a Docker engine.
+package backend
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Errors a Backend wraps so callers can tell them apart.
+var (
+	ErrNotFound          = errors.New("container not found")
+	ErrImageNotFound     = errors.New("image not found")
+	ErrEngineUnreachable = errors.New("container engine unreachable")
+	ErrConflict          = errors.New("container name already in use")
+)
+
+// Mount binds a host path into the container.
+type Mount struct {
+	Source   string
+	Target   string
+	ReadOnly bool
+}
+
+// Spec describes a container to create. Cmd is argv: nothing goes through a shell.
+type Spec struct {
+	Name       string // container name, clauderon-<session>
+	Image      string
+	Cmd        []string
+	Env        []string // KEY=VALUE
+	Labels     map[string]string
+	Mounts     []Mount
+	User       string
+	WorkingDir string
+	TTY        bool
+	OpenStdin  bool
+	ExtraHosts []string // host:ip, e.g. host.docker.internal:host-gateway
+}
+
+// Container is what the engine reports about one container.
+type Container struct {
+	ID         string
+	Name       string
+	Image      string
+	Status     string // created, running, exited, dead, …
+	ExitCode   int
+	Error      string
+	Labels     map[string]string
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Event is a container lifecycle event (start, die, destroy, …).
+type Event struct {
+	ID       string
+	Action   string
+	ExitCode int
+	Labels   map[string]string
+}
+
+// Stream is an attached container's TTY: read its output, write its input.
+type Stream interface {
+	io.ReadWriteCloser
+	CloseWrite() error
+}
+
+// Backend runs containers.
+type Backend interface {
+	Ping(ctx context.Context) error
+	ImageExists(ctx context.Context, ref string) (bool, error)
+	Create(ctx context.Context, spec Spec) (id string, err error)
+	Start(ctx context.Context, id string) error
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	Remove(ctx context.Context, id string, force bool) error
+	Inspect(ctx context.Context, id string) (Container, error)
+	// List returns the containers carrying every label in labels.
+	List(ctx context.Context, labels map[string]string) ([]Container, error)
+	// Events streams lifecycle events of containers carrying labels until ctx ends.
+	Events(ctx context.Context, labels map[string]string) (<-chan Event, <-chan error)
+	// Logs returns the container's output; with follow, until it exits or ctx ends.
+	Logs(ctx context.Context, id string, follow bool) (io.ReadCloser, error)
+	Attach(ctx context.Context, id string) (Stream, error)
+	Resize(ctx context.Context, id string, rows, cols uint) error
+	// Gateway is the address containers reach the host on (the bridge
+	// network's gateway), or "" where loopback suffices (Docker Desktop).
+	Gateway(ctx context.Context) (string, error)
+}
