@@ -86,4 +86,9 @@ type Backend interface {
 	// Gateway is the address containers reach the host on (the bridge
 	// network's gateway), or "" where loopback suffices (Docker Desktop).
 	Gateway(ctx context.Context) (string, error)
+	// BuildImage builds the Dockerfile at dockerfile (relative to contextDir,
+	// "" for "Dockerfile") and tags it tag, sending output lines to progress.
+	BuildImage(ctx context.Context, contextDir, dockerfile, tag string, progress func(line string)) error
+	// PullImage pulls ref, sending status lines to progress.
+	PullImage(ctx context.Context, ref string, progress func(line string)) error
 }
