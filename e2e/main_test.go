@@ -1,0 +1,132 @@
+// Package e2e runs the built clauderon binary against real clients, a real
+// Docker engine and the real Claude Code, with only Anthropic's API faked.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/internal/fakeanthropic"
+)
+
+// Canary is the "real" token of every end-to-end test. It must never show up
+// anywhere but in the fake upstream's records.
+const Canary = "sk-ant-oat01-CANARY-e2e-5f1c2b7a9d3e4c60"
+
+// binary is the clauderon binary built once for this package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "clauderon-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "clauderon")
+	_, file, _, _ := runtime.Caller(0)
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build.Dir = filepath.Dir(filepath.Dir(file))
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building clauderon:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// requireE2E fails under `make test` (CLAUDERON_REQUIRE_E2E=1) and skips
+// elsewhere when a real dependency is missing.
+func requireE2E(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CLAUDERON_REQUIRE_E2E") == "1" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// claudeBinary is the real Claude Code native binary from npm.
+func claudeBinary(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("CLAUDERON_TEST_CLAUDE")
+	if p == "" {
+		p = "/opt/clauderon-test/node_modules/.bin/claude"
+	}
+	if _, err := os.Stat(p); err != nil {
+		requireE2E(t, "Claude Code is not installed at %s (make test installs it): %v", p, err)
+	}
+	return p
+}
+
+// fakeHome makes a CLAUDERON_HOME whose config sends api.anthropic.com to a
+// fresh fake upstream, verified against the fake's own CA.
+func fakeHome(t testing.TB) (home string, fake *fakeanthropic.Server) {
+	t.Helper()
+	home = t.TempDir()
+	fake, err := fakeanthropic.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	cfg := config.Config{Proxy: config.Proxy{Upstreams: map[string]config.Upstream{
+		"api.anthropic.com": {Address: fake.Addr, CAFile: fake.CAFile},
+	}}}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := os.WriteFile(filepath.Join(home, config.FileName), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return home, fake
+}
+
+// baseEnv is a minimal environment: no inherited credential can leak in.
+func baseEnv(home string, extra ...string) []string {
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"CLAUDERON_HOME=" + home,
+	}
+	for _, k := range []string{"DOCKER_HOST", "DBUS_SESSION_BUS_ADDRESS", "TMPDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return append(env, extra...)
+}
+
+// assertNoCanaryUnder fails if any file below dir contains the canary.
+func assertNoCanaryUnder(t testing.TB, dir, canary string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(canary)) {
+			t.Errorf("the canary token was written to %s", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func assertNoCanary(t testing.TB, where, text, canary string) {
+	t.Helper()
+	if strings.Contains(text, canary) {
+		t.Errorf("the canary token appears in %s", where)
+	}
+}
