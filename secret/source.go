@@ -3,6 +3,7 @@ package secret
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 )
 
@@ -10,8 +11,9 @@ import (
 // are further names, not new types.
 const Anthropic = "anthropic"
 
-// ErrNotFound means no credential of that name is configured anywhere.
-var ErrNotFound = errors.New("no Anthropic credential configured; run `clauderon token set`")
+// ErrNotFound means no credential of that name is configured where a source
+// looked. The errors that wrap it say where to configure one.
+var ErrNotFound = errors.New("credential not configured")
 
 // Origin says where a credential was found.
 type Origin string
@@ -38,21 +40,58 @@ var EnvVars = []string{"CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY"}
 
 // Get implements Source.
 func (e Env) Get(_ context.Context, name string) (Token, Origin, error) {
-	if name != Anthropic {
-		return Token{}, "", ErrNotFound
+	t, _, err := e.lookup(name)
+	if err != nil {
+		return Token{}, "", err
+	}
+	return t, OriginEnv, nil
+}
+
+// lookup also reports which variable held the credential.
+func (e Env) lookup(name string) (Token, string, error) {
+	c, err := lookup(name)
+	if err != nil {
+		return Token{}, "", err
 	}
 	getenv := e.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	for _, k := range EnvVars {
+	for _, k := range c.env {
 		if v := getenv(k); v != "" {
-			t, err := ParseToken(v)
+			t, err := c.parse(v)
 			if err != nil {
-				return Token{}, OriginEnv, errors.New(k + " is set but " + err.Error())
+				return Token{}, k, fmt.Errorf("%s is set in the daemon's environment but %w", k, err)
 			}
-			return t, OriginEnv, nil
+			return t, k, nil
 		}
 	}
-	return Token{}, "", ErrNotFound
+	return Token{}, "", fmt.Errorf("%s credential not in the environment: %w", name, ErrNotFound)
+}
+
+// Chain asks its sources in order; the first that has the credential wins.
+// A source that fails for another reason than ErrNotFound stops the search,
+// so a broken override is reported instead of silently skipped.
+type Chain []Source
+
+// Get implements Source.
+func (c Chain) Get(ctx context.Context, name string) (Token, Origin, error) {
+	for _, s := range c {
+		t, o, err := s.Get(ctx, name)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		return t, o, err
+	}
+	return Token{}, "", notConfigured(name)
+}
+
+// notConfigured is the error for a credential found nowhere, with both ways
+// to configure it.
+func notConfigured(name string) error {
+	msg := fmt.Sprintf("no %s credential: store one with `clauderon token set`", name)
+	if h := envHint(name); h != "" {
+		msg += " or set " + h + " in the daemon's environment"
+	}
+	return fmt.Errorf("%s: %w", msg, ErrNotFound)
 }

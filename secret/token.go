@@ -3,7 +3,9 @@
 package secret
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,49 +30,80 @@ var ErrBadToken = errors.New("not an Anthropic credential: expected sk-ant-oat01
 
 // Token is a credential. Every way of printing or encoding it redacts it;
 // only Reveal gives the value, for the one place that sends it upstream.
-type Token struct{ v string }
+//
+// The value sits behind a pointer so that even where fmt cannot call
+// Token's methods (a Token in an unexported struct field, printed with %+v
+// or %#v) it prints an address, never the characters.
+type Token struct{ p *string }
+
+func newToken(s string) Token {
+	if s == "" {
+		return Token{}
+	}
+	return Token{p: &s}
+}
 
 // ParseToken trims whitespace (a pasted token often carries a newline) and
 // checks that s looks like an Anthropic credential.
 func ParseToken(s string) (Token, error) {
-	s = strings.Join(strings.Fields(s), "")
-	t := Token{v: s}
+	t := newToken(strings.Join(strings.Fields(s), ""))
 	if t.Kind() == "" {
 		return Token{}, ErrBadToken
 	}
 	return t, nil
 }
 
+// Wrap holds s, unchecked, in a Token: for values that are not Anthropic
+// credentials, such as a per-session proxy secret read back from state.
+func Wrap(s string) Token { return newToken(s) }
+
+// NewRandom returns a fresh random credential: 32 bytes from crypto/rand,
+// base64url without padding (43 characters), safe in a URL's userinfo.
+func NewRandom() Token {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // never fails since Go 1.24; it crashes the program instead
+	return newToken(base64.RawURLEncoding.EncodeToString(b[:]))
+}
+
+func (t Token) val() string {
+	if t.p == nil {
+		return ""
+	}
+	return *t.p
+}
+
 // Kind reports the credential's kind, or "" when it is neither.
 func (t Token) Kind() Kind {
+	v := t.val()
 	switch {
-	case strings.HasPrefix(t.v, "sk-ant-oat01-") && len(t.v) > len("sk-ant-oat01-"):
+	case strings.HasPrefix(v, "sk-ant-oat01-") && len(v) > len("sk-ant-oat01-"):
 		return KindOAuth
-	case strings.HasPrefix(t.v, "sk-ant-api") && len(t.v) > len("sk-ant-api"):
+	case strings.HasPrefix(v, "sk-ant-api") && len(v) > len("sk-ant-api"):
 		return KindAPIKey
 	}
 	return ""
 }
 
 // IsZero reports whether the token is empty.
-func (t Token) IsZero() bool { return t.v == "" }
+func (t Token) IsZero() bool { return t.val() == "" }
 
 // Reveal returns the secret value. Call it only where the value leaves for
 // its rightful destination.
-func (t Token) Reveal() string { return t.v }
+func (t Token) Reveal() string { return t.val() }
 
 // Equal compares two tokens in constant time.
 func (t Token) Equal(o Token) bool {
-	return subtle.ConstantTimeCompare([]byte(t.v), []byte(o.v)) == 1
+	return subtle.ConstantTimeCompare([]byte(t.val()), []byte(o.val())) == 1
 }
 
 // Fingerprint shows at most the last four characters, enough to tell two
 // tokens apart and never enough to use one.
 func (t Token) Fingerprint() string {
-	if len(t.v) < 16 {
+	v := t.val()
+	if len(v) < 16 {
 		return "…"
 	}
-	return "…" + t.v[len(t.v)-4:]
+	return "…" + v[len(v)-4:]
 }
 
 func (t Token) String() string               { return redacted }

@@ -90,6 +90,15 @@ func measure(o clientOpts) (measurement, error) {
 	}
 	c := &http.Client{Transport: tr}
 
+	// Memory first, before the large transfers leave freed memory that new
+	// connections would reuse unseen.
+	m.IdleConnKB = -1
+	if o.ProxyPID > 0 {
+		if m.IdleConnKB, err = idleConnKB(o); err != nil {
+			return m, err
+		}
+	}
+
 	// Latency: keep-alive, small JSON.
 	lat := make([]time.Duration, 0, o.N)
 	for i := 0; i < o.N+50; i++ {
@@ -146,14 +155,6 @@ func measure(o clientOpts) (measurement, error) {
 		m.ThroughputMBps = max(m.ThroughputMBps, float64(size)/(1<<20)/time.Since(t0).Seconds())
 	}
 
-	m.IdleConnKB = -1
-	if o.ProxyPID > 0 {
-		kb, err := idleConnKB(o)
-		if err != nil {
-			return m, err
-		}
-		m.IdleConnKB = kb
-	}
 	return m, nil
 }
 
