@@ -1,0 +1,62 @@
+package testimage_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/backend/docker"
+	"github.com/clauderon/clauderon/internal/testimage"
+)
+
+// TestImage checks what other packages' tests rely on: claude runs as the
+// non-root user claude in /workspace, with git, curl and rg at hand.
+func TestImage(t *testing.T) {
+	tag := testimage.Ensure(t)
+	if again := testimage.Ensure(t); again != tag {
+		t.Fatalf("second Ensure = %q, want %q", again, tag)
+	}
+	out := run(t, tag, "sh", "-c", `id -u; id -un; pwd; echo $HOME; claude --version; git --version; curl --version | head -n1; rg --version | head -n1`)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 8 {
+		t.Fatalf("output has %d lines, want 8:\n%s", len(lines), out)
+	}
+	for i, want := range []string{"1000", "claude", "/workspace", "/home/claude", "(Claude Code)", "git version", "curl ", "ripgrep "} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d = %q, want it to contain %q", i, lines[i], want)
+		}
+	}
+}
+
+func run(t *testing.T, image string, cmd ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	b, err := docker.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	id, err := b.Create(ctx, backend.Spec{Image: image, Cmd: cmd, Labels: map[string]string{"clauderon.test": t.Name()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Remove(context.Background(), id, true) })
+	if err := b.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := b.Logs(ctx, id, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, rc); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
