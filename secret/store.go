@@ -1,0 +1,110 @@
+package secret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Store is the daemon's credential store: the environment overrides the
+// keychain, and writes go to the keychain. It is the Source the proxy asks,
+// and what the LocalAPI's token routes call.
+type Store struct {
+	Env      Env
+	Keychain *Keychain
+}
+
+// NewStore returns a Store on the real environment and the keychain service
+// (DefaultService when "").
+func NewStore(service string) *Store {
+	return &Store{Keychain: &Keychain{Service: service}}
+}
+
+// Get implements Source: CLAUDE_CODE_OAUTH_TOKEN, then ANTHROPIC_API_KEY,
+// then the keychain. The keychain is not asked when the environment answers.
+func (s *Store) Get(ctx context.Context, name string) (Token, Origin, error) {
+	return Chain{s.Env, s.Keychain}.Get(ctx, name)
+}
+
+// Set stores tok in the keychain. A credential in the environment still
+// wins; Status reports that.
+func (s *Store) Set(ctx context.Context, name string, tok Token) error {
+	return s.Keychain.Set(ctx, name, tok)
+}
+
+// Delete removes name from the keychain.
+func (s *Store) Delete(ctx context.Context, name string) error {
+	return s.Keychain.Delete(ctx, name)
+}
+
+// KeychainState says what the keychain holds for a name.
+type KeychainState string
+
+const (
+	KeychainSet         KeychainState = "set"
+	KeychainEmpty       KeychainState = "empty"
+	KeychainInvalid     KeychainState = "invalid"     // an entry that is not a valid credential
+	KeychainUnavailable KeychainState = "unavailable" // see ErrKeychainUnavailable
+)
+
+// Status describes a credential without revealing it. It encodes to JSON as
+// the LocalAPI serves it.
+type Status struct {
+	Name        string        `json:"name"`
+	Configured  bool          `json:"configured"`            // a usable credential was found
+	Kind        Kind          `json:"kind,omitempty"`        // oauth or api-key
+	Origin      Origin        `json:"origin,omitempty"`      // environment or keychain
+	EnvVar      string        `json:"env_var,omitempty"`     // the variable, when Origin is environment
+	Fingerprint string        `json:"fingerprint,omitempty"` // at most the last 4 characters
+	Keychain    KeychainState `json:"keychain"`
+	Warning     string        `json:"warning,omitempty"` // e.g. the environment shadows the keychain
+	Error       string        `json:"error,omitempty"`   // why no usable credential was found
+}
+
+// Status reports where name comes from. Problems with the credential (none
+// configured, keychain unavailable, an invalid value) are described in the
+// Status; the error is for an unknown name or a cancelled ctx.
+func (s *Store) Status(ctx context.Context, name string) (Status, error) {
+	if _, err := lookup(name); err != nil {
+		return Status{}, err
+	}
+	st := Status{Name: name}
+
+	ktok, _, kerr := s.Keychain.Get(ctx, name)
+	switch {
+	case kerr == nil:
+		st.Keychain = KeychainSet
+	case errors.Is(kerr, context.Canceled), errors.Is(kerr, context.DeadlineExceeded):
+		return Status{}, kerr
+	case errors.Is(kerr, ErrNotFound):
+		st.Keychain = KeychainEmpty
+	case errors.Is(kerr, ErrKeychainUnavailable):
+		st.Keychain = KeychainUnavailable
+	default:
+		st.Keychain = KeychainInvalid
+	}
+
+	etok, evar, eerr := s.Env.lookup(name)
+	switch {
+	case eerr == nil:
+		st.Configured, st.Origin, st.EnvVar = true, OriginEnv, evar
+		st.Kind, st.Fingerprint = etok.Kind(), etok.Fingerprint()
+		switch st.Keychain {
+		case KeychainSet:
+			st.Warning = fmt.Sprintf("%s in the daemon's environment (%s) overrides the keychain entry (%s); unset it and restart the daemon to use the keychain",
+				evar, etok.Fingerprint(), ktok.Fingerprint())
+		case KeychainUnavailable, KeychainInvalid:
+			st.Warning = kerr.Error()
+		}
+	case !errors.Is(eerr, ErrNotFound):
+		st.Origin, st.EnvVar, st.Error = OriginEnv, evar, eerr.Error()
+	case kerr == nil:
+		st.Configured, st.Origin = true, OriginKeychain
+		st.Kind, st.Fingerprint = ktok.Kind(), ktok.Fingerprint()
+	case st.Keychain == KeychainEmpty:
+		st.Error = notConfigured(name).Error()
+	default:
+		st.Error = kerr.Error()
+	}
+	return st, nil
+}
