@@ -89,7 +89,9 @@ type stream struct {
 func (s *stream) Read(p []byte) (int, error)  { return s.r.Read(p) }
 func (s *stream) Write(p []byte) (int, error) { return s.resp.Conn.Write(p) }
 
-// CloseWrite closes the container's stdin side of the connection.
+// CloseWrite closes our side of stdin. Containers are created with
+// StdinOnce=false so that a session outlives its attaches: the engine then
+// keeps the container's stdin open and ends this attachment's output instead.
 func (s *stream) CloseWrite() error { return s.resp.CloseWrite() }
 
 func (s *stream) Close() error {
