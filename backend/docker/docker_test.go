@@ -256,8 +256,10 @@ func TestAttachPlain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(out), "got ping\nbye\n"; got != want {
-		t.Errorf("attached output = %q, want %q", got, want)
+	lines := strings.SplitAfter(string(out), "\n")
+	slices.Sort(lines)
+	if got, want := strings.Join(lines, ""), "bye\ngot ping\n"; got != want {
+		t.Errorf("attached output (sorted) = %q, want %q", got, want)
 	}
 }
 
