@@ -49,6 +49,15 @@ credential they send and injects the real one from the OS keychain.`,
 	}
 	root.AddCommand(
 		newExecCmd(),
+		newDaemonCmd(),
+		newCreateCmd(),
+		newListCmd(),
+		newAttachCmd(),
+		newLogsCmd(),
+		newStopCmd(),
+		newRmCmd(),
+		newDoctorCmd(),
+		newImageCmd(),
 	)
 	return root
 }

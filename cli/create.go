@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/session"
+)
+
+type createFlags struct {
+	name, prompt, image, workdir string
+	print, wait, json, noWorkdir bool
+}
+
+func newCreateCmd() *cobra.Command {
+	var f createFlags
+	cmd := &cobra.Command{
+		Use:   "create --name NAME [--prompt PROMPT] [--print [--wait]]",
+		Short: "Create a session: Claude Code in a container with no real credential",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCreate(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.name, "name", "", "session name: 1-40 of a-z, 0-9 and '-' (required)")
+	fl.StringVar(&f.prompt, "prompt", "", "the prompt for Claude Code (required with --print)")
+	fl.BoolVar(&f.print, "print", false, "run once non-interactively (claude --print) and keep the result")
+	fl.StringVar(&f.image, "image", session.DefaultImage, "agent image")
+	fl.StringVar(&f.workdir, "workdir", "", "host directory mounted at /workspace (default: the current directory)")
+	fl.BoolVar(&f.noWorkdir, "no-workdir", false, "mount no host directory")
+	fl.BoolVar(&f.wait, "wait", false, "wait for the session to finish and print its result")
+	fl.BoolVar(&f.json, "json", false, "print the session as JSON")
+	return cmd
+}
+
+func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) error {
+	if err := session.ValidateName(f.name); err != nil {
+		return err
+	}
+	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive}
+	if f.print {
+		o.Mode = session.ModePrint
+	}
+	if !f.noWorkdir {
+		dir := f.workdir
+		if dir == "" {
+			wd, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			dir = wd
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		o.Workdir = abs
+	}
+	var c client.Client
+	s, err := c.Create(ctx, o)
+	if err != nil {
+		return err
+	}
+	if !f.wait {
+		if f.json {
+			return printJSON(stdout, s)
+		}
+		fmt.Fprintf(stdout, "created session %s (%s, %s)\n", s.Name, s.Mode, s.Status)
+		if s.Mode == session.ModeInteractive {
+			fmt.Fprintf(stderr, "attach with: clauderon attach %s\n", s.Name)
+		} else {
+			fmt.Fprintf(stderr, "read its output with: clauderon logs %s -f\n", s.Name)
+		}
+		return nil
+	}
+	s, err = c.Wait(ctx, s.Name)
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "stopped waiting; session %s keeps running (clauderon logs %s -f)\n", f.name, f.name)
+		}
+		return err
+	}
+	return reportFinished(stdout, stderr, s, f.json)
+}
+
+// reportFinished prints a finished session's result and turns a failure
+// into the process's exit status.
+func reportFinished(stdout, stderr io.Writer, s session.Session, asJSON bool) error {
+	if asJSON {
+		if err := printJSON(stdout, s); err != nil {
+			return err
+		}
+	} else if s.Result != nil {
+		fmt.Fprintln(stdout, s.Result.Text)
+		fmt.Fprintf(stderr, "session %s: %d turn(s), $%.4f, %.1fs\n", s.Name, s.Result.NumTurns, s.Result.CostUSD, float64(s.Result.DurationMS)/1000)
+	}
+	switch {
+	case s.Status == session.StatusDeleted:
+		return fmt.Errorf("session %s was removed before it finished", s.Name)
+	case s.Status == session.StatusFailed:
+		return fmt.Errorf("session %s failed: %s", s.Name, s.Reason)
+	case s.Result != nil && s.Result.IsError:
+		if !asJSON {
+			fmt.Fprintf(stderr, "session %s: Claude Code reported an error\n", s.Name)
+		}
+		return exitError{code: 1}
+	case s.ExitCode != nil && *s.ExitCode != 0:
+		if !asJSON {
+			fmt.Fprintf(stderr, "session %s exited with code %d; see `clauderon logs %s`\n", s.Name, *s.ExitCode, s.Name)
+		}
+		return exitError{code: *s.ExitCode}
+	case s.Mode == session.ModePrint && s.Result == nil && !asJSON:
+		fmt.Fprintf(stderr, "session %s produced no result; see `clauderon logs %s`\n", s.Name, s.Name)
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/daemon"
+	"github.com/clauderon/clauderon/secret"
+)
+
+type daemonFlags struct {
+	proxyPort int
+	logLevel  string
+	logJSON   bool
+}
+
+func newDaemonCmd() *cobra.Command {
+	var f daemonFlags
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run the clauderon daemon in the foreground (proxy + sessions + LocalAPI)",
+		Long: `Runs the daemon that owns every session: the credential-injecting proxy,
+the session manager and the LocalAPI on $CLAUDERON_HOME/clauderon.sock.
+The first SIGINT or SIGTERM drains; a second one forces. Containers keep running.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDaemon(cmd.Context(), f)
+		},
+	}
+	cmd.Flags().IntVar(&f.proxyPort, "proxy-port", 0, "port of the proxy (default: proxy.port in config.json, else 18080)")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
+	return cmd
+}
+
+func runDaemon(ctx context.Context, f daemonFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
+	}
+	if f.proxyPort < 0 || f.proxyPort > 65535 {
+		return fmt.Errorf("--proxy-port %d is not a port number", f.proxyPort)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if f.logJSON {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	log := slog.New(h)
+	home, err := config.Home()
+	if err != nil {
+		return err
+	}
+
+	// First signal drains (ctx), second forces.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	force := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			if n == 1 {
+				cancel()
+			} else if n == 2 {
+				close(force)
+				return
+			}
+		}
+	}()
+
+	d, err := daemon.New(ctx, daemon.Config{
+		Home:        home,
+		ProxyPort:   f.proxyPort,
+		Credentials: secret.Env{},
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.Run(ctx, force); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/session"
+)
+
+func newDoctorCmd() *cobra.Command {
+	var asJSON bool
+	var image string
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the engine, the credential, the CA, the proxy from a container, and the image",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDoctor(cmd.Context(), cmd.OutOrStdout(), image, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&image, "image", session.DefaultImage, "agent image to check")
+	return cmd
+}
+
+func runDoctor(ctx context.Context, w io.Writer, image string, asJSON bool) error {
+	var c client.Client
+	d, err := c.Doctor(ctx, image)
+	if err != nil {
+		if asJSON {
+			_ = printJSON(w, client.Doctor{Checks: []client.Check{{Name: "daemon", Detail: err.Error(), Fix: "start it with `clauderon daemon` or open the app"}}})
+		}
+		return err
+	}
+	if asJSON {
+		if err := printJSON(w, d); err != nil {
+			return err
+		}
+	} else {
+		for _, ch := range d.Checks {
+			mark := "ok  "
+			if !ch.OK {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(w, "%s  %-12s %s\n", mark, ch.Name, ch.Detail)
+			if !ch.OK && ch.Fix != "" {
+				fmt.Fprintf(w, "      fix: %s\n", ch.Fix)
+			}
+		}
+	}
+	if !d.OK {
+		return exitError{code: 1}
+	}
+	return nil
+}

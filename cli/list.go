@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clauderon/clauderon/client"
+)
+
+func newListCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List sessions",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runList(cmd.Context(), cmd.OutOrStdout(), asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func runList(ctx context.Context, w io.Writer, asJSON bool) error {
+	var c client.Client
+	l, err := c.List(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return printJSON(w, l)
+	}
+	if len(l.Sessions) == 0 {
+		fmt.Fprintln(w, "no sessions; create one with: clauderon create --name NAME --prompt PROMPT")
+	} else {
+		now := time.Now()
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSTATUS\tMODE\tIMAGE\tCREATED\tPROMPT")
+		for _, s := range l.Sessions {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, statusText(s), s.Mode, s.Image, ago(s.CreatedAt, now), oneLine(s.Prompt, 40))
+		}
+		tw.Flush()
+	}
+	if len(l.Orphans) > 0 {
+		fmt.Fprintln(w, "\norphaned containers (not deleted; inspect and remove them with docker):")
+		for _, o := range l.Orphans {
+			fmt.Fprintf(w, "  %.12s  %s  %s: %s\n", o.ID, o.Name, o.Status, o.Reason)
+		}
+	}
+	return nil
+}

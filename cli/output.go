@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/clauderon/clauderon/session"
+)
+
+// printJSON writes v as indented JSON, for scripts (--json).
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// ago renders a past time for humans: "3m ago".
+func ago(t time.Time, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return t.Local().Format("2006-01-02")
+}
+
+// statusText is a session's status with its exit code or reason.
+func statusText(s session.Session) string {
+	switch {
+	case s.Status == session.StatusExited && s.ExitCode != nil:
+		return fmt.Sprintf("exited (%d)", *s.ExitCode)
+	case s.Status == session.StatusFailed && s.Reason != "":
+		return "failed: " + s.Reason
+	}
+	return string(s.Status)
+}
+
+// oneLine shortens text to n runes on one line.
+func oneLine(text string, n int) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if r := []rune(text); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return text
+}

@@ -1,0 +1,65 @@
+package client
+
+import "github.com/clauderon/clauderon/session"
+
+// APIPrefix is the versioned root of every LocalAPI route.
+const APIPrefix = "/api/v0"
+
+// Status describes the running daemon.
+type Status struct {
+	Version    string   `json:"version"`
+	PID        int      `json:"pid"`
+	Home       string   `json:"home"`
+	ProxyPort  int      `json:"proxy_port"`
+	ProxyAddrs []string `json:"proxy_addrs"`
+}
+
+// SessionList is the answer of GET /sessions.
+type SessionList struct {
+	Sessions []session.Session `json:"sessions"`
+	Orphans  []session.Orphan  `json:"orphans,omitempty"`
+}
+
+// Resize is the body of POST /sessions/{name}/resize.
+type Resize struct {
+	Rows uint `json:"rows"`
+	Cols uint `json:"cols"`
+}
+
+// Check is one line of the doctor's report.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// Doctor is the answer of GET /doctor.
+type Doctor struct {
+	OK     bool    `json:"ok"`
+	Checks []Check `json:"checks"`
+}
+
+// BuildImage is the body of POST /images/build.
+type BuildImage struct {
+	Tag           string `json:"tag,omitempty"`            // session.DefaultImage when empty
+	BaseImage     string `json:"base_image,omitempty"`     // replaces debian:bookworm-slim
+	ClaudeVersion string `json:"claude_version,omitempty"` // npm version; latest when empty
+	ClaudeBinary  string `json:"claude_binary,omitempty"`  // host path of a prebuilt claude binary
+}
+
+// PullImage is the body of POST /images/pull.
+type PullImage struct {
+	Ref string `json:"ref"`
+}
+
+// Progress is one NDJSON line of a streamed image operation. The last line
+// has Done or Error set.
+type Progress struct {
+	Line  string `json:"line,omitempty"`
+	Done  bool   `json:"done,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// UpgradeProto is the Upgrade token of the attach route.
+const UpgradeProto = "clauderon-attach"

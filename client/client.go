@@ -1,0 +1,258 @@
+// Package client is the Go client of the clauderon daemon's LocalAPI, used by
+// the CLI, the desktop app and the MCP server.
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/session"
+)
+
+// SocketFile is the LocalAPI socket's name inside CLAUDERON_HOME.
+const SocketFile = "clauderon.sock"
+
+// Client talks to the daemon. The zero value uses $CLAUDERON_HOME/clauderon.sock.
+type Client struct {
+	// Socket is the daemon's unix socket; empty means the default.
+	Socket string
+
+	once sync.Once
+	sock string
+	err  error
+	hc   *http.Client
+}
+
+func (c *Client) init() error {
+	c.once.Do(func() {
+		c.sock = c.Socket
+		if c.sock == "" {
+			home, err := config.Home()
+			if err != nil {
+				c.err = err
+				return
+			}
+			c.sock = filepath.Join(home, SocketFile)
+		}
+		c.hc = &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return c.dial(ctx)
+			},
+			DisableCompression: true,
+		}}
+	})
+	return c.err
+}
+
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.sock)
+	if err != nil {
+		return nil, &DaemonUnreachableError{Socket: c.sock, Err: err}
+	}
+	return conn, nil
+}
+
+// SocketPath returns the socket the client talks to.
+func (c *Client) SocketPath() (string, error) {
+	if err := c.init(); err != nil {
+		return "", err
+	}
+	return c.sock, nil
+}
+
+// do sends a request and returns the response of a 2xx answer; any other
+// answer becomes an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	if err := c.init(); err != nil {
+		return nil, err
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://clauderon"+APIPrefix+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var du *DaemonUnreachableError
+		if errors.As(err, &du) {
+			return nil, du
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("clauderon daemon at %s: %w", c.sock, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		return nil, readError(resp)
+	}
+	return resp, nil
+}
+
+func readError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(b, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(b))
+		if e.Error == "" {
+			e.Error = resp.Status
+		}
+	}
+	return &APIError{Status: resp.StatusCode, Message: e.Error}
+}
+
+func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	resp, err := c.do(ctx, method, path, in)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("reading the daemon's answer: %w", err)
+	}
+	return nil
+}
+
+func sessionPath(name string, rest string) string {
+	return "/sessions/" + url.PathEscape(name) + rest
+}
+
+// Status describes the running daemon.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.call(ctx, http.MethodGet, "/status", nil, &s)
+}
+
+// Create creates and starts a session.
+func (c *Client) Create(ctx context.Context, o session.Options) (session.Session, error) {
+	var s session.Session
+	return s, c.call(ctx, http.MethodPost, "/sessions", o, &s)
+}
+
+// List returns every session and the orphaned containers.
+func (c *Client) List(ctx context.Context) (SessionList, error) {
+	var l SessionList
+	return l, c.call(ctx, http.MethodGet, "/sessions", nil, &l)
+}
+
+// Get returns one session.
+func (c *Client) Get(ctx context.Context, name string) (session.Session, error) {
+	var s session.Session
+	return s, c.call(ctx, http.MethodGet, sessionPath(name, ""), nil, &s)
+}
+
+// Stop stops a session's container.
+func (c *Client) Stop(ctx context.Context, name string) (session.Session, error) {
+	var s session.Session
+	return s, c.call(ctx, http.MethodPost, sessionPath(name, "/stop"), nil, &s)
+}
+
+// Remove deletes a session; force removes a running one.
+func (c *Client) Remove(ctx context.Context, name string, force bool) error {
+	q := ""
+	if force {
+		q = "?force=1"
+	}
+	return c.call(ctx, http.MethodDelete, sessionPath(name, q), nil, nil)
+}
+
+// Wait blocks until the session has exited, failed or been deleted.
+func (c *Client) Wait(ctx context.Context, name string) (session.Session, error) {
+	var s session.Session
+	return s, c.call(ctx, http.MethodGet, sessionPath(name, "/wait"), nil, &s)
+}
+
+// Logs returns the session's output; with follow, until it exits or ctx ends.
+func (c *Client) Logs(ctx context.Context, name string, follow bool) (io.ReadCloser, error) {
+	q := ""
+	if follow {
+		q = "?follow=1"
+	}
+	resp, err := c.do(ctx, http.MethodGet, sessionPath(name, "/logs"+q), nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Resize sets an interactive session's terminal size.
+func (c *Client) Resize(ctx context.Context, name string, rows, cols uint) error {
+	return c.call(ctx, http.MethodPost, sessionPath(name, "/resize"), Resize{Rows: rows, Cols: cols}, nil)
+}
+
+// Doctor runs the daemon's checks against image ("" means the default).
+func (c *Client) Doctor(ctx context.Context, image string) (Doctor, error) {
+	var d Doctor
+	q := ""
+	if image != "" {
+		q = "?image=" + url.QueryEscape(image)
+	}
+	return d, c.call(ctx, http.MethodGet, "/doctor"+q, nil, &d)
+}
+
+// BuildImage builds the agent image, sending each progress line to progress.
+func (c *Client) BuildImage(ctx context.Context, b BuildImage, progress func(string)) error {
+	return c.stream(ctx, "/images/build", b, progress)
+}
+
+// PullImage pulls an image, sending each progress line to progress.
+func (c *Client) PullImage(ctx context.Context, ref string, progress func(string)) error {
+	return c.stream(ctx, "/images/pull", PullImage{Ref: ref}, progress)
+}
+
+func (c *Client) stream(ctx context.Context, path string, in any, progress func(string)) error {
+	resp, err := c.do(ctx, http.MethodPost, path, in)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var p Progress
+		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
+			return fmt.Errorf("reading the daemon's progress: %w", err)
+		}
+		switch {
+		case p.Error != "":
+			return &APIError{Status: http.StatusInternalServerError, Message: p.Error}
+		case p.Done:
+			return nil
+		case progress != nil:
+			progress(p.Line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return errors.New("the daemon ended the stream without saying whether it succeeded")
+}

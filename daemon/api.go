@@ -1,0 +1,236 @@
+package daemon
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/session"
+)
+
+// route is one LocalAPI endpoint. Every route lives in routes().
+type route struct {
+	method  string
+	pattern string // below client.APIPrefix
+	handler func(w http.ResponseWriter, r *http.Request) error
+}
+
+func (d *Daemon) routes() []route {
+	return []route{
+		{"GET", "/status", d.getStatus},
+		{"GET", "/sessions", d.listSessions},
+		{"POST", "/sessions", d.createSession},
+		{"GET", "/sessions/{name}", d.getSession},
+		{"DELETE", "/sessions/{name}", d.removeSession},
+		{"POST", "/sessions/{name}/stop", d.stopSession},
+		{"GET", "/sessions/{name}/wait", d.waitSession},
+		{"GET", "/sessions/{name}/logs", d.sessionLogs},
+		{"POST", "/sessions/{name}/attach", d.attachSession},
+		{"POST", "/sessions/{name}/resize", d.resizeSession},
+		{"GET", "/doctor", d.doctor},
+		{"POST", "/images/build", d.buildImage},
+		{"POST", "/images/pull", d.pullImage},
+	}
+}
+
+// handler serves the route table. Methods are dispatched here rather than by
+// the mux so that every answer, 404 and 405 included, is JSON.
+func (d *Daemon) handler() http.Handler {
+	byPattern := map[string]map[string]func(http.ResponseWriter, *http.Request) error{}
+	var order []string
+	for _, rt := range d.routes() {
+		if byPattern[rt.pattern] == nil {
+			byPattern[rt.pattern] = map[string]func(http.ResponseWriter, *http.Request) error{}
+			order = append(order, rt.pattern)
+		}
+		byPattern[rt.pattern][rt.method] = rt.handler
+	}
+	mux := http.NewServeMux()
+	for _, p := range order {
+		methods := byPattern[p]
+		mux.HandleFunc(client.APIPrefix+p, func(w http.ResponseWriter, r *http.Request) {
+			h, ok := methods[r.Method]
+			if !ok {
+				writeError(w, session.Errorf(errMethod, "method %s is not allowed on %s", r.Method, r.URL.Path))
+				return
+			}
+			if err := h(w, r); err != nil {
+				d.log.Debug("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+				writeError(w, err)
+			}
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, session.Errorf(errNoRoute, "no such route %s (this daemon speaks %s)", r.URL.Path, client.APIPrefix))
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A browser page must never drive the daemon (CSRF, DNS rebinding).
+		if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" {
+			writeError(w, errBrowser)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+var (
+	errMethod  = errors.New("method not allowed")
+	errNoRoute = errors.New("no such route")
+	errBrowser = errors.New("requests from a browser (with Origin or Referer) are refused")
+	errBody    = errors.New("bad request body")
+)
+
+// status maps an error to its HTTP status: the one place that does.
+func status(err error) int {
+	switch {
+	case errors.Is(err, errBrowser):
+		return http.StatusForbidden
+	case errors.Is(err, errMethod):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, errNoRoute), errors.Is(err, session.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, errBody), errors.Is(err, session.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, session.ErrExists), errors.Is(err, session.ErrState):
+		return http.StatusConflict
+	case errors.Is(err, session.ErrImage):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, session.ErrEngine):
+		return http.StatusBadGateway
+	case errors.Is(err, session.ErrClosed), errors.Is(err, session.ErrUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	writeJSON(w, status(err), map[string]string{"error": err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return session.Errorf(errBody, "bad request body: %v", err)
+	}
+	return nil
+}
+
+func (d *Daemon) getStatus(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, client.Status{
+		Version: Version, PID: os.Getpid(), Home: d.cfg.Home, ProxyPort: d.proxyPort, ProxyAddrs: d.proxyAddrs,
+	})
+	return nil
+}
+
+func (d *Daemon) listSessions(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, client.SessionList{Sessions: d.sessions.List(), Orphans: d.sessions.Orphans()})
+	return nil
+}
+
+func (d *Daemon) createSession(w http.ResponseWriter, r *http.Request) error {
+	var o session.Options
+	if err := readJSON(r, &o); err != nil {
+		return err
+	}
+	s, err := d.sessions.Create(r.Context(), o)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s)
+	return nil
+}
+
+func (d *Daemon) getSession(w http.ResponseWriter, r *http.Request) error {
+	s, err := d.sessions.Get(r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
+func (d *Daemon) removeSession(w http.ResponseWriter, r *http.Request) error {
+	force := r.URL.Query().Get("force")
+	if err := d.sessions.Remove(r.Context(), r.PathValue("name"), force == "1" || force == "true"); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (d *Daemon) stopSession(w http.ResponseWriter, r *http.Request) error {
+	s, err := d.sessions.Stop(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
+func (d *Daemon) waitSession(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := d.streamContext(r)
+	defer cancel()
+	s, err := d.sessions.Wait(ctx, r.PathValue("name"))
+	if err != nil {
+		if d.draining() {
+			return session.Errorf(session.ErrClosed, "the daemon is shutting down")
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
+func (d *Daemon) sessionLogs(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := d.streamContext(r)
+	defer cancel()
+	follow := r.URL.Query().Get("follow")
+	rc, err := d.sessions.Logs(ctx, r.PathValue("name"), follow == "1" || follow == "true")
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(flushWriter{w}, rc)
+	return nil
+}
+
+func (d *Daemon) resizeSession(w http.ResponseWriter, r *http.Request) error {
+	var rs client.Resize
+	if err := readJSON(r, &rs); err != nil {
+		return err
+	}
+	if err := d.sessions.Resize(r.Context(), r.PathValue("name"), rs.Rows, rs.Cols); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// flushWriter sends every write at once: logs -f must not sit in a buffer.
+type flushWriter struct{ w http.ResponseWriter }
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	return n, err
+}
+
+func validUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), client.UpgradeProto) &&
+		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
+}

@@ -1,0 +1,268 @@
+// Package daemon is clauderon's composition root: it wires the credential
+// source, the proxy, the session manager and the engine, and serves the LocalAPI.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/backend/docker"
+	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/proxy"
+	"github.com/clauderon/clauderon/secret"
+	"github.com/clauderon/clauderon/session"
+)
+
+// Version is the LocalAPI version the daemon speaks.
+const Version = "v0"
+
+// DefaultProxyPort is where the proxy listens unless told otherwise.
+const DefaultProxyPort = 18080
+
+// Config wires a daemon. Only Home is required.
+type Config struct {
+	Home string
+	// ProxyPort overrides config.json's proxy.port; 0 means that, or 18080.
+	ProxyPort int
+	// Credentials finds the real token; secret.Env{} when nil.
+	Credentials secret.Source
+	// Backend runs containers; the Docker engine from the environment when nil.
+	Backend backend.Backend
+	Logger  *slog.Logger
+	// DrainTimeout bounds a graceful shutdown; 10s when zero.
+	DrainTimeout time.Duration
+	// Ready, if set, is called once the LocalAPI and the proxy are listening.
+	Ready func()
+}
+
+// Daemon is a running clauderon daemon.
+type Daemon struct {
+	cfg        Config
+	log        *slog.Logger
+	lock       *lock
+	sock       net.Listener
+	proxyLns   []net.Listener
+	proxyPort  int
+	proxyAddrs []string
+	proxy      *proxy.Proxy
+	audit      *proxy.Audit
+	auth       *proxy.Sessions
+	ca         *proxy.CA
+	sessions   *session.Manager
+	conf       config.Config
+
+	drain   chan struct{}
+	drained atomic.Bool
+	wg      sync.WaitGroup
+}
+
+// New takes the home's lock, loads the configuration and the CA, opens the
+// sessions and listens on the socket and the proxy's port. It serves nothing
+// until Run.
+func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
+	if cfg.Home == "" {
+		return nil, errors.New("daemon: Config.Home is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Credentials == nil {
+		cfg.Credentials = secret.Env{}
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 10 * time.Second
+	}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, drain: make(chan struct{})}
+	d.lock, err = acquire(cfg.Home)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	if d.conf, err = config.Load(cfg.Home); err != nil {
+		return nil, err
+	}
+	if d.cfg.Backend == nil {
+		b, err := docker.New()
+		if err != nil {
+			return nil, err
+		}
+		d.cfg.Backend = b
+	}
+	if err := d.setupProxy(ctx); err != nil {
+		return nil, err
+	}
+	d.sessions, err = session.Open(session.Config{
+		Home:    cfg.Home,
+		Backend: d.cfg.Backend,
+		Auth:    authAdapter{d.auth, d.log},
+		Container: session.ContainerConfig{
+			ProxyPort:  d.proxyPort,
+			CAFile:     d.ca.CertPath(),
+			BundleFile: d.bundlePath(),
+		},
+		Logger: d.log.With("part", "session"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.sessions.Reconcile(ctx); err != nil {
+		// The engine may come up later; Run keeps trying.
+		d.log.Warn("cannot reconcile sessions with the engine yet", "err", err)
+	}
+	d.sock, err = listenSocket(filepath.Join(cfg.Home, SocketFile))
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Socket is the LocalAPI's unix socket path.
+func (d *Daemon) Socket() string { return filepath.Join(d.cfg.Home, SocketFile) }
+
+// ProxyAddrs are the addresses the proxy listens on.
+func (d *Daemon) ProxyAddrs() []string { return d.proxyAddrs }
+
+// Run serves until ctx ends, then drains: it stops accepting, lets requests
+// in flight finish for up to DrainTimeout or until force is closed, and
+// returns. Containers keep running. context.Canceled is a clean exit (nil).
+func (d *Daemon) Run(ctx context.Context, force <-chan struct{}) error {
+	defer d.close()
+	srv := &http.Server{
+		Handler:           d.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	errc := make(chan error, 2+len(d.proxyLns))
+	go func() { errc <- ignoreClosed(srv.Serve(d.sock)) }()
+	for _, l := range d.proxyLns {
+		go func() { errc <- ignoreClosed(d.proxy.Serve(bg, l)) }()
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		_ = d.sessions.Run(bg)
+	}()
+	d.log.Info("clauderon daemon running", "socket", d.Socket(), "proxy", d.proxyAddrs, "pid", os.Getpid())
+	if d.cfg.Ready != nil {
+		d.cfg.Ready()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		d.log.Error("a listener failed; shutting down", "err", runErr)
+	}
+	d.log.Info("draining: finishing requests in flight (signal again to force)")
+	d.drained.Store(true)
+	close(d.drain)
+	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.DrainTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-force:
+			d.log.Warn("forced shutdown")
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	stopBG() // proxy listeners and the event watcher
+	for _, l := range d.proxyLns {
+		l.Close()
+	}
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+	}
+	d.log.Info("daemon stopped; containers keep running")
+	return runErr
+}
+
+func (d *Daemon) close() {
+	if d.sock != nil {
+		d.sock.Close() // removes the socket file
+	}
+	for _, l := range d.proxyLns {
+		l.Close()
+	}
+	if d.audit != nil {
+		d.audit.Close()
+	}
+	if d.lock != nil {
+		d.lock.release(d.cfg.Home)
+		d.lock = nil
+	}
+}
+
+func ignoreClosed(err error) error {
+	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// draining reports whether shutdown has begun.
+func (d *Daemon) draining() bool { return d.drained.Load() }
+
+// streamContext is the context of a long-lived answer (wait, logs -f,
+// attach): it ends with the request or when the daemon starts to drain.
+func (d *Daemon) streamContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	stop := context.AfterFunc(r.Context(), cancel)
+	go func() {
+		select {
+		case <-d.drain:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { stop(); cancel() }
+}
+
+// drainContext ends when the daemon starts to drain: for streams that
+// outlive their request (an attach after the upgrade).
+func (d *Daemon) drainContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-d.drain:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// authAdapter gives the session manager the proxy's credential table.
+type authAdapter struct {
+	s   *proxy.Sessions
+	log *slog.Logger
+}
+
+func (a authAdapter) Set(name string, sec session.Secret) {
+	if err := a.s.Set(name, sec.Reveal()); err != nil {
+		a.log.Error("cannot register a session's proxy credential", "session", name, "err", err)
+	}
+}
+
+func (a authAdapter) Delete(name string) { a.s.Remove(name) }

@@ -1,0 +1,100 @@
+package session
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+
+	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/secret"
+)
+
+// Paths inside the container.
+const (
+	ContainerUser      = "claude"
+	ContainerWorkdir   = "/workspace"
+	ContainerClaudeCfg = "/home/claude/.claude.json"
+	ContainerBundle    = "/etc/clauderon/ca-bundle.pem"
+	ContainerCA        = "/etc/clauderon/proxy-ca.pem"
+	ProxyHost          = "host.docker.internal"
+)
+
+// ContainerConfig is what every session container is given by the daemon.
+type ContainerConfig struct {
+	ProxyPort  int    // the proxy's port on the host
+	CAFile     string // host path of the proxy CA (PEM)
+	BundleFile string // host path of system roots + the proxy CA (PEM)
+}
+
+// ProxyURL is the HTTPS_PROXY a session's container uses.
+func ProxyURL(name string, s Secret, port int) string {
+	u := url.URL{Scheme: "http", User: url.UserPassword(name, s.Reveal()), Host: net.JoinHostPort(ProxyHost, strconv.Itoa(port))}
+	return u.String()
+}
+
+// ClaudeArgv is the command line of a session's container; the prompt is one
+// argument after "--", so nothing is parsed by a shell or as a flag.
+func ClaudeArgv(mode Mode, prompt string) []string {
+	argv := []string{"claude", "--dangerously-skip-permissions"}
+	if mode == ModePrint {
+		argv = append(argv, "--print", "--verbose", "--output-format", "stream-json")
+	}
+	if prompt != "" {
+		argv = append(argv, "--", prompt)
+	}
+	return argv
+}
+
+// ContainerEnv is the environment shared by session and doctor containers.
+func ContainerEnv(proxyURL string) []string {
+	return []string{
+		"CLAUDE_CODE_OAUTH_TOKEN=" + secret.PlaceholderOAuth,
+		"HTTPS_PROXY=" + proxyURL,
+		"HTTP_PROXY=" + proxyURL,
+		"https_proxy=" + proxyURL,
+		"http_proxy=" + proxyURL,
+		"NO_PROXY=localhost,127.0.0.1",
+		"no_proxy=localhost,127.0.0.1",
+		"SSL_CERT_FILE=" + ContainerBundle,
+		"CURL_CA_BUNDLE=" + ContainerBundle,
+		"GIT_SSL_CAINFO=" + ContainerBundle,
+		"NODE_EXTRA_CA_CERTS=" + ContainerCA,
+		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+		"DISABLE_AUTOUPDATER=1",
+	}
+}
+
+// CAMounts mounts the proxy CA and the trust bundle read-only.
+func (c ContainerConfig) CAMounts() []backend.Mount {
+	return []backend.Mount{
+		{Source: c.BundleFile, Target: ContainerBundle, ReadOnly: true},
+		{Source: c.CAFile, Target: ContainerCA, ReadOnly: true},
+	}
+}
+
+func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON string) backend.Spec {
+	env := ContainerEnv(ProxyURL(r.Name, sec, c.ProxyPort))
+	if r.Mode == ModeInteractive {
+		env = append(env, "TERM=xterm-256color")
+	}
+	mounts := append(c.CAMounts(), backend.Mount{Source: claudeJSON, Target: ContainerClaudeCfg})
+	if r.Workdir != "" {
+		mounts = append(mounts, backend.Mount{Source: r.Workdir, Target: ContainerWorkdir})
+	}
+	return backend.Spec{
+		Name:       ContainerName(r.Name),
+		Image:      r.Image,
+		Cmd:        ClaudeArgv(r.Mode, r.Prompt),
+		Env:        env,
+		Labels:     labelsFor(r, homeID),
+		Mounts:     mounts,
+		User:       ContainerUser,
+		WorkingDir: ContainerWorkdir,
+		TTY:        r.Mode == ModeInteractive,
+		OpenStdin:  r.Mode == ModeInteractive,
+		ExtraHosts: []string{ProxyHost + ":host-gateway"},
+	}
+}
+
+func describeExit(code int) string { return fmt.Sprintf("exit code %d", code) }

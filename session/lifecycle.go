@@ -1,0 +1,171 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/clauderon/clauderon/backend"
+)
+
+// Create validates o, starts the session's container and returns the
+// session. On any error nothing is left behind: no container, no state.
+func (m *Manager) Create(ctx context.Context, o Options) (Session, error) {
+	o, err := normalize(o)
+	if err != nil {
+		return Session{}, err
+	}
+	m.mu.Lock()
+	if _, ok := m.sessions[o.Name]; ok {
+		m.mu.Unlock()
+		return Session{}, Errorf(ErrExists, "a session named %q already exists; pick another name or remove it with `clauderon rm %s`", o.Name, o.Name)
+	}
+	if what, ok := m.busy[o.Name]; ok {
+		m.mu.Unlock()
+		return Session{}, Errorf(ErrExists, "session %q is already being %s", o.Name, what)
+	}
+	m.busy[o.Name] = "created"
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.busy, o.Name)
+		m.mu.Unlock()
+	}()
+
+	be := m.cfg.Backend
+	if err := be.Ping(ctx); err != nil {
+		return Session{}, engineErr("cannot reach the container engine", err)
+	}
+	ok, err := be.ImageExists(ctx, o.Image)
+	if err != nil {
+		return Session{}, engineErr("checking the image", err)
+	}
+	if !ok {
+		return Session{}, Errorf(ErrImage, "image %s is not present in the engine; build it with `clauderon image build` (or pull it with `clauderon image pull %s`)", o.Image, o.Image)
+	}
+	cname := ContainerName(o.Name)
+	if c, err := be.Inspect(ctx, cname); err == nil {
+		return Session{}, Errorf(ErrExists, "a container named %s already exists (id %.12s) and is not a session of this clauderon home; remove it with `docker rm -f %s` or pick another name", cname, c.ID, cname)
+	} else if !errors.Is(err, backend.ErrNotFound) {
+		return Session{}, engineErr("checking the container name", err)
+	}
+
+	now := m.cfg.Now()
+	r := &record{Nonce: newNonce()}
+	r.Session = Session{
+		Name: o.Name, Status: StatusCreating, Mode: o.Mode, Prompt: o.Prompt, PromptSHA256: promptHash(o.Prompt),
+		Image: o.Image, Workdir: o.Workdir, CreatedAt: now, Container: cname,
+	}
+	claudeJSON, err := writeClaudeJSON(m.st.sessionDir(o.Name))
+	if err != nil {
+		m.st.remove(o.Name)
+		return Session{}, fmt.Errorf("cannot write the session's claude.json: %w", err)
+	}
+	sec := m.secret(r)
+	m.mu.Lock()
+	m.sessions[o.Name] = r
+	m.saveLocked(r)
+	m.mu.Unlock()
+	m.cfg.Auth.Set(o.Name, sec)
+
+	undo := func() {
+		m.cfg.Auth.Delete(o.Name)
+		m.mu.Lock()
+		delete(m.sessions, o.Name)
+		m.notify()
+		m.mu.Unlock()
+		if err := m.st.remove(o.Name); err != nil {
+			m.log.Warn("cannot remove session state", "session", o.Name, "err", err)
+		}
+	}
+	// Engine calls below must finish even if the client goes away, or a
+	// container could be left half made.
+	ectx := context.WithoutCancel(ctx)
+	id, err := be.Create(ectx, m.cfg.Container.spec(*r, sec, m.homeID, claudeJSON))
+	if err != nil {
+		undo()
+		return Session{}, engineErr("creating the container", err)
+	}
+	m.mu.Lock()
+	r.ContainerID = id
+	m.saveLocked(r)
+	m.mu.Unlock()
+	if err := be.Start(ectx, id); err != nil {
+		if rerr := be.Remove(ectx, id, true); rerr != nil && !errors.Is(rerr, backend.ErrNotFound) {
+			m.log.Error("cannot remove a container that failed to start", "session", o.Name, "id", id, "err", rerr)
+		}
+		undo()
+		return Session{}, engineErr("starting the container", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.Status == StatusCreating {
+		r.Status = StatusRunning
+		r.StartedAt = m.cfg.Now()
+		m.saveLocked(r)
+	}
+	m.log.Info("session created", "session", o.Name, "mode", o.Mode, "image", o.Image, "container", id)
+	return r.Session, nil
+}
+
+// Stop stops a session's container; the session becomes exited.
+func (m *Manager) Stop(ctx context.Context, name string) (Session, error) {
+	id, s, err := m.container(name)
+	if err != nil {
+		return Session{}, err
+	}
+	if s.Status != StatusRunning {
+		return s, nil
+	}
+	if err := m.cfg.Backend.Stop(ctx, id, m.cfg.StopTimeout); err != nil && !errors.Is(err, backend.ErrNotFound) {
+		return Session{}, engineErr("stopping the container", err)
+	}
+	m.finish(ctx, name, id)
+	return m.Get(name)
+}
+
+// Remove deletes a session: its proxy credential stops working at once, then
+// its container and state are removed. A running session needs force.
+func (m *Manager) Remove(ctx context.Context, name string, force bool) error {
+	m.mu.Lock()
+	r, ok := m.sessions[name]
+	if !ok {
+		m.mu.Unlock()
+		return notFound(name)
+	}
+	if what, ok := m.busy[name]; ok {
+		m.mu.Unlock()
+		return Errorf(ErrState, "session %q is being %s; try again", name, what)
+	}
+	if (r.Status == StatusRunning || r.Status == StatusCreating) && !force {
+		m.mu.Unlock()
+		return Errorf(ErrState, "session %q is %s; stop it first (`clauderon stop %s`) or use --force", name, r.Status, name)
+	}
+	m.busy[name] = "removed"
+	id := r.ContainerID
+	if id == "" {
+		id = r.Container
+	}
+	sec := m.secret(r)
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.busy, name)
+		m.mu.Unlock()
+	}()
+
+	m.cfg.Auth.Delete(name)
+	if err := m.cfg.Backend.Remove(context.WithoutCancel(ctx), id, true); err != nil && !errors.Is(err, backend.ErrNotFound) {
+		m.cfg.Auth.Set(name, sec)
+		return engineErr("removing the container", err)
+	}
+	m.mu.Lock()
+	delete(m.sessions, name)
+	m.notify()
+	m.mu.Unlock()
+	if err := m.st.remove(name); err != nil {
+		m.log.Warn("cannot remove session state", "session", name, "err", err)
+	}
+	m.log.Info("session removed", "session", name)
+	return nil
+}

@@ -1,0 +1,272 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/clauderon/clauderon/backend"
+)
+
+// Authorizer is the proxy's table of per-session credentials.
+type Authorizer interface {
+	Set(name string, s Secret)
+	Delete(name string)
+}
+
+// Config wires a Manager. Logger and Now default to slog.Default and time.Now.
+type Config struct {
+	Home      string
+	Backend   backend.Backend
+	Auth      Authorizer
+	Container ContainerConfig
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// StopTimeout is how long Stop lets Claude Code exit before killing it.
+	StopTimeout time.Duration
+}
+
+// Orphan is a container that looks like ours but cannot be rebuilt into a
+// session. It is listed, never deleted silently.
+type Orphan struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+// Manager owns every session of one CLAUDERON_HOME.
+type Manager struct {
+	cfg    Config
+	st     store
+	key    []byte
+	homeID string
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*record
+	busy     map[string]string // name → what is in progress ("creating", "removing")
+	orphans  []Orphan
+	changed  chan struct{} // closed and replaced on every change
+}
+
+// Open loads the persisted sessions and registers their proxy credentials.
+// Call Reconcile next, then Run.
+func Open(cfg Config) (*Manager, error) {
+	if cfg.Home == "" || cfg.Backend == nil || cfg.Auth == nil {
+		return nil, errors.New("session: Config needs Home, Backend and Auth")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = 10 * time.Second
+	}
+	key, err := loadOrCreateKey(cfg.Home)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		cfg: cfg, st: store{dir: filepath.Join(cfg.Home, "sessions")}, key: key,
+		homeID: HomeID(cfg.Home), log: cfg.Logger,
+		sessions: map[string]*record{}, busy: map[string]string{}, changed: make(chan struct{}),
+	}
+	recs, errs := m.st.load()
+	for _, err := range errs {
+		m.log.Warn("session state not loaded", "err", err)
+	}
+	for i := range recs {
+		r := recs[i]
+		m.sessions[r.Name] = &r
+		m.cfg.Auth.Set(r.Name, m.secret(&r))
+	}
+	return m, nil
+}
+
+// HomeLabels selects the containers of this manager's home.
+func (m *Manager) HomeLabels() map[string]string {
+	return map[string]string{LabelManaged: "1", LabelHome: m.homeID}
+}
+
+func (m *Manager) secret(r *record) Secret { return deriveSecret(m.key, r.Name, r.Nonce) }
+
+// notify wakes every Wait. Call with mu held.
+func (m *Manager) notify() {
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// saveLocked persists r. Call with mu held.
+func (m *Manager) saveLocked(r *record) {
+	r.UpdatedAt = m.cfg.Now()
+	if err := m.st.save(*r); err != nil {
+		m.log.Error("cannot save session state", "session", r.Name, "err", err)
+	}
+	m.notify()
+}
+
+// Get returns one session.
+func (m *Manager) Get(name string) (Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.sessions[name]
+	if !ok {
+		return Session{}, notFound(name)
+	}
+	return r.Session, nil
+}
+
+// List returns every session, by name.
+func (m *Manager) List() []Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Session, 0, len(m.sessions))
+	for _, r := range m.sessions {
+		out = append(out, r.Session)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Orphans returns the containers found at the last reconcile that could not
+// be rebuilt into sessions.
+func (m *Manager) Orphans() []Orphan {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Orphan(nil), m.orphans...)
+}
+
+// Wait blocks until the session is exited, failed or deleted, or ctx ends.
+func (m *Manager) Wait(ctx context.Context, name string) (Session, error) {
+	for {
+		m.mu.Lock()
+		r, ok := m.sessions[name]
+		ch := m.changed
+		var s Session
+		if ok {
+			s = r.Session
+		}
+		m.mu.Unlock()
+		if !ok {
+			return Session{Name: name, Status: StatusDeleted}, nil
+		}
+		if s.Status.Terminal() {
+			return s, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return s, ctx.Err()
+		}
+	}
+}
+
+func notFound(name string) error {
+	return Errorf(ErrNotFound, "no session named %q (see `clauderon list`)", name)
+}
+
+// engineErr turns a backend error into one of ours, keeping the detail.
+func engineErr(what string, err error) error {
+	switch {
+	case errors.Is(err, backend.ErrEngineUnreachable):
+		return Errorf(ErrEngine, "%s: %v", what, err)
+	case errors.Is(err, backend.ErrImageNotFound):
+		return Errorf(ErrImage, "%s: %v", what, err)
+	case errors.Is(err, backend.ErrNotFound):
+		return Errorf(ErrNotFound, "%s: %v", what, err)
+	case errors.Is(err, backend.ErrConflict):
+		return Errorf(ErrExists, "%s: %v", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Logs returns the container's output; with follow, until it exits or ctx ends.
+func (m *Manager) Logs(ctx context.Context, name string, follow bool) (io.ReadCloser, error) {
+	id, _, err := m.container(name)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := m.cfg.Backend.Logs(ctx, id, follow)
+	if err != nil {
+		return nil, engineErr("reading logs", err)
+	}
+	return rc, nil
+}
+
+// Attach connects to an interactive session's TTY.
+func (m *Manager) Attach(ctx context.Context, name string) (backend.Stream, error) {
+	id, s, err := m.container(name)
+	if err != nil {
+		return nil, err
+	}
+	if s.Mode != ModeInteractive {
+		return nil, Errorf(ErrState, "session %q runs in print mode; read its output with `clauderon logs %s`", name, name)
+	}
+	if s.Status != StatusRunning {
+		return nil, Errorf(ErrState, "session %q is %s, not running", name, s.Status)
+	}
+	st, err := m.cfg.Backend.Attach(ctx, id)
+	if err != nil {
+		return nil, engineErr("attaching", err)
+	}
+	return st, nil
+}
+
+// Resize sets an interactive session's terminal size.
+func (m *Manager) Resize(ctx context.Context, name string, rows, cols uint) error {
+	if rows == 0 || cols == 0 || rows > 10000 || cols > 10000 {
+		return Errorf(ErrInvalid, "terminal size %dx%d is not valid", cols, rows)
+	}
+	id, s, err := m.container(name)
+	if err != nil {
+		return err
+	}
+	if s.Mode != ModeInteractive {
+		return Errorf(ErrState, "session %q has no terminal (print mode)", name)
+	}
+	if err := m.cfg.Backend.Resize(ctx, id, rows, cols); err != nil {
+		return engineErr("resizing", err)
+	}
+	return nil
+}
+
+func (m *Manager) container(name string) (string, Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.sessions[name]
+	if !ok {
+		return "", Session{}, notFound(name)
+	}
+	if r.ContainerID == "" {
+		return "", r.Session, Errorf(ErrState, "session %q has no container (%s)", name, r.Status)
+	}
+	return r.ContainerID, r.Session, nil
+}
+
+// writeClaudeJSON gives a session its own writable Claude Code settings file.
+// The container user (uid 1000) must be able to write it; the directory
+// around it is 0700, so the file's own mode does not expose it.
+func writeClaudeJSON(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "claude.json")
+	if err := os.WriteFile(p, []byte("{\"hasCompletedOnboarding\": true}\n"), 0o600); err != nil {
+		return "", err
+	}
+	mode := os.FileMode(0o666)
+	if os.Chown(p, 1000, 1000) == nil {
+		mode = 0o644
+	}
+	return p, os.Chmod(p, mode)
+}

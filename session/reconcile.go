@@ -1,0 +1,231 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clauderon/clauderon/backend"
+)
+
+// Reconcile brings the sessions in line with the engine: a session whose
+// container exists is never lost (it is rebuilt from labels if its state
+// file is gone), and a session whose container vanished is marked failed.
+func (m *Manager) Reconcile(ctx context.Context) error {
+	cs, err := m.cfg.Backend.List(ctx, m.HomeLabels())
+	if err != nil {
+		return engineErr("listing containers", err)
+	}
+	seen := map[string]bool{}
+	var orphans []Orphan
+	var finish []string
+	m.mu.Lock()
+	for _, c := range cs {
+		name := c.Labels[LabelSession]
+		if r, ok := m.sessions[name]; ok {
+			if r.ContainerID != "" && r.ContainerID != c.ID {
+				orphans = append(orphans, Orphan{ID: c.ID, Name: c.Name, Status: c.Status,
+					Reason: fmt.Sprintf("session %q runs in another container (%.12s)", name, r.ContainerID)})
+				continue
+			}
+			seen[name] = true
+			if _, busy := m.busy[name]; busy {
+				continue
+			}
+			if m.applyLocked(r, c) {
+				finish = append(finish, name)
+			}
+			continue
+		}
+		r, ok := recordFromLabels(c.Labels)
+		if !ok {
+			orphans = append(orphans, Orphan{ID: c.ID, Name: c.Name, Status: c.Status,
+				Reason: "its labels are not enough to rebuild a session"})
+			continue
+		}
+		r.ContainerID = c.ID
+		r.Status = StatusCreating
+		seen[name] = true
+		m.sessions[name] = &r
+		m.cfg.Auth.Set(name, m.secret(&r))
+		m.log.Warn("session rebuilt from its container's labels", "session", name, "container", c.ID)
+		if m.applyLocked(&r, c) {
+			finish = append(finish, name)
+		}
+	}
+	for name, r := range m.sessions {
+		if seen[name] || m.busy[name] != "" {
+			continue
+		}
+		if r.Status == StatusCreating || r.Status == StatusRunning {
+			r.Status = StatusFailed
+			r.Reason = "its container no longer exists"
+			r.FinishedAt = m.cfg.Now()
+			m.saveLocked(r)
+		}
+	}
+	m.orphans = orphans
+	m.mu.Unlock()
+	for _, name := range finish {
+		m.finish(ctx, name, "")
+	}
+	return nil
+}
+
+// applyLocked sets r's status from c. It reports whether the container has
+// finished and finish must collect its exit (outside the lock).
+func (m *Manager) applyLocked(r *record, c backend.Container) bool {
+	switch c.Status {
+	case "running", "restarting", "paused":
+		if r.Status != StatusRunning {
+			r.Status = StatusRunning
+			r.Reason = ""
+			if !c.StartedAt.IsZero() {
+				r.StartedAt = c.StartedAt
+			}
+			m.saveLocked(r)
+		}
+		return false
+	case "created":
+		if r.Status != StatusFailed {
+			r.Status = StatusFailed
+			r.Reason = "the container was created but never started (the daemon stopped during create)"
+			m.saveLocked(r)
+		}
+		return false
+	case "exited", "dead":
+		return r.Status != StatusExited || (r.Mode == ModePrint && r.Result == nil)
+	}
+	return false
+}
+
+// finish records that a session's container has stopped: exit code, end
+// time and, for a print session, the result parsed from its output.
+func (m *Manager) finish(ctx context.Context, name, id string) {
+	m.mu.Lock()
+	r, ok := m.sessions[name]
+	if !ok || (id != "" && r.ContainerID != id) {
+		m.mu.Unlock()
+		return
+	}
+	id = r.ContainerID
+	mode := r.Mode
+	m.mu.Unlock()
+
+	c, err := m.cfg.Backend.Inspect(ctx, id)
+	if err != nil {
+		if !errors.Is(err, backend.ErrNotFound) {
+			m.log.Warn("cannot inspect a finished container", "session", name, "err", err)
+		}
+		return
+	}
+	if c.Status == "running" || c.Status == "restarting" {
+		return // a stale event
+	}
+	var res *Result
+	if mode == ModePrint {
+		if rc, err := m.cfg.Backend.Logs(ctx, id, false); err == nil {
+			res, _ = ParseResult(rc)
+			rc.Close()
+		} else {
+			m.log.Warn("cannot read a print session's output", "session", name, "err", err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok = m.sessions[name]
+	if !ok || r.ContainerID != id {
+		return
+	}
+	code := c.ExitCode
+	r.Status = StatusExited
+	r.ExitCode = &code
+	r.Reason = c.Error
+	r.FinishedAt = c.FinishedAt
+	if r.FinishedAt.IsZero() {
+		r.FinishedAt = m.cfg.Now()
+	}
+	if res != nil {
+		r.Result = res
+	}
+	m.saveLocked(r)
+	m.log.Info("session exited", "session", name, "exit_code", code)
+}
+
+// Run follows the engine's events until ctx ends, keeping every session's
+// status current. After a lost event stream it reconciles, so no exit is missed.
+func (m *Manager) Run(ctx context.Context) error {
+	backoff := 250 * time.Millisecond
+	for {
+		ectx, cancel := context.WithCancel(ctx)
+		evs, errs := m.cfg.Backend.Events(ectx, m.HomeLabels())
+		// Events that happened before the subscription are caught here.
+		if err := m.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("reconcile failed", "err", err)
+		}
+		err := m.follow(ctx, evs, errs)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		m.log.Warn("engine event stream ended; reconnecting", "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+func (m *Manager) follow(ctx context.Context, evs <-chan backend.Event, errs <-chan error) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			return err
+		case ev, ok := <-evs:
+			if !ok {
+				return errors.New("event stream closed")
+			}
+			m.handle(ctx, ev)
+		}
+	}
+}
+
+func (m *Manager) handle(ctx context.Context, ev backend.Event) {
+	name := ev.Labels[LabelSession]
+	switch ev.Action {
+	case "start":
+		m.mu.Lock()
+		if r, ok := m.sessions[name]; ok && r.ContainerID == ev.ID && r.Status != StatusRunning {
+			r.Status = StatusRunning
+			r.Reason = ""
+			if r.StartedAt.IsZero() {
+				r.StartedAt = m.cfg.Now()
+			}
+			m.saveLocked(r)
+		}
+		m.mu.Unlock()
+	case "die":
+		go m.finish(ctx, name, ev.ID)
+	case "destroy":
+		m.mu.Lock()
+		if r, ok := m.sessions[name]; ok && r.ContainerID == ev.ID && m.busy[name] == "" {
+			if r.Status != StatusExited {
+				r.Status = StatusFailed
+			}
+			r.Reason = "its container was removed outside clauderon"
+			m.saveLocked(r)
+		}
+		m.mu.Unlock()
+	}
+}

@@ -1,0 +1,92 @@
+// Package session holds the session model, name and input validation, the
+// persistent store, the container lifecycle and reconciliation with the engine.
+package session
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Status is where a session is in its lifecycle:
+// creating → running → exited (exit code) / failed (reason) → deleted.
+type Status string
+
+const (
+	StatusCreating Status = "creating"
+	StatusRunning  Status = "running"
+	StatusExited   Status = "exited"
+	StatusFailed   Status = "failed"
+	StatusDeleted  Status = "deleted"
+)
+
+// Terminal reports whether a session in this status will not change by itself.
+func (s Status) Terminal() bool {
+	return s == StatusExited || s == StatusFailed || s == StatusDeleted
+}
+
+// Mode says how Claude Code runs in the container.
+type Mode string
+
+const (
+	// ModeInteractive runs Claude Code's TUI with a TTY and open stdin.
+	ModeInteractive Mode = "interactive"
+	// ModePrint runs `claude --print` once; the container exits with the answer.
+	ModePrint Mode = "print"
+)
+
+// DefaultImage is the agent image sessions run when none is named.
+const DefaultImage = "clauderon-agent:latest"
+
+// Session is one Claude Code container and its bookkeeping. It carries no
+// secret: the per-session proxy credential is derived on demand.
+type Session struct {
+	Name         string    `json:"name"`
+	Status       Status    `json:"status"`
+	Mode         Mode      `json:"mode"`
+	Prompt       string    `json:"prompt,omitempty"`
+	PromptSHA256 string    `json:"prompt_sha256,omitempty"`
+	Image        string    `json:"image"`
+	Workdir      string    `json:"workdir,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
+	FinishedAt   time.Time `json:"finished_at,omitzero"`
+	UpdatedAt    time.Time `json:"updated_at,omitzero"`
+	ExitCode     *int      `json:"exit_code,omitempty"`
+	Reason       string    `json:"reason,omitempty"` // why it failed
+	ContainerID  string    `json:"container_id,omitempty"`
+	Container    string    `json:"container"` // container name, clauderon-<name>
+	Result       *Result   `json:"result,omitempty"`
+	// Rebuilt is set when the session was recovered from container labels
+	// alone (its state file was missing); the prompt is then unknown.
+	Rebuilt bool `json:"rebuilt,omitempty"`
+}
+
+// Result is the outcome of a print session, from the stream's final
+// {"type":"result",…} line.
+type Result struct {
+	Text         string  `json:"text"`
+	IsError      bool    `json:"is_error"`
+	Subtype      string  `json:"subtype,omitempty"`
+	CostUSD      float64 `json:"cost_usd"`
+	NumTurns     int     `json:"num_turns"`
+	DurationMS   int64   `json:"duration_ms"`
+	ClaudeSessID string  `json:"claude_session_id,omitempty"`
+}
+
+// Options are what a client asks for when creating a session.
+type Options struct {
+	Name    string `json:"name"`
+	Prompt  string `json:"prompt"`
+	Mode    Mode   `json:"mode,omitempty"`    // interactive when empty
+	Image   string `json:"image,omitempty"`   // DefaultImage when empty
+	Workdir string `json:"workdir,omitempty"` // absolute host directory mounted at /workspace; none when empty
+}
+
+// ContainerName is the engine's name for a session's container.
+func ContainerName(name string) string { return "clauderon-" + name }
+
+func promptHash(p string) string {
+	sum := sha256.Sum256([]byte(p))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,111 @@
+package session
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// record is what the state file holds: the session plus the nonce its proxy
+// credential is derived from (the nonce alone is not a secret; it is also a label).
+type record struct {
+	Session
+	Nonce string `json:"credential_nonce"`
+}
+
+// store keeps one state file per session under <home>/sessions/<name>/.
+type store struct{ dir string }
+
+const stateFile = "session.json"
+
+func (st store) sessionDir(name string) string { return filepath.Join(st.dir, name) }
+
+func (st store) save(r record) error {
+	d := st.sessionDir(r.Name)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(d, stateFile), b, 0o600)
+}
+
+func (st store) remove(name string) error {
+	return os.RemoveAll(st.sessionDir(name))
+}
+
+// load reads every state file. A damaged file is reported, not fatal: the
+// session can still be rebuilt from its container's labels.
+func (st store) load() ([]record, []error) {
+	ents, err := os.ReadDir(st.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, []error{err}
+	}
+	var out []record
+	var errs []error
+	for _, e := range ents {
+		if !e.IsDir() || ValidateName(e.Name()) != nil {
+			continue
+		}
+		p := filepath.Join(st.dir, e.Name(), stateFile)
+		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var r record
+		if err := json.Unmarshal(b, &r); err != nil || r.Name != e.Name() {
+			errs = append(errs, fmt.Errorf("%s: damaged state file: %v", p, err))
+			continue
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, errs
+}
+
+// writeFileAtomic writes data to path so a crash leaves either the old or
+// the new content: temp file, fsync, rename, fsync of the directory.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package session
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxPromptBytes bounds a prompt: it travels as one argv element, and the
+// kernel limits a single argument (MAX_ARG_STRLEN, 128 KiB).
+const MaxPromptBytes = 100 << 10
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+
+// ValidateName checks a session name: 1–40 of a-z, 0-9 and '-', not starting with '-'.
+func ValidateName(name string) error {
+	if name == "" {
+		return Errorf(ErrInvalid, "a session name is required (--name)")
+	}
+	if !nameRE.MatchString(name) {
+		return Errorf(ErrInvalid, "session name %q is not valid: use 1 to 40 lowercase letters, digits and '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// normalize checks every field of o and fills in defaults.
+func normalize(o Options) (Options, error) {
+	if err := ValidateName(o.Name); err != nil {
+		return o, err
+	}
+	switch o.Mode {
+	case "":
+		o.Mode = ModeInteractive
+	case ModeInteractive, ModePrint:
+	default:
+		return o, Errorf(ErrInvalid, "mode %q is not valid: use %q or %q", o.Mode, ModeInteractive, ModePrint)
+	}
+	if len(o.Prompt) > MaxPromptBytes {
+		return o, Errorf(ErrInvalid, "the prompt is %d KiB; at most %d KiB fits on a command line — put the long text in a file in the workdir and ask Claude to read it", len(o.Prompt)>>10, MaxPromptBytes>>10)
+	}
+	if strings.ContainsRune(o.Prompt, 0) {
+		return o, Errorf(ErrInvalid, "the prompt contains a NUL byte")
+	}
+	if !utf8.ValidString(o.Prompt) {
+		return o, Errorf(ErrInvalid, "the prompt is not valid UTF-8")
+	}
+	if o.Mode == ModePrint && strings.TrimSpace(o.Prompt) == "" {
+		return o, Errorf(ErrInvalid, "a print session needs a prompt (--prompt)")
+	}
+	if o.Image == "" {
+		o.Image = DefaultImage
+	}
+	if strings.ContainsAny(o.Image, " \t\n\x00") || strings.HasPrefix(o.Image, "-") {
+		return o, Errorf(ErrInvalid, "image %q is not a valid image reference", o.Image)
+	}
+	if o.Workdir != "" {
+		if !filepath.IsAbs(o.Workdir) {
+			return o, Errorf(ErrInvalid, "workdir %q must be an absolute path", o.Workdir)
+		}
+		if strings.ContainsAny(o.Workdir, ":,\x00") {
+			return o, Errorf(ErrInvalid, "workdir %q contains a character that cannot be mounted (':' or ',')", o.Workdir)
+		}
+		o.Workdir = filepath.Clean(o.Workdir)
+		fi, err := os.Stat(o.Workdir)
+		if err != nil {
+			return o, Errorf(ErrInvalid, "workdir %s does not exist", o.Workdir)
+		}
+		if !fi.IsDir() {
+			return o, Errorf(ErrInvalid, "workdir %s is not a directory", o.Workdir)
+		}
+	}
+	return o, nil
+}
