@@ -92,9 +92,10 @@ type entry struct {
 }
 
 type read struct {
-	done chan struct{}
-	tok  Token
-	err  error
+	done    chan struct{}
+	tok     Token
+	err     error
+	waiters int // Gets sharing this read; k.mu guards it
 }
 
 func (k *Keychain) service() string {
@@ -168,6 +169,7 @@ func (k *Keychain) Get(ctx context.Context, name string) (Token, Origin, error) 
 		e.read = r
 		go k.fetch(name, e, e.gen, r)
 	}
+	r.waiters++
 	k.mu.Unlock()
 
 	if err := k.wait(ctx, name, r.done); err != nil {
