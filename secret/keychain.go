@@ -30,7 +30,13 @@ const (
 // asks on every request, so Get keeps what it read for TTL. Set and Delete
 // through the same Keychain update that memory at once; a change made by
 // another process (another clauderon, secret-tool) is seen within TTL.
-// Concurrent reads of one name share a single keychain call.
+// Concurrent reads of one name share a single keychain call. Only definite
+// answers (a value, "no such entry") are kept; an unavailable keychain is
+// asked again on the next Get.
+//
+// go-keyring calls cannot be cancelled: one that hangs (an unlock prompt
+// nobody answers) is abandoned after Timeout or when ctx ends, with
+// ErrKeychainUnavailable, and its goroutine ends when the keychain answers.
 //
 // The zero value is ready to use. Fields must not change after first use.
 type Keychain struct {
