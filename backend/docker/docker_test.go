@@ -442,7 +442,7 @@ func TestBuildImage(t *testing.T) {
 	os.Symlink("hello.txt", filepath.Join(dir, "link"))
 	os.WriteFile(filepath.Join(dir, "Custom.dockerfile"), []byte("FROM "+testimage.BaseImage+"\nCOPY hello.txt link /ctx/\nRUN cat /ctx/link\n"), 0o644)
 	tag := "clauderon-test-build:" + e.label["clauderon.test"][len("clauderon-test-"):]
-	t.Cleanup(func() { removeImage(t, tag) })
+	t.Cleanup(func() { e.b.RemoveImage(context.Background(), tag) })
 	var lines []string
 	if err := e.b.BuildImage(e.ctx, dir, "Custom.dockerfile", tag, func(l string) { lines = append(lines, l) }); err != nil {
 		t.Fatalf("BuildImage: %v\n%s", err, strings.Join(lines, "\n"))
@@ -452,6 +452,12 @@ func TestBuildImage(t *testing.T) {
 	}
 	if ok, _ := e.b.ImageExists(e.ctx, tag); !ok {
 		t.Errorf("built image %s not found", tag)
+	}
+	if err := e.b.RemoveImage(e.ctx, tag); err != nil {
+		t.Errorf("RemoveImage: %v", err)
+	}
+	if err := e.b.RemoveImage(e.ctx, tag); !errors.Is(err, backend.ErrImageNotFound) {
+		t.Errorf("RemoveImage of a removed image = %v, want ErrImageNotFound", err)
 	}
 
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+testimage.BaseImage+"\nRUN echo failing && false\n"), 0o644)

@@ -43,6 +43,15 @@ func (b *Backend) ImageID(ctx context.Context, ref string) (string, error) {
 	return info.ID, nil
 }
 
+// RemoveImage deletes the image ref (untagging it if other tags share it).
+func (b *Backend) RemoveImage(ctx context.Context, ref string) error {
+	_, err := b.cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
+	if err != nil && cerrdefs.IsNotFound(err) && !unreachable(err) {
+		return fmt.Errorf("remove image: %w: %s", backend.ErrImageNotFound, ref)
+	}
+	return b.wrap(err, "remove image "+ref)
+}
+
 // BuildImage builds contextDir with the Dockerfile at dockerfile (relative to
 // contextDir; "" means "Dockerfile") and tags the result tag. progress, if not
 // nil, receives the build's output line by line.
