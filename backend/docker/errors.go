@@ -19,11 +19,21 @@ func (b *Backend) wrap(err error, what string) error {
 		return nil
 	}
 	if unreachable(err) {
-		return fmt.Errorf("%w: cannot reach the Docker engine at %s: is dockerd running? (start it with `sudo systemctl start docker` or `sudo dockerd`)",
-			backend.ErrEngineUnreachable, b.cli.DaemonHost())
+		return unreachableError{host: b.cli.DaemonHost()}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// unreachableError says where the engine was expected and how to start it;
+// it is a backend.ErrEngineUnreachable.
+type unreachableError struct{ host string }
+
+func (e unreachableError) Error() string {
+	return "cannot reach the Docker engine at " + e.host +
+		": is dockerd running? (start it with `sudo systemctl start docker` or `sudo dockerd`)"
+}
+
+func (e unreachableError) Unwrap() error { return backend.ErrEngineUnreachable }
 
 func unreachable(err error) bool {
 	if client.IsErrConnectionFailed(err) {
