@@ -177,7 +177,7 @@ func (f *fakeBackend) Attach(context.Context, string) (backend.Stream, error) {
 	return nil, fmt.Errorf("not in the fake")
 }
 func (f *fakeBackend) Resize(context.Context, string, uint, uint) error { return nil }
-func (f *fakeBackend) Gateway(context.Context) (string, error)         { return "", nil }
+func (f *fakeBackend) Gateway(context.Context) (string, error)          { return "", nil }
 func (f *fakeBackend) BuildImage(context.Context, string, string, string, func(string)) error {
 	return nil
 }
