@@ -1,0 +1,192 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/secret"
+	"github.com/clauderon/clauderon/session"
+)
+
+// stubEngine answers what the daemon asks at start and for an image check;
+// containers themselves are tested end to end in e2e/ on a real engine.
+type stubEngine struct {
+	backend.Backend // nil: any other call panics
+}
+
+func (stubEngine) Ping(context.Context) error                       { return nil }
+func (stubEngine) Gateway(context.Context) (string, error)           { return "", nil }
+func (stubEngine) ImageExists(context.Context, string) (bool, error) { return false, nil }
+func (stubEngine) List(context.Context, map[string]string) ([]backend.Container, error) {
+	return nil, nil
+}
+func (stubEngine) Inspect(_ context.Context, id string) (backend.Container, error) {
+	return backend.Container{}, fmt.Errorf("%s: %w", id, backend.ErrNotFound)
+}
+func (stubEngine) Events(ctx context.Context, _ map[string]string) (<-chan backend.Event, <-chan error) {
+	errc := make(chan error, 1)
+	go func() { <-ctx.Done(); errc <- ctx.Err() }()
+	return make(chan backend.Event), errc
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func testConfig(t *testing.T, home string) Config {
+	return Config{
+		Home:        home,
+		ProxyPort:   freePort(t),
+		Credentials: secret.Env{Getenv: func(k string) string { return map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-CANARY-daemon-test"}[k] }},
+		Backend:     stubEngine{},
+		Logger:      slog.New(slog.DiscardHandler),
+	}
+}
+
+// startDaemon runs a daemon on home until the test ends.
+func startDaemon(t *testing.T, home string) *Daemon {
+	t.Helper()
+	d, err := New(context.Background(), testConfig(t, home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	d.cfg.Ready = func() { close(ready) }
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, nil) }()
+	<-ready
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return d
+}
+
+func TestLocalAPI(t *testing.T) {
+	home := t.TempDir()
+	d := startDaemon(t, home)
+	fi, err := os.Stat(d.Socket())
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket: %v %v", fi, err)
+	}
+	c := &client.Client{Socket: d.Socket()}
+	ctx := context.Background()
+
+	st, err := c.Status(ctx)
+	if err != nil || st.PID != os.Getpid() || st.Home != home || st.Version != Version {
+		t.Errorf("status: %+v %v", st, err)
+	}
+	if l, err := c.List(ctx); err != nil || len(l.Sessions) != 0 {
+		t.Errorf("list: %+v %v", l, err)
+	}
+	_, err = c.Get(ctx, "nope")
+	if !errors.Is(err, client.ErrNotFound) || !strings.Contains(err.Error(), `no session named "nope"`) {
+		t.Errorf("get unknown: %v", err)
+	}
+	_, err = c.Create(ctx, session.Options{Name: "Bad Name"})
+	if !errors.Is(err, client.ErrBadRequest) || !strings.Contains(err.Error(), "is not valid") {
+		t.Errorf("create with a bad name: %v", err)
+	}
+	_, err = c.Create(ctx, session.Options{Name: "ok", Image: "missing:1", Workdir: t.TempDir()})
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Status != 422 || !strings.Contains(err.Error(), "clauderon image build") {
+		t.Errorf("create with a missing image: %v", err)
+	}
+	if err := c.Remove(ctx, "nope", true); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("rm unknown: %v", err)
+	}
+
+	raw := func(req string) string {
+		conn, err := net.Dial("unix", d.Socket())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		io.WriteString(conn, req)
+		b, _ := io.ReadAll(conn)
+		return string(b)
+	}
+	tests := []struct{ name, req, status string }{
+		{"origin", "GET /api/v0/status HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n", "403"},
+		{"referer", "GET /api/v0/status HTTP/1.1\r\nHost: x\r\nReferer: http://evil.example/\r\nConnection: close\r\n\r\n", "403"},
+		{"unknown route", "GET /api/v9/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "404"},
+		{"wrong method", "PUT /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "405"},
+		{"bad body", "POST /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{nope", "400"},
+		{"unknown field", "POST /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{\"privileged\":1}", "400"},
+		{"attach without upgrade", "POST /api/v0/sessions/x/attach HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "400"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := raw(tc.req)
+			if !strings.HasPrefix(got, "HTTP/1.1 "+tc.status) || !strings.Contains(got, `{"error":"`) {
+				t.Errorf("got %q, want status %s with a JSON error", got, tc.status)
+			}
+		})
+	}
+}
+
+func TestSecondDaemonRefused(t *testing.T) {
+	home := t.TempDir()
+	startDaemon(t, home)
+	_, err := New(context.Background(), testConfig(t, home))
+	if !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("second daemon: %v", err)
+	}
+}
+
+func TestStaleSocketRemoved(t *testing.T) {
+	home := t.TempDir()
+	l, err := net.Listen("unix", filepath.Join(home, SocketFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close() // as a SIGKILLed daemon leaves it
+	d := startDaemon(t, home)
+	if _, err := (&client.Client{Socket: d.Socket()}).Status(context.Background()); err != nil {
+		t.Errorf("status after replacing a stale socket: %v", err)
+	}
+}
+
+func TestClientWithoutDaemon(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), SocketFile)
+	_, err := (&client.Client{Socket: sock}).List(context.Background())
+	var du *client.DaemonUnreachableError
+	want := "cannot reach the clauderon daemon at " + sock + "; start it with `clauderon daemon` or open the app"
+	if !errors.As(err, &du) || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	_, err = (&client.Client{Socket: sock}).Attach(context.Background(), "x")
+	if !errors.As(err, &du) {
+		t.Errorf("attach: got %v", err)
+	}
+}
+
+// TestClientZeroValue: the zero Client finds the socket through CLAUDERON_HOME.
+func TestClientZeroValue(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("CLAUDERON_HOME", home)
+	startDaemon(t, home)
+	var c client.Client
+	if _, err := c.Status(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
