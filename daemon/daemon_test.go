@@ -24,7 +24,7 @@ type stubEngine struct {
 	backend.Backend // nil: any other call panics
 }
 
-func (stubEngine) Ping(context.Context) error                       { return nil }
+func (stubEngine) Ping(context.Context) error                        { return nil }
 func (stubEngine) Gateway(context.Context) (string, error)           { return "", nil }
 func (stubEngine) ImageExists(context.Context, string) (bool, error) { return false, nil }
 func (stubEngine) List(context.Context, map[string]string) ([]backend.Container, error) {
@@ -50,11 +50,13 @@ func freePort(t *testing.T) int {
 
 func testConfig(t *testing.T, home string) Config {
 	return Config{
-		Home:        home,
-		ProxyPort:   freePort(t),
-		Credentials: secret.Env{Getenv: func(k string) string { return map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-CANARY-daemon-test"}[k] }},
-		Backend:     stubEngine{},
-		Logger:      slog.New(slog.DiscardHandler),
+		Home:      home,
+		ProxyPort: freePort(t),
+		Credentials: secret.Env{Getenv: func(k string) string {
+			return map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-CANARY-daemon-test"}[k]
+		}},
+		Backend: stubEngine{},
+		Logger:  slog.New(slog.DiscardHandler),
 	}
 }
 
