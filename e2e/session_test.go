@@ -489,3 +489,39 @@ func execClauderon(home string, args ...string) *exec.Cmd {
 	cmd.Env = append(baseEnv(home), "TERM=xterm-256color")
 	return cmd
 }
+
+// TestSessionGracefulShutdown: SIGTERM drains (a `logs -f` stream ends, the
+// daemon exits cleanly), the container keeps running, and a new daemon
+// lists the session as running.
+func TestSessionGracefulShutdown(t *testing.T) {
+	e := newSessionEnv(t)
+	clOK(t, e.home, "create", "--name", "drain", "--image", e.image, "--no-workdir")
+	follow := execClauderon(e.home, "logs", "-f", "drain")
+	var followErr, followOut lockedBuffer
+	follow.Stderr, follow.Stdout = &followErr, &followOut
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The stream is up once the TUI's output arrives through it.
+	waitFor(t, "logs -f to stream", func() bool { return followOut.String() != "" })
+	followDone := make(chan error, 1)
+	go func() { followDone <- follow.Wait() }()
+	e.d.stop()
+	if e.d.err != nil {
+		t.Errorf("daemon exit after SIGTERM: %v", e.d.err)
+	}
+	if err := <-followDone; err != nil {
+		t.Errorf("logs -f after the daemon drained: %v: %s", err, followErr.String())
+	}
+	if _, err := os.Stat(filepath.Join(e.home, client.SocketFile)); !os.IsNotExist(err) {
+		t.Errorf("socket left after a clean shutdown: %v", err)
+	}
+	out, err := dockerCLI(t, "inspect", "--format", "{{.State.Running}}", session.ContainerName("drain"))
+	if err != nil || strings.TrimSpace(out) != "true" {
+		t.Errorf("container after the daemon stopped: running=%q %v", out, err)
+	}
+	startSessDaemon(t, e.home, e.d.port)
+	if s, ok := findSession(listSessions(t, e.home), "drain"); !ok || s.Status != session.StatusRunning {
+		t.Errorf("drain after restart: %+v", s)
+	}
+}
