@@ -525,3 +525,31 @@ func TestSessionGracefulShutdown(t *testing.T) {
 		t.Errorf("drain after restart: %+v", s)
 	}
 }
+
+// TestSessionImageBuild builds the agent image through the daemon (the CLI
+// never talks to the engine) with the same inputs as the test image, so the
+// engine's cache makes it quick, and checks the progress stream and errors.
+func TestSessionImageBuild(t *testing.T) {
+	e := newSessionEnv(t)
+	claude, err := filepath.EvalSymlinks(testimage.ClaudePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tag = "clauderon-e2e-agent:test"
+	t.Cleanup(func() { dockerCLI(t, "rmi", tag) })
+	out, errOut, code := cl(t, e.home, "image", "build", "--tag", tag, "--base-image", testimage.BaseImage, "--claude-binary", claude)
+	if code != 0 || !strings.Contains(errOut, "built "+tag) || !strings.Contains(errOut, "Step ") {
+		t.Fatalf("image build: exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if out, err := dockerCLI(t, "image", "inspect", tag); err != nil {
+		t.Fatalf("the built image is missing: %v %.300s", err, out)
+	}
+	_, errOut, code = cl(t, e.home, "image", "build", "--tag", tag, "--claude-binary", "/nonexistent/claude")
+	if code == 0 || !strings.Contains(errOut, "claude binary") {
+		t.Errorf("build with a missing binary: exit %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = cl(t, e.home, "image", "build", "--tag", "Bad Tag")
+	if code == 0 || !strings.Contains(errOut, "not a valid image reference") {
+		t.Errorf("build with a bad tag: exit %d, stderr %q", code, errOut)
+	}
+}
