@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+
+	"github.com/clauderon/clauderon/secret"
+)
+
+// inject sends one request to an intercepted host with the real credential
+// in place of the client's, streaming both bodies.
+func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, e *AuditEntry, rule Rule) {
+	tok, _, err := p.creds.Get(r.Context(), rule.Credential)
+	if err != nil {
+		if errors.Is(err, secret.ErrNotFound) {
+			err = fmt.Errorf("%w (asked for %q)", ErrNoCredential, rule.Credential)
+		} else {
+			err = fmt.Errorf("%w: %s credential: %v", ErrCredential, rule.Credential, err)
+		}
+		p.fail(w, e, err)
+		return
+	}
+	out := r.Clone(r.Context())
+	if err := prepareHeaders(out.Header, rule, tok); err != nil {
+		p.fail(w, e, err)
+		return
+	}
+	e.AuthInjected = true
+	p.roundTrip(w, out, e, rule.Host, rule.upstreamAddr(), p.transports[rule.Host], func(pr *httputil.ProxyRequest) {
+		pr.Out.URL.Scheme = "https"
+		pr.Out.URL.Host = rule.Host
+		pr.Out.URL.User = nil
+		pr.Out.Host = rule.Host
+	})
+}
+
+// forward serves an absolute-URI request. A rule's host is handled as if
+// it came through an intercepted tunnel (the upstream is always its TLS
+// endpoint); plain http to any other host is passed on as is.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, e *AuditEntry) {
+	host, port := r.URL.Hostname(), r.URL.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[r.URL.Scheme]
+	}
+	e.Host = net.JoinHostPort(host, port)
+	if p.isSelfTarget(host, port) {
+		p.fail(w, e, fmt.Errorf("%w: %s is this proxy", ErrLoop, e.Host))
+		return
+	}
+	if rule, ok := p.rules.Match(host); ok {
+		e.Intercepted = true
+		p.inject(w, r, e, rule)
+		return
+	}
+	if r.URL.Scheme != "http" {
+		p.fail(w, e, fmt.Errorf("%w: send https requests through CONNECT", ErrBadRequest))
+		return
+	}
+	out := r.Clone(r.Context())
+	removeHopByHop(out.Header)
+	p.roundTrip(w, out, e, host, e.Host, p.plain, func(pr *httputil.ProxyRequest) {
+		pr.Out.URL.User = nil
+	})
+}
+
+// roundTrip streams out to its upstream and the answer back to w, flushing
+// every write so server-sent events arrive one by one, and audits it.
+func (p *Proxy) roundTrip(w http.ResponseWriter, out *http.Request, e *AuditEntry, host, addr string, rt http.RoundTripper, rewrite func(*httputil.ProxyRequest)) {
+	var body *countingReader
+	if out.Body != nil && out.Body != http.NoBody {
+		body = &countingReader{ReadCloser: out.Body}
+		out.Body = body
+	}
+	cw := &countingWriter{ResponseWriter: w}
+	var upErr error
+	rp := &httputil.ReverseProxy{
+		Rewrite:       rewrite,
+		Transport:     rt,
+		FlushInterval: -1,
+		ErrorLog:      p.errLog,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			upErr = dialError(host, addr, err)
+			if r.Context().Err() != nil {
+				upErr = fmt.Errorf("client went away: %w", r.Context().Err())
+			}
+			writeError(w, upErr)
+		},
+	}
+	finish := func() {
+		e.Status = cw.status
+		e.BytesOut = cw.n
+		if body != nil {
+			e.BytesIn = body.n
+		}
+		if upErr != nil {
+			e.Error = upErr.Error()
+		}
+		p.record(e)
+	}
+	defer func() {
+		// ReverseProxy aborts with http.ErrAbortHandler when a stream breaks
+		// after the headers went out; audit it, then let net/http see it.
+		if v := recover(); v != nil {
+			if e.Error == "" {
+				e.Error = fmt.Sprint("stream aborted: ", v)
+			}
+			finish()
+			panic(v)
+		}
+	}()
+	rp.ServeHTTP(cw, out)
+	finish()
+}

@@ -1,0 +1,217 @@
+// Package proxy is clauderon's credential-injecting HTTPS proxy: it
+// authenticates each client session, intercepts TLS to the hosts its rules
+// name to swap in the real credential, tunnels every other host untouched,
+// and writes an audit line per request.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/clauderon/clauderon/secret"
+)
+
+// Config is what New needs. CA, Auth and Credentials are required.
+type Config struct {
+	CA          *CA           // signs leaf certificates for intercepted hosts
+	Rules       Rules         // intercepted hosts; nil means DefaultRules()
+	Auth        Authorizer    // checks Proxy-Authorization on every request
+	Credentials secret.Source // asked for a rule's credential on every request
+	Audit       AuditSink     // nil: no audit log
+	Logger      *slog.Logger  // nil: discard
+	// DialTimeout bounds connecting to an upstream; 0 means 10 seconds.
+	DialTimeout time.Duration
+}
+
+// Proxy is an http.Handler for proxy requests (CONNECT and absolute-URI
+// requests). Serve and Run put it on listeners and also teach it its own
+// addresses, so it can refuse requests that loop back to it.
+type Proxy struct {
+	ca          *CA
+	rules       Rules
+	auth        Authorizer
+	creds       secret.Source
+	audit       AuditSink
+	log         *slog.Logger
+	errLog      *log.Logger
+	dialTimeout time.Duration
+
+	transports map[string]*http.Transport // per rule host
+	plain      *http.Transport            // plain-HTTP requests to other hosts
+
+	selfMu sync.RWMutex
+	self   map[net.Listener]*net.TCPAddr
+}
+
+// New checks cfg and builds a Proxy. It starts nothing and is cheap.
+func New(cfg Config) (*Proxy, error) {
+	switch {
+	case cfg.CA == nil:
+		return nil, errors.New("proxy: Config.CA is required")
+	case cfg.Auth == nil:
+		return nil, errors.New("proxy: Config.Auth is required")
+	case cfg.Credentials == nil:
+		return nil, errors.New("proxy: Config.Credentials is required")
+	}
+	rules := cfg.Rules
+	if rules == nil {
+		rules = DefaultRules()
+	}
+	if err := rules.validate(); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Proxy{
+		ca:          cfg.CA,
+		rules:       rules,
+		auth:        cfg.Auth,
+		creds:       cfg.Credentials,
+		audit:       cfg.Audit,
+		log:         logger,
+		errLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		dialTimeout: cfg.DialTimeout,
+		transports:  make(map[string]*http.Transport, len(rules)),
+		self:        make(map[net.Listener]*net.TCPAddr),
+	}
+	if p.dialTimeout <= 0 {
+		p.dialTimeout = 10 * time.Second
+	}
+	for _, r := range rules {
+		p.transports[r.Host] = p.ruleTransport(r)
+	}
+	p.plain = &http.Transport{
+		Proxy:                 nil, // never chain to the environment's proxy
+		DialContext:           p.dial,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // long polls and streams are normal
+	}
+	return p, nil
+}
+
+// client is the proxy user a request authenticated as.
+type client struct{ name, secret string }
+
+// ServeHTTP implements http.Handler.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e := &AuditEntry{Time: time.Now(), Method: r.Method}
+	name, sec, ok := parseProxyAuthorization(r.Header.Get("Proxy-Authorization"))
+	e.Session = name
+	if r.Method == http.MethodConnect {
+		e.Host = r.Host
+	} else {
+		e.Host = r.URL.Host
+		e.Path = r.URL.Path
+	}
+	if !ok || !p.auth.Authorize(name, sec) {
+		p.fail(w, e, ErrProxyAuth)
+		return
+	}
+	c := client{name: name, secret: sec}
+	switch {
+	case r.Method == http.MethodConnect:
+		p.connect(w, r, e, c)
+	case r.URL.IsAbs() && (r.URL.Scheme == "http" || r.URL.Scheme == "https") && r.URL.Host != "":
+		p.forward(w, r, e)
+	default:
+		p.fail(w, e, fmt.Errorf("%w: %s %s is not a proxy request; point HTTPS_PROXY at this address instead", ErrBadRequest, r.Method, r.URL.Path))
+	}
+}
+
+// fail answers err, and audits and logs the request.
+func (p *Proxy) fail(w http.ResponseWriter, e *AuditEntry, err error) {
+	e.Status = writeError(w, err)
+	e.Error = err.Error()
+	p.record(e)
+}
+
+// record completes e and hands it to the audit log and the logger.
+func (p *Proxy) record(e *AuditEntry) {
+	e.DurationMS = time.Since(e.Time).Milliseconds()
+	e.Time = e.Time.UTC()
+	level := slog.LevelDebug
+	switch {
+	case e.Status >= 500 || (e.Status == 0 && e.Error != ""):
+		level = slog.LevelWarn
+	case e.Status >= 400:
+		level = slog.LevelInfo
+	}
+	p.log.LogAttrs(context.Background(), level, "proxy request",
+		slog.String("session", e.Session), slog.String("host", e.Host),
+		slog.String("method", e.Method), slog.String("path", e.Path),
+		slog.Int("status", e.Status), slog.Int64("duration_ms", e.DurationMS),
+		slog.Bool("intercepted", e.Intercepted), slog.Bool("auth_injected", e.AuthInjected),
+		slog.String("error", e.Error))
+	if p.audit != nil {
+		if err := p.audit.Record(*e); err != nil {
+			p.log.Error("cannot write the audit log", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// splitAuthority parses a CONNECT target, which must be host:port.
+func splitAuthority(hostport string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(hostport)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: CONNECT target %q is not host:port", ErrBadRequest, hostport)
+	}
+	if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
+		return "", "", fmt.Errorf("%w: bad port in %q", ErrBadRequest, hostport)
+	}
+	if host == "" {
+		return "", "", fmt.Errorf("%w: no host in %q", ErrBadRequest, hostport)
+	}
+	return host, port, nil
+}
+
+// countingReader counts what a request body delivers.
+type countingReader struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.ReadCloser.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// countingWriter counts the response body and remembers the status, and
+// still lets ReverseProxy flush through to the real writer.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if c.status == 0 && code >= 200 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingWriter) Flush() { _ = http.NewResponseController(c.ResponseWriter).Flush() }
+
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

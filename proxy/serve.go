@@ -1,0 +1,227 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultPort is where the daemon's proxy listens unless configured.
+const DefaultPort = 18080
+
+// Listen binds every address given (host:port; port 0 picks one) and
+// nothing else. On error, those already bound are closed.
+func Listen(addrs []string) ([]net.Listener, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("proxy: no listen address given")
+	}
+	var lns []net.Listener
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("proxy: cannot listen on %s: %w", a, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+// Run serves on every listener until ctx is done or one of them fails, then
+// closes them all and every connection, and waits for in-flight requests to
+// finish. It returns nil when ctx was canceled.
+func (p *Proxy) Run(ctx context.Context, lns ...net.Listener) error {
+	if len(lns) == 0 {
+		return errors.New("proxy: Run needs at least one listener")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(lns))
+	for _, ln := range lns {
+		go func() { errs <- p.Serve(ctx, ln) }()
+	}
+	var first error
+	for range lns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+// Serve answers proxy requests on ln until ctx is done, like Run with one
+// listener; several Serve calls may share a Proxy. It returns nil when ctx
+// was canceled.
+func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
+	p.addSelf(ln)
+	defer p.removeSelf(ln)
+	defer p.closeIdle()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var inflight sync.WaitGroup
+	var mu sync.Mutex
+	stopped := false
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			if stopped {
+				mu.Unlock()
+				w.Header().Set("Connection", "close")
+				http.Error(w, "proxy shutting down", http.StatusServiceUnavailable)
+				return
+			}
+			inflight.Add(1)
+			mu.Unlock()
+			defer inflight.Done()
+			p.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          p.errLog,
+		// Requests, and so hijacked tunnels, end when ctx does.
+		BaseContext: func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		cancel()
+	}
+	srv.Close()
+	if err == nil {
+		<-errc
+	}
+	mu.Lock()
+	stopped = true
+	mu.Unlock()
+	inflight.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("proxy: serving %s: %w", ln.Addr(), err)
+	}
+	if cerr := context.Cause(ctx); cerr != nil && !errors.Is(cerr, context.Canceled) {
+		return cerr
+	}
+	return nil
+}
+
+func (p *Proxy) closeIdle() {
+	for _, t := range p.transports {
+		t.CloseIdleConnections()
+	}
+	p.plain.CloseIdleConnections()
+}
+
+func (p *Proxy) addSelf(ln net.Listener) {
+	a, _ := ln.Addr().(*net.TCPAddr)
+	p.selfMu.Lock()
+	defer p.selfMu.Unlock()
+	p.self[ln] = a
+}
+
+func (p *Proxy) removeSelf(ln net.Listener) {
+	p.selfMu.Lock()
+	defer p.selfMu.Unlock()
+	delete(p.self, ln)
+}
+
+// isSelfTarget reports whether host:port obviously names one of the proxy's
+// own listeners, before any connection is made. Names that only resolve to
+// the proxy are caught after dialling, by isSelfConn.
+func (p *Proxy) isSelfTarget(host, port string) bool {
+	host = strings.Trim(host, "[]")
+	ip := net.ParseIP(host)
+	local := strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost")
+	p.selfMu.RLock()
+	defer p.selfMu.RUnlock()
+	for _, la := range p.self {
+		if la == nil || fmt.Sprint(la.Port) != port {
+			continue
+		}
+		switch {
+		case local && (la.IP.IsLoopback() || la.IP.IsUnspecified()):
+			return true
+		case ip == nil:
+		case la.IP.Equal(ip):
+			return true
+		case la.IP.IsUnspecified() && (ip.IsLoopback() || ip.IsUnspecified()):
+			return true
+		}
+	}
+	return false
+}
+
+// isSelfConn reports whether c, just dialled, reached one of the proxy's
+// own listeners.
+func (p *Proxy) isSelfConn(c net.Conn) bool {
+	ra, ok := c.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	lo, _ := c.LocalAddr().(*net.TCPAddr)
+	p.selfMu.RLock()
+	defer p.selfMu.RUnlock()
+	for _, la := range p.self {
+		if la == nil || la.Port != ra.Port {
+			continue
+		}
+		if la.IP.Equal(ra.IP) {
+			return true
+		}
+		// A wildcard listener: the peer is us if it is our own address.
+		if la.IP.IsUnspecified() && (ra.IP.IsLoopback() || (lo != nil && lo.IP.Equal(ra.IP))) {
+			return true
+		}
+	}
+	return false
+}
+
+// dial connects upstream and refuses to connect the proxy to itself.
+func (p *Proxy) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if host, port, err := net.SplitHostPort(addr); err == nil && p.isSelfTarget(host, port) {
+		return nil, fmt.Errorf("%w: %s is this proxy", ErrLoop, addr)
+	}
+	d := net.Dialer{Timeout: p.dialTimeout, KeepAlive: 30 * time.Second}
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if p.isSelfConn(c) {
+		c.Close()
+		return nil, fmt.Errorf("%w: %s is this proxy", ErrLoop, addr)
+	}
+	return c, nil
+}
+
+// ruleTransport dials the rule's upstream, verifies TLS as the rule's host
+// against its roots (nil: the system's), and speaks HTTP/2 when offered.
+func (p *Proxy) ruleTransport(r Rule) *http.Transport {
+	addr := r.upstreamAddr()
+	return &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return p.dial(ctx, network, addr)
+		},
+		TLSClientConfig: &tls.Config{
+			ServerName: r.Host,
+			RootCAs:    r.RootCAs,
+			MinVersion: tls.VersionTLS12,
+		},
+		ForceAttemptHTTP2:   true,
+		TLSHandshakeTimeout: 15 * time.Second,
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     90 * time.Second,
+	}
+}

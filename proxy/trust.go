@@ -1,0 +1,94 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// systemBundles are where Debian/Ubuntu, Fedora/RHEL, openSUSE, Alpine and
+// macOS keep their PEM root bundles, in the order crypto/x509 looks.
+var systemBundles = []string{
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/ca-bundle.pem",
+	"/etc/pki/tls/cacert.pem",
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+	"/etc/ssl/cert.pem",
+}
+
+// ErrNoSystemRoots means no system root bundle was found to build a trust
+// bundle from.
+var ErrNoSystemRoots = errors.New("no system CA bundle found; set SSL_CERT_FILE to one")
+
+// WriteTrustBundle writes, atomically and with mode 0644, a PEM file holding
+// the system roots followed by this CA: what SSL_CERT_FILE, CURL_CA_BUNDLE
+// and GIT_SSL_CAINFO need so a client trusts both intercepted and tunnelled
+// hosts. The system roots come from $SSL_CERT_FILE when set, otherwise from
+// the first bundle found in the usual places.
+func (c *CA) WriteTrustBundle(path string) error {
+	return c.writeTrustBundle(path, os.Getenv("SSL_CERT_FILE"), systemBundles)
+}
+
+func (c *CA) writeTrustBundle(path, sslCertFile string, candidates []string) error {
+	roots, from, err := readSystemRoots(sslCertFile, candidates)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.Write(roots)
+	if len(roots) > 0 && roots[len(roots)-1] != '\n' {
+		buf.WriteByte('\n')
+	}
+	fmt.Fprintf(&buf, "# clauderon proxy CA (%s); system roots above from %s\n", c.cert.Subject.CommonName, from)
+	buf.Write(c.certPEM)
+	tmp, err := writeTemp(filepath.Dir(path), buf.Bytes(), 0o644)
+	if err != nil {
+		return fmt.Errorf("cannot write trust bundle: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("cannot write trust bundle: %w", err)
+	}
+	return nil
+}
+
+func readSystemRoots(sslCertFile string, candidates []string) ([]byte, string, error) {
+	if sslCertFile != "" {
+		b, err := os.ReadFile(sslCertFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("SSL_CERT_FILE: %w", err)
+		}
+		if !hasCert(b) {
+			return nil, "", fmt.Errorf("SSL_CERT_FILE %s holds no PEM certificate", sslCertFile)
+		}
+		return b, sslCertFile, nil
+	}
+	for _, p := range candidates {
+		b, err := os.ReadFile(p)
+		if err == nil && hasCert(b) {
+			return b, p, nil
+		}
+	}
+	return nil, "", fmt.Errorf("%w (looked in %s)", ErrNoSystemRoots, strings.Join(candidates, ", "))
+}
+
+func hasCert(b []byte) bool {
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return false
+		}
+		if blk.Type == "CERTIFICATE" {
+			if _, err := x509.ParseCertificate(blk.Bytes); err == nil {
+				return true
+			}
+		}
+	}
+}
