@@ -1,17 +1,185 @@
 package cli
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/proxy"
+	"github.com/clauderon/clauderon/secret"
 )
+
+const execHelp = `Runs CMD on this host behind an in-process proxy that injects your real
+Anthropic credential, so CMD itself only ever sees a placeholder.
+
+CMD gets HTTPS_PROXY/HTTP_PROXY with a fresh per-run credential, NO_PROXY for
+loopback, CLAUDE_CODE_OAUTH_TOKEN set to a placeholder, ANTHROPIC_API_KEY
+removed, NODE_EXTRA_CA_CERTS pointing at clauderon's CA, and SSL_CERT_FILE,
+CURL_CA_BUNDLE, REQUESTS_CA_BUNDLE and GIT_SSL_CAINFO pointing at a bundle of
+the system roots plus that CA. Stdin, stdout, stderr, signals and the exit
+code pass through. Requests are recorded in the audit log under the run's
+session name (exec-…).
+
+Example:
+  clauderon exec -- claude --print "hello"`
 
 func newExecCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "exec -- CMD [ARGS...]",
 		Short: "Run a host command behind the credential-injecting proxy",
+		Long:  execHelp,
+		// Everything after exec belongs to CMD, flags included.
+		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("not implemented yet")
+			if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+				return cmd.Help()
+			}
+			if len(args) > 0 && args[0] == "--" {
+				args = args[1:]
+			}
+			if len(args) == 0 {
+				return errors.New("exec needs a command: clauderon exec -- CMD [ARGS...]")
+			}
+			return runExec(cmd.Context(), args)
 		},
 	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func runExec(ctx context.Context, args []string) error {
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		return fmt.Errorf("cannot run %q: %w", args[0], err)
+	}
+	home, err := config.Home()
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(home)
+	if err != nil {
+		return err
+	}
+	ca, err := proxy.LoadOrCreateCA(home)
+	if err != nil {
+		return err
+	}
+	bundle := filepath.Join(home, "ca-bundle.pem")
+	if err := ca.WriteTrustBundle(bundle); err != nil {
+		return err
+	}
+	rules, err := proxy.DefaultRules().WithUpstreams(cfg.Proxy.Upstreams)
+	if err != nil {
+		return err
+	}
+	audit, err := proxy.OpenAudit(filepath.Join(home, "audit.jsonl"), cfg.Proxy.AuditMaxBytes)
+	if err != nil {
+		return err
+	}
+	defer audit.Close()
+	logFile, err := os.OpenFile(filepath.Join(home, "exec.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+
+	name, pass := "exec-"+randomHex(4), randomHex(24)
+	auth := proxy.NewSessions()
+	if err := auth.Set(name, pass); err != nil {
+		return err
+	}
+	p, err := proxy.New(proxy.Config{
+		CA:          ca,
+		Rules:       rules,
+		Auth:        auth,
+		Credentials: credentialSource(),
+		Audit:       audit,
+		Logger:      slog.New(slog.NewTextHandler(logFile, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	pctx, stopProxy := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- p.Serve(pctx, ln) }()
+	defer func() { stopProxy(); <-served }()
+
+	proxyURL := (&url.URL{Scheme: "http", User: url.UserPassword(name, pass), Host: ln.Addr().String()}).String()
+	child := exec.Command(path, args[1:]...)
+	child.Args[0] = args[0]
+	child.Env = execEnv(os.Environ(), proxyURL, ca.CertPath(), bundle)
+	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := child.Start(); err != nil {
+		return fmt.Errorf("cannot start %s: %w", args[0], err)
+	}
+	stopSignals := forwardSignals(child.Process)
+	err = child.Wait()
+	stopSignals()
+	return exitCode(err)
+}
+
+// credentialSource is where exec finds the real token: the environment, then
+// the keychain.
+func credentialSource() secret.Source { return secret.NewStore("") }
+
+// forwardSignals passes signals sent to clauderon on to the child. Keys typed
+// at a terminal (ctrl-c, ctrl-\) already reach the whole foreground process
+// group, so those are not sent twice.
+func forwardSignals(p *os.Process) (stop func()) {
+	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
+	interactive := term.IsTerminal(int(os.Stdin.Fd()))
+	ch := make(chan os.Signal, 8)
+	signal.Notify(ch, append(sigs, os.Interrupt, syscall.SIGQUIT)...)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				if interactive && (s == os.Interrupt || s == syscall.SIGQUIT) {
+					continue
+				}
+				_ = p.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
+}
+
+// exitCode turns the child's end into ours: its exit status, or 128+signal.
+func exitCode(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return exitError{code: 128 + int(ws.Signal())}
+	}
+	return exitError{code: ee.ExitCode()}
 }
