@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/secret"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -34,6 +35,9 @@ func (d *Daemon) routes() []route {
 		{"GET", "/doctor", d.doctor},
 		{"POST", "/images/build", d.buildImage},
 		{"POST", "/images/pull", d.pullImage},
+		{"GET", "/tokens/{name}", d.getToken},
+		{"PUT", "/tokens/{name}", d.putToken},
+		{"DELETE", "/tokens/{name}", d.deleteToken},
 	}
 }
 
@@ -91,9 +95,11 @@ func status(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed
-	case errors.Is(err, errNoRoute), errors.Is(err, session.ErrNotFound):
+	case errors.Is(err, errNoRoute), errors.Is(err, session.ErrNotFound),
+		errors.Is(err, secret.ErrUnknownName), errors.Is(err, secret.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, errBody), errors.Is(err, session.ErrInvalid):
+	case errors.Is(err, errBody), errors.Is(err, session.ErrInvalid),
+		errors.Is(err, secret.ErrBadToken), errors.Is(err, secret.ErrTooBig):
 		return http.StatusBadRequest
 	case errors.Is(err, session.ErrExists), errors.Is(err, session.ErrState):
 		return http.StatusConflict
@@ -101,7 +107,8 @@ func status(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, session.ErrEngine):
 		return http.StatusBadGateway
-	case errors.Is(err, session.ErrClosed), errors.Is(err, session.ErrUnavailable):
+	case errors.Is(err, session.ErrClosed), errors.Is(err, session.ErrUnavailable),
+		errors.Is(err, secret.ErrKeychainUnavailable), errors.Is(err, errFixedSource):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

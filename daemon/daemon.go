@@ -33,7 +33,13 @@ type Config struct {
 	Home string
 	// ProxyPort overrides config.json's proxy.port; 0 means that, or 18080.
 	ProxyPort int
-	// Credentials finds the real token; secret.Env{} when nil.
+	// Tokens is the credential store (the environment, then the keychain)
+	// that the token routes read and change. When Credentials is nil it is
+	// also what the proxy asks, so a `token set` takes effect on the next
+	// request; it is secret.NewStore("") when both are nil.
+	Tokens *secret.Store
+	// Credentials finds the real token for the proxy; Tokens when nil. A
+	// daemon given Credentials but no Tokens refuses the token routes.
 	Credentials secret.Source
 	// Backend runs containers; the Docker engine from the environment when nil.
 	Backend backend.Backend
@@ -76,7 +82,10 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Credentials == nil {
-		cfg.Credentials = secret.Env{}
+		if cfg.Tokens == nil {
+			cfg.Tokens = secret.NewStore("")
+		}
+		cfg.Credentials = cfg.Tokens
 	}
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 10 * time.Second

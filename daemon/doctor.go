@@ -13,7 +13,6 @@ import (
 
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/client"
-	"github.com/clauderon/clauderon/secret"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -38,12 +37,7 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 			Fix: "start Docker (`sudo systemctl start docker`, or open Docker Desktop), then restart `clauderon daemon`"})
 	}
 
-	if tok, origin, err := d.cfg.Credentials.Get(ctx, secret.Anthropic); err != nil {
-		add(client.Check{Name: "credential", Detail: err.Error(),
-			Fix: "run `clauderon token set`, or set CLAUDE_CODE_OAUTH_TOKEN (from `claude setup-token`) in the daemon's environment"})
-	} else {
-		add(client.Check{Name: "credential", OK: true, Detail: fmt.Sprintf("%s credential found in the %s", tok.Kind(), origin)})
-	}
+	add(d.credentialCheck(r))
 
 	cert := d.ca.Certificate()
 	if time.Now().After(cert.NotAfter) {
