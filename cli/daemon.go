@@ -28,6 +28,9 @@ func newDaemonCmd() *cobra.Command {
 		Short: "Run the clauderon daemon in the foreground (proxy + sessions + LocalAPI)",
 		Long: `Runs the daemon that owns every session: the credential-injecting proxy,
 the session manager and the LocalAPI on $CLAUDERON_HOME/clauderon.sock.
+The proxy injects CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_API_KEY from this
+environment when set, otherwise the token stored with ` + "`clauderon token set`" + `,
+read from the OS keychain at each request.
 The first SIGINT or SIGTERM drains; a second one forces. Containers keep running.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -80,10 +83,10 @@ func runDaemon(ctx context.Context, f daemonFlags) error {
 	}()
 
 	d, err := daemon.New(ctx, daemon.Config{
-		Home:        home,
-		ProxyPort:   f.proxyPort,
-		Credentials: secret.Env{},
-		Logger:      log,
+		Home:      home,
+		ProxyPort: f.proxyPort,
+		Tokens:    secret.NewStore(keyringService()),
+		Logger:    log,
 	})
 	if err != nil {
 		return err

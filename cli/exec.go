@@ -142,7 +142,7 @@ func runExec(ctx context.Context, args []string) error {
 
 // credentialSource is where exec finds the real token: the environment, then
 // the keychain.
-func credentialSource() secret.Source { return secret.NewStore("") }
+func credentialSource() secret.Source { return secret.NewStore(keyringService()) }
 
 // forwardSignals passes signals sent to clauderon on to the child. Keys typed
 // at a terminal (ctrl-c, ctrl-\) already reach the whole foreground process

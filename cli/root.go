@@ -58,6 +58,7 @@ credential they send and injects the real one from the OS keychain.`,
 		newRmCmd(),
 		newDoctorCmd(),
 		newImageCmd(),
+		newTokenCmd(),
 	)
 	return root
 }
