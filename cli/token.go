@@ -74,7 +74,7 @@ func newTokenCmd() *cobra.Command {
 			}
 			return nil
 		},
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&name, "name", secret.Anthropic, "credential name (known: "+strings.Join(secret.Names(), ", ")+")")
 
