@@ -53,15 +53,17 @@ func LoadOrCreateCA(home string) (*CA, error) {
 		// Another process may be between writing the key and the
 		// certificate; give it a moment before treating a lone key as the
 		// leftover of a crash.
-		if _, kerr := os.Stat(keyPath); kerr == nil && attempt < 20 {
+		_, kerr := os.Stat(keyPath)
+		orphan := kerr == nil
+		if orphan && attempt < 20 {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		if err := createCA(certPath, keyPath); err != nil {
-			return nil, err
-		}
 		if attempt > 21 {
 			return nil, fmt.Errorf("cannot create the proxy CA in %s", home)
+		}
+		if err := createCA(certPath, keyPath, orphan); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -146,8 +148,8 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 // createCA writes a new key and certificate. The key is linked into place
 // first (link fails if one exists, so two processes cannot both win), then
 // the certificate is renamed over, so a reader never sees a certificate
-// without its key.
-func createCA(certPath, keyPath string) error {
+// without its key. replaceOrphan replaces a key left without certificate.
+func createCA(certPath, keyPath string, replaceOrphan bool) error {
 	dir := filepath.Dir(certPath)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -206,9 +208,10 @@ func createCA(certPath, keyPath string) error {
 		if !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("cannot write the proxy CA key: %w", err)
 		}
-		// A key without a certificate: another process is mid-way, or
-		// one crashed. LoadOrCreateCA waited; replace the orphan.
-		if _, cerr := os.Stat(certPath); cerr == nil {
+		// Another process won the race and is about to write its
+		// certificate; LoadOrCreateCA waits for it. Only a key that
+		// stayed alone while we waited is replaced.
+		if !replaceOrphan {
 			return nil
 		}
 		if err := os.Rename(keyTmp, keyPath); err != nil {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -10,6 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/clauderon/clauderon/internal/fakeanthropic"
 )
 
 // TestCurl drives the proxy with curl, as HTTPS_PROXY users would.
@@ -104,5 +108,72 @@ func writeCertPEM(t *testing.T, path string, der []byte) {
 	b := pemEncode(der)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGit checks git's HTTPS stack (libcurl, GnuTLS on Debian) accepts our
+// leaf through the proxy: the fake is no git server, but its having seen
+// git's first request proves the tunnel and handshake worked.
+func TestGit(t *testing.T) {
+	git := requireTool(t, "git")
+	h := newHarness(t, canaryOAuth)
+	cmd := exec.Command(git, "-c", "http.proxy="+h.proxyURL(h.name, h.secret).String(), "ls-remote", "https://api.anthropic.com/some/repo.git")
+	// GIT_SSL_CAINFO, as clauderon exec sets it, beats any http.sslCAInfo.
+	cmd.Env = append(os.Environ(), "GIT_SSL_CAINFO="+h.ca.CertPath(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "HOME="+t.TempDir())
+	out, _ := cmd.CombinedOutput() // fails: the fake does not speak git
+	if strings.Contains(strings.ToLower(string(out)), "certificate") || strings.Contains(string(out), "SSL") {
+		t.Fatalf("git rejected the proxy's certificate: %s", out)
+	}
+	var seen bool
+	for _, r := range h.fake.Requests() {
+		if strings.HasPrefix(r.Path, "/some/repo.git/info/refs") {
+			seen = true
+		}
+	}
+	if !seen {
+		t.Fatalf("git's request never reached the upstream: %s", out)
+	}
+}
+
+// TestClaudeCode runs the real Claude Code binary (Bun, BoringSSL) through
+// the proxy with only the placeholder token, as a container would.
+func TestClaudeCode(t *testing.T) {
+	bin := os.Getenv("CLAUDERON_TEST_CLAUDE")
+	if bin == "" {
+		if os.Getenv("CLAUDERON_REQUIRE_E2E") == "1" {
+			t.Fatal("CLAUDERON_TEST_CLAUDE is not set (CLAUDERON_REQUIRE_E2E=1)")
+		}
+		t.Skip("CLAUDERON_TEST_CLAUDE not set")
+	}
+	h := newHarness(t, canaryOAuth)
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".claude.json"), []byte(`{"hasCompletedOnboarding": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-p", "say hi")
+	cmd.Env = []string{
+		"HOME=" + home, "PATH=/usr/local/bin:/usr/bin:/bin",
+		"CLAUDE_CODE_OAUTH_TOKEN=" + clientToken,
+		"HTTPS_PROXY=" + h.proxyURL(h.name, h.secret).String(),
+		"NODE_EXTRA_CA_CERTS=" + h.ca.CertPath(),
+		"DISABLE_AUTOUPDATER=1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), fakeanthropic.DefaultReply) {
+		t.Fatalf("claude: %v\n%s", err, out)
+	}
+	msgs := h.fake.MessageRequests()
+	if len(msgs) == 0 {
+		t.Fatal("no /v1/messages request reached the upstream")
+	}
+	for _, r := range h.fake.Requests() {
+		if r.Authorization != "Bearer "+canaryOAuth || strings.Contains(r.Beta, clientToken) {
+			t.Errorf("%s %s: Authorization %q", r.Method, r.Path, r.Authorization)
+		}
+		if !strings.Contains(r.Beta, OAuthBeta) {
+			t.Errorf("%s %s: anthropic-beta %q lacks %s", r.Method, r.Path, r.Beta, OAuthBeta)
+		}
 	}
 }

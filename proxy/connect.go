@@ -163,7 +163,9 @@ func (p *Proxy) intercept(w http.ResponseWriter, r *http.Request, e *AuditEntry,
 	}
 	stop := context.AfterFunc(r.Context(), func() { inner.Close() })
 	_ = inner.Serve(ln)
-	<-ln.done
+	// Serve returns once the connection is closed, or at once if shutdown
+	// won the race; closing the listener then closes an unserved conn.
+	ln.Close()
 	stop()
 	inner.Close()
 	handlers.Wait() // a shutdown can close the connection under a running handler
