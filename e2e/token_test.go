@@ -95,6 +95,9 @@ type outputs struct {
 
 func (o *outputs) run(t *testing.T, env []string, stdin string, args ...string) (string, string, int) {
 	t.Helper()
+	// The race runtime otherwise waits a second before every exit, and these
+	// tests run the CLI some sixty times.
+	env = append(env[:len(env):len(env)], "GORACE=atexit_sleep_ms=0")
 	out, errOut, code := runClauderon(t, env, stdin, args...)
 	o.mu.Lock()
 	// The arguments are left out: one test passes a canary in argv on purpose.
