@@ -265,7 +265,7 @@ func promptToken(ctx context.Context, fd int, stderr io.Writer) (string, error) 
 	case <-ctx.Done():
 		_ = term.Restore(fd, state)
 		fmt.Fprintln(stderr)
-		return "", ctx.Err()
+		return "", errors.New("interrupted; nothing stored")
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/zalando/go-keyring"
 
 	"github.com/clauderon/clauderon/client"
@@ -691,4 +692,58 @@ func TestTokenNoKeychain(t *testing.T) {
 		t.Errorf("doctor's credential check without a keychain: %+v", cred)
 	}
 	assertNoCanary(t, "the daemon's log", d.logs.String(), "CANARY")
+}
+
+// TestTokenPrompt types the token at the prompt `token set` shows on a
+// terminal: it must not be echoed; ctrl-c at the prompt stores nothing.
+func TestTokenPrompt(t *testing.T) {
+	svc := testKeyring(t)
+	home := t.TempDir()
+	env := append(tokenEnv(home, svc), "GORACE=atexit_sleep_ms=0")
+
+	type run struct {
+		out  *lockedBuffer
+		done chan error
+		ptmx *os.File
+	}
+	start := func() *run {
+		cmd := exec.Command(binary, "token", "set")
+		cmd.Env = env
+		ptmx, err := pty.Start(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ptmx.Close() })
+		r := &run{out: &lockedBuffer{}, done: make(chan error, 1), ptmx: ptmx}
+		go func() { _, _ = io.Copy(r.out, ptmx) }()
+		go func() { r.done <- cmd.Wait() }()
+		waitFor(t, "the prompt", func() bool { return strings.Contains(r.out.String(), "will not be shown): ") })
+		return r
+	}
+
+	r := start()
+	if _, err := r.ptmx.Write([]byte("  " + kcCanary1 + "\r")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-r.done; err != nil {
+		t.Fatalf("token set at the prompt: %v\n%s", err, r.out.String())
+	}
+	waitFor(t, "the result", func() bool { return strings.Contains(r.out.String(), "stored the anthropic credential") })
+	if strings.Contains(r.out.String(), "CANARY") {
+		t.Errorf("the terminal echoed the token:\n%s", r.out.String())
+	}
+	keychainHolds(t, svc, kcCanary1)
+
+	r = start()
+	if _, err := r.ptmx.Write([]byte("sk-ant-oat01-CANARY-half\x03")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-r.done; err == nil {
+		t.Errorf("ctrl-c at the prompt: exit 0\n%s", r.out.String())
+	}
+	waitFor(t, "the message", func() bool { return strings.Contains(r.out.String(), "interrupted; nothing stored") })
+	if strings.Contains(r.out.String(), "CANARY") {
+		t.Errorf("the terminal echoed the partial token:\n%s", r.out.String())
+	}
+	keychainHolds(t, svc, kcCanary1)
 }
