@@ -167,7 +167,7 @@ func TestExecCurl(t *testing.T) {
 	env := baseEnv(home, "CLAUDE_CODE_OAUTH_TOKEN="+Canary)
 	out, errOut, code := runClauderon(t, env, "", "exec", "--", "curl", "-sS", "--fail",
 		"-H", "Authorization: Bearer sk-ant-oat01-clauderon-proxy-placeholder",
-		"https://api.anthropic.com/v1/models?secret=query")
+		"https://api.anthropic.com/v1/messages/count_tokens?secret=query")
 	if code != 0 {
 		t.Fatalf("curl through exec: exit %d: %s %s", code, out, errOut)
 	}

@@ -223,7 +223,9 @@ func (k *Keychain) Set(ctx context.Context, name string, tok Token) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.parse(tok.Reveal()); err != nil {
+	// Store what parsing made of it (trimmed), not what the caller passed.
+	tok, err = c.parse(tok.Reveal())
+	if err != nil {
 		return err
 	}
 	return k.write(ctx, name, tok, func(kr backend) error {

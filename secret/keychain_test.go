@@ -150,3 +150,20 @@ func countItems(t *testing.T, service, user string) int {
 	}
 	return n
 }
+
+// A value handed to Set untrimmed is stored trimmed: what the keychain holds
+// is exactly what the proxy will send.
+func TestRealKeychainStoresTrimmed(t *testing.T) {
+	ctx := context.Background()
+	k := realKeychain(t)
+	v := canary("oauth")
+	if err := k.Set(ctx, Anthropic, Wrap("  "+v+"\r\n")); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	for _, kc := range []*Keychain{k, {Service: k.Service}} {
+		tok, _, err := kc.Get(ctx, Anthropic)
+		if err != nil || tok.Reveal() != v {
+			t.Fatalf("stored value is not the trimmed token (len %d, err %v)", len(tok.Reveal()), err)
+		}
+	}
+}

@@ -57,11 +57,20 @@ type Server struct {
 	reqs []Request
 }
 
-// Start runs a fake upstream whose certificate is valid for
-// api.anthropic.com, localhost and 127.0.0.1. dir receives ca.pem.
-func Start(dir string) (*Server, error) {
+// Start runs a fake upstream on a loopback port whose certificate is valid
+// for api.anthropic.com, localhost and 127.0.0.1. dir receives its CA file.
+func Start(dir string) (*Server, error) { return StartAt(dir, "127.0.0.1:0") }
+
+// StartAt is Start on the address addr, such as a bridge gateway's, for
+// containers that reach the fake directly.
+func StartAt(dir, addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
+		ln.Close()
 		return nil, err
 	}
 	now := time.Now()
@@ -107,6 +116,8 @@ func Start(dir string) (*Server, error) {
 
 	s := &Server{CAFile: caFile, Roots: roots}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Listener.Close()
+	s.srv.Listener = ln
 	s.srv.EnableHTTP2 = true
 	s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{{
 		Certificate: [][]byte{leafDER, caDER},
@@ -184,9 +195,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			n -= k
 		}
 	default:
-		// Claude Code asks a few other endpoints at start-up; a plain empty
-		// answer keeps it going.
-		writeJSON(w, map[string]any{})
+		// Claude Code asks a few other endpoints at start-up (policy limits,
+		// managed settings). A 404 is the real API's "nothing configured";
+		// an empty 200 makes it retry with backoff.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]any{"type": "error",
+			"error": map[string]any{"type": "not_found_error", "message": "not found"}})
 	}
 }
 
