@@ -3,7 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh
+# shellcheck source=scripts/services.sh
+. ./scripts/services.sh
+start_dockerd
+export CLAUDERON_TEST_CLAUDE=${CLAUDERON_TEST_CLAUDE:-/opt/clauderon-test/node_modules/.bin/claude}
 go build -o bin/clauderon .
 go build -o bin/proxybench ./internal/cmd/proxybench
+go build -o bin/sessionbench ./internal/cmd/sessionbench
 echo "== proxy: direct vs clauderon vs mitmproxy (loopback, local TLS upstream)"
 ./bin/proxybench -clauderon bin/clauderon
+echo
+echo "== sessions: clauderon vs plain docker run, on the real engine with the real Claude Code"
+./bin/sessionbench -clauderon bin/clauderon

@@ -1,0 +1,304 @@
+// Command sessionbench measures, side by side in one run on the real engine,
+// `clauderon create` against a plain `docker run` of the same image with the
+// same mounts, a print session against the same container run directly with
+// the token in its environment, and the daemon's memory. It prints a table.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clauderon/clauderon/backend/docker"
+	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/internal/fakeanthropic"
+	"github.com/clauderon/clauderon/internal/testimage"
+)
+
+const canary = "sk-ant-oat01-CANARY-sessionbench-000000000000"
+
+func main() {
+	bin := flag.String("clauderon", "bin/clauderon", "the clauderon binary")
+	rounds := flag.Int("rounds", 5, "rounds of each timed run")
+	many := flag.Int("sessions", 20, "sessions for the memory row")
+	flag.Parse()
+	b := &bench{rounds: *rounds, many: *many}
+	err := b.run(*bin)
+	b.cleanup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sessionbench:", err)
+		os.Exit(1)
+	}
+}
+
+type bench struct {
+	rounds, many int
+	bin, tmp     string
+	home, image  string
+	fake         *fakeanthropic.Server
+	daemon       *exec.Cmd
+	cl           *client.Client
+	containers   []string
+}
+
+func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...) }
+
+func (b *bench) run(bin string) (err error) {
+	ctx := context.Background()
+	if b.bin, err = filepath.Abs(bin); err != nil {
+		return err
+	}
+	if b.tmp, err = os.MkdirTemp("", "sessionbench"); err != nil {
+		return err
+	}
+	logf("test image (real Claude Code)")
+	if b.image, err = testimage.Build(ctx, func(f string, a ...any) { logf(f, a...) }); err != nil {
+		return err
+	}
+	be, err := docker.New()
+	if err != nil {
+		return err
+	}
+	gw, err := be.Gateway(ctx)
+	be.Close()
+	if err != nil || gw == "" {
+		return fmt.Errorf("no bridge gateway for the fake upstream (%v)", err)
+	}
+	// The fake listens on the bridge gateway so direct containers reach it too.
+	if b.fake, err = fakeanthropic.StartAt(b.tmp, net.JoinHostPort(gw, "0")); err != nil {
+		return err
+	}
+	if err := b.startDaemon(); err != nil {
+		return err
+	}
+	pid, idle, err := b.daemonRSS(ctx)
+	if err != nil {
+		return err
+	}
+	logf("daemon pid %d idle", pid)
+
+	work := filepath.Join(b.tmp, "work")
+	if err := os.Mkdir(work, 0o777); err != nil {
+		return err
+	}
+	// Each measurement runs alone: a container still starting would steal
+	// the CPU from the next one. Order alternates between rounds.
+	var create, run, printS, printD []time.Duration
+	for i := range b.rounds {
+		logf("round %d/%d", i+1, b.rounds)
+		pair := []func() error{
+			func() error {
+				n := fmt.Sprintf("bench-i%d", i)
+				d, err := b.timeCmd(b.bin, "create", "--name", n, "--prompt", "hello", "--image", b.image, "--workdir", work)
+				create = append(create, d)
+				return errors.Join(err, b.quiet(b.bin, "rm", "--force", n))
+			},
+			func() error {
+				n := fmt.Sprintf("bench-plain-%d", i)
+				d, err := b.timeCmd("docker", b.dockerRun(n, work, false)...)
+				run = append(run, d)
+				return errors.Join(err, b.quiet("docker", "rm", "-f", n))
+			},
+			func() error {
+				n := fmt.Sprintf("bench-p%d", i)
+				d, err := b.timeCmd(b.bin, "create", "--print", "--wait", "--name", n, "--prompt", "hello", "--image", b.image, "--workdir", work)
+				printS = append(printS, d)
+				return errors.Join(err, b.quiet(b.bin, "rm", "--force", n))
+			},
+			func() error {
+				n := fmt.Sprintf("bench-direct-%d", i)
+				d, err := b.timeCmd("docker", b.dockerRun(n, work, true)...)
+				printD = append(printD, d)
+				return errors.Join(err, b.quiet("docker", "rm", "-f", n))
+			},
+		}
+		if i%2 == 1 {
+			pair[0], pair[1], pair[2], pair[3] = pair[1], pair[0], pair[3], pair[2]
+		}
+		for _, f := range pair {
+			if err := f(); err != nil {
+				return err
+			}
+		}
+	}
+	// Every session round trip above went through the proxy with the canary.
+	for _, r := range b.fake.MessageRequests() {
+		if r.Authorization != "Bearer "+canary {
+			return errors.New("a request reached the fake without the token")
+		}
+	}
+
+	logf("%d interactive sessions", b.many)
+	for i := range b.many {
+		if _, err := b.timeCmd(b.bin, "create", "--name", fmt.Sprintf("bench-m%d", i), "--prompt", "hello", "--image", b.image, "--no-workdir"); err != nil {
+			return err
+		}
+	}
+	_, loaded, err := b.daemonRSS(ctx)
+	if err != nil {
+		return err
+	}
+
+	med := func(d []time.Duration) float64 {
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return float64(s[len(s)/2]) / float64(time.Millisecond)
+	}
+	fmt.Printf("\n| measurement (median of %d) | clauderon | baseline | ratio | goal |\n|---|---|---|---|---|\n", b.rounds)
+	fmt.Printf("| create → running vs `docker run -d` | %.0f ms | %.0f ms | %.2fx | ≤ 1.2x |\n", med(create), med(run), med(create)/med(run))
+	fmt.Printf("| print session end to end vs direct run with the token | %.0f ms | %.0f ms | %.2fx | ≤ 1.1x |\n", med(printS), med(printD), med(printS)/med(printD))
+	fmt.Printf("| daemon RSS idle | %.1f MB | | | < 30 MB |\n", float64(idle)/1024)
+	fmt.Printf("| daemon RSS with %d sessions | %.1f MB | | | |\n", b.many, float64(loaded)/1024)
+	return nil
+}
+
+func (b *bench) startDaemon() error {
+	b.home = filepath.Join(b.tmp, "home")
+	if err := os.Mkdir(b.home, 0o700); err != nil {
+		return err
+	}
+	cfg, _ := json.Marshal(config.Config{Proxy: config.Proxy{Upstreams: map[string]config.Upstream{
+		"api.anthropic.com": {Address: b.fake.Addr, CAFile: b.fake.CAFile},
+	}}})
+	if err := os.WriteFile(filepath.Join(b.home, config.FileName), cfg, 0o600); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	b.daemon = exec.Command(b.bin, "daemon", "--proxy-port", strconv.Itoa(port))
+	b.daemon.Env = append(os.Environ(), "CLAUDERON_HOME="+b.home, "CLAUDE_CODE_OAUTH_TOKEN="+canary)
+	logFile, err := os.Create(filepath.Join(b.tmp, "daemon.log"))
+	if err != nil {
+		return err
+	}
+	b.daemon.Stdout, b.daemon.Stderr = logFile, logFile
+	if err := b.daemon.Start(); err != nil {
+		return err
+	}
+	b.cl = &client.Client{Socket: filepath.Join(b.home, client.SocketFile)}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := b.cl.Status(context.Background()); err == nil {
+			return nil
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("the daemon did not answer within 60 s: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (b *bench) daemonRSS(ctx context.Context) (pid, kb int, err error) {
+	st, err := b.cl.Status(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.PID))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, l := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, err = strconv.Atoi(f[1])
+			return st.PID, kb, err
+		}
+	}
+	return 0, 0, errors.New("no VmRSS")
+}
+
+// dockerRun is the plain engine run a session corresponds to: same image,
+// same mounts. direct runs print mode with the token in the environment,
+// straight to the fake upstream.
+func (b *bench) dockerRun(name, work string, direct bool) []string {
+	cj := filepath.Join(b.tmp, name+".claude.json")
+	_ = os.WriteFile(cj, []byte(`{"hasCompletedOnboarding": true}`), 0o666)
+	b.containers = append(b.containers, name)
+	args := []string{"run", "--name", name, "--user", "claude", "--workdir", "/workspace",
+		"--add-host", "host.docker.internal:host-gateway",
+		"-v", filepath.Join(b.home, "ca-bundle.pem") + ":/etc/clauderon/ca-bundle.pem:ro",
+		"-v", filepath.Join(b.home, "proxy-ca.pem") + ":/etc/clauderon/proxy-ca.pem:ro",
+		"-v", cj + ":/home/claude/.claude.json",
+		"-v", work + ":/workspace",
+		"-e", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "-e", "DISABLE_AUTOUPDATER=1"}
+	if !direct {
+		return append(args, "-d", "-t", "-i", "-e", "CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-clauderon-proxy-placeholder",
+			b.image, "claude", "--dangerously-skip-permissions", "--", "hello")
+	}
+	_, port, _ := net.SplitHostPort(b.fake.Addr)
+	return append(args, "-e", "CLAUDE_CODE_OAUTH_TOKEN="+canary,
+		"-v", b.fake.CAFile+":/etc/fake-ca.pem:ro", "-e", "NODE_EXTRA_CA_CERTS=/etc/fake-ca.pem",
+		"--add-host", "api.anthropic.com:host-gateway", "-e", "ANTHROPIC_BASE_URL=https://api.anthropic.com:"+port,
+		b.image, "claude", "--dangerously-skip-permissions", "--print", "--verbose", "--output-format", "stream-json", "--", "hello")
+}
+
+func (b *bench) timeCmd(name string, args ...string) (time.Duration, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "CLAUDERON_HOME="+b.home)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	t0 := time.Now()
+	err := cmd.Run()
+	d := time.Since(t0)
+	if err != nil {
+		return 0, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
+	}
+	if strings.Contains(strings.Join(args, " "), "--print") && !strings.Contains(out.String(), fakeanthropic.DefaultReply) {
+		return 0, fmt.Errorf("%s %s did not print the fake's reply:\n%s", name, args[0], out.String())
+	}
+	return d, nil
+}
+
+// quiet runs a clean-up command between measurements.
+func (b *bench) quiet(name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "CLAUDERON_HOME="+b.home)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func (b *bench) cleanup() {
+	if b.cl != nil {
+		if l, err := b.cl.List(context.Background()); err == nil {
+			for _, s := range l.Sessions {
+				_ = b.cl.Remove(context.Background(), s.Name, true)
+			}
+		}
+	}
+	if len(b.containers) > 0 {
+		_ = exec.Command("docker", append([]string{"rm", "-f"}, b.containers...)...).Run()
+	}
+	if b.daemon != nil && b.daemon.Process != nil {
+		_ = b.daemon.Process.Signal(os.Interrupt)
+		_ = b.daemon.Wait()
+	}
+	if b.fake != nil {
+		b.fake.Close()
+	}
+	if b.tmp != "" {
+		os.RemoveAll(b.tmp)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
