@@ -46,7 +46,16 @@ func newToken(s string) Token {
 // ParseToken trims whitespace (a pasted token often carries a newline) and
 // checks that s looks like an Anthropic credential.
 func ParseToken(s string) (Token, error) {
-	t := newToken(strings.Join(strings.Fields(s), ""))
+	v := strings.Join(strings.Fields(s), "")
+	// Real tokens are base64url-ish; anything else (quotes, a pasted
+	// "key=value", control bytes) is a paste gone wrong, and refusing it keeps
+	// odd bytes out of the header the proxy builds.
+	if strings.IndexFunc(v, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) >= 0 {
+		return Token{}, ErrBadToken
+	}
+	t := newToken(v)
 	if t.Kind() == "" {
 		return Token{}, ErrBadToken
 	}

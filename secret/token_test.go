@@ -28,6 +28,11 @@ func TestParseToken(t *testing.T) {
 		{"other vendor", "ghp_abcdefghijklmnop", "", ""},
 		{"bearer prefix pasted", "Bearer " + oat, "", ""},
 		{"wrong oauth version", "sk-ant-oat02-abcdefghijklmnop", "", ""},
+		{"quoted", `"` + oat + `"`, "", ""},
+		{"pasted assignment", "CLAUDE_CODE_OAUTH_TOKEN=" + oat, "", ""},
+		{"control byte", oat + "\x00", "", ""},
+		{"non-ascii", oat + "é", "", ""},
+		{"underscore and dash kept", oat + "_-Z9", oat + "_-Z9", KindOAuth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
