@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -33,7 +35,7 @@ func newCreateCmd() *cobra.Command {
 	fl.StringVar(&f.prompt, "prompt", "", "the prompt for Claude Code (required with --print)")
 	fl.BoolVar(&f.print, "print", false, "run once non-interactively (claude --print) and keep the result")
 	fl.StringVar(&f.image, "image", session.DefaultImage, "agent image")
-	fl.StringVar(&f.workdir, "workdir", "", "host directory mounted at /workspace (default: the current directory)")
+	fl.StringVar(&f.workdir, "workdir", "", "host directory mounted at /workspace (default: the current directory; never your home directory, /, or clauderon's home)")
 	fl.BoolVar(&f.noWorkdir, "no-workdir", false, "mount no host directory")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the session to finish and print its result")
 	fl.BoolVar(&f.json, "json", false, "print the session as JSON")
@@ -48,14 +50,15 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 	if f.print {
 		o.Mode = session.ModePrint
 	}
+	defaulted := false
 	if !f.noWorkdir {
 		dir := f.workdir
 		if dir == "" {
-			wd, err := os.Getwd()
+			wd, err := defaultWorkdir()
 			if err != nil {
 				return err
 			}
-			dir = wd
+			dir, defaulted = wd, true
 		}
 		abs, err := filepath.Abs(dir)
 		if err != nil {
@@ -66,6 +69,9 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 	var c client.Client
 	s, err := c.Create(ctx, o)
 	if err != nil {
+		if defaulted && errors.Is(err, client.ErrBadRequest) && strings.Contains(err.Error(), "workdir") {
+			return fmt.Errorf("%w (the workdir is the current directory by default: %s)", err, runFromProject)
+		}
 		return err
 	}
 	if !f.wait {
@@ -88,6 +94,30 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 		return err
 	}
 	return reportFinished(stdout, stderr, s, f.json)
+}
+
+const runFromProject = "run it from a project directory or pass --workdir DIR or --no-workdir"
+
+// defaultWorkdir is the current directory, unless that is the home
+// directory or /, which the daemon refuses to mount: say what to do instead.
+func defaultWorkdir() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("cannot find the current directory (%v); pass --workdir DIR or --no-workdir", err)
+	}
+	real, err := filepath.EvalSymlinks(wd)
+	if err != nil {
+		real = wd
+	}
+	if real == "/" {
+		return "", fmt.Errorf("the current directory is /, which is not mounted into a session; %s", runFromProject)
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		if rh, err := filepath.EvalSymlinks(h); err == nil && rh == real {
+			return "", fmt.Errorf("the current directory %s is your home directory, which is not mounted into a session (it holds your credentials); %s", wd, runFromProject)
+		}
+	}
+	return wd, nil
 }
 
 // reportFinished prints a finished session's result and turns a failure

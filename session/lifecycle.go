@@ -11,7 +11,7 @@ import (
 // Create validates o, starts the session's container and returns the
 // session. On any error nothing is left behind: no container, no state.
 func (m *Manager) Create(ctx context.Context, o Options) (Session, error) {
-	o, err := normalize(o)
+	o, err := normalize(o, m.guard)
 	if err != nil {
 		return Session{}, err
 	}

@@ -31,6 +31,12 @@ type Config struct {
 	Now       func() time.Time
 	// StopTimeout is how long Stop lets Claude Code exit before killing it.
 	StopTimeout time.Duration
+	// UserHome is the user's home directory, which a workdir may neither be
+	// nor contain; os.UserHomeDir() when empty.
+	UserHome string
+	// EngineSockets are the engine's unix sockets, which a workdir may not
+	// contain; DefaultEngineSockets() when nil.
+	EngineSockets []string
 }
 
 // Orphan is a container that looks like ours but cannot be rebuilt into a
@@ -48,6 +54,7 @@ type Manager struct {
 	st     store
 	key    []byte
 	homeID string
+	guard  mountGuard
 	log    *slog.Logger
 
 	mu       sync.Mutex
@@ -72,13 +79,19 @@ func Open(cfg Config) (*Manager, error) {
 	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = 10 * time.Second
 	}
+	if cfg.UserHome == "" {
+		cfg.UserHome, _ = os.UserHomeDir()
+	}
+	if cfg.EngineSockets == nil {
+		cfg.EngineSockets = DefaultEngineSockets()
+	}
 	key, err := loadOrCreateKey(cfg.Home)
 	if err != nil {
 		return nil, err
 	}
 	m := &Manager{
 		cfg: cfg, st: store{dir: filepath.Join(cfg.Home, "sessions")}, key: key,
-		homeID: HomeID(cfg.Home), log: cfg.Logger,
+		homeID: HomeID(cfg.Home), log: cfg.Logger, guard: newMountGuard(cfg.Home, cfg.UserHome, cfg.EngineSockets),
 		sessions: map[string]*record{}, busy: map[string]string{}, changed: make(chan struct{}),
 	}
 	recs, errs := m.st.load()

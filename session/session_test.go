@@ -93,7 +93,7 @@ func TestNormalize(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o, err := normalize(tc.o)
+			o, err := normalize(tc.o, newMountGuard("/nonexistent/clauderon-home", "", nil))
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -1,8 +1,6 @@
 package session
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -25,8 +23,8 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// normalize checks every field of o and fills in defaults.
-func normalize(o Options) (Options, error) {
+// normalize checks every field of o and fills in defaults; g guards the workdir.
+func normalize(o Options, g mountGuard) (Options, error) {
 	if err := ValidateName(o.Name); err != nil {
 		return o, err
 	}
@@ -56,20 +54,11 @@ func normalize(o Options) (Options, error) {
 		return o, Errorf(ErrInvalid, "image %q is not a valid image reference", o.Image)
 	}
 	if o.Workdir != "" {
-		if !filepath.IsAbs(o.Workdir) {
-			return o, Errorf(ErrInvalid, "workdir %q must be an absolute path", o.Workdir)
-		}
-		if strings.ContainsAny(o.Workdir, ":,\x00") {
-			return o, Errorf(ErrInvalid, "workdir %q contains a character that cannot be mounted (':' or ',')", o.Workdir)
-		}
-		o.Workdir = filepath.Clean(o.Workdir)
-		fi, err := os.Stat(o.Workdir)
+		wd, err := g.check(o.Workdir)
 		if err != nil {
-			return o, Errorf(ErrInvalid, "workdir %s does not exist", o.Workdir)
+			return o, err
 		}
-		if !fi.IsDir() {
-			return o, Errorf(ErrInvalid, "workdir %s is not a directory", o.Workdir)
-		}
+		o.Workdir = wd
 	}
 	return o, nil
 }

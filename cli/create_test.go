@@ -1,0 +1,33 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCreateDefaultWorkdirAtHome: run from the home directory (or /), the
+// default workdir is refused before any daemon is asked, with the way out.
+func TestCreateDefaultWorkdirAtHome(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("CLAUDERON_HOME", filepath.Join(t.TempDir(), "no-daemon-here"))
+	for _, dir := range []string{home, "/"} {
+		t.Chdir(dir)
+		var out, errOut bytes.Buffer
+		err := runCreate(t.Context(), &out, &errOut, createFlags{name: "a"})
+		if err == nil || !strings.Contains(err.Error(), "run it from a project directory or pass --workdir DIR or --no-workdir") {
+			t.Errorf("create from %s: %v", dir, err)
+		}
+	}
+	// From a project directory it goes on to the daemon (here: none).
+	proj := filepath.Join(home, "proj")
+	os.Mkdir(proj, 0o700)
+	t.Chdir(proj)
+	err := runCreate(t.Context(), &bytes.Buffer{}, &bytes.Buffer{}, createFlags{name: "a"})
+	if err == nil || !strings.Contains(err.Error(), "cannot reach the clauderon daemon") {
+		t.Errorf("create from a project directory without a daemon: %v", err)
+	}
+}
