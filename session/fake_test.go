@@ -24,6 +24,9 @@ type fakeBackend struct {
 	failStart  bool
 	events     chan backend.Event
 	subscribed chan struct{}
+	// afterList, if set, runs once after List has read the containers and
+	// before it returns: what happens in the engine meanwhile.
+	afterList func()
 }
 
 func newFakeBackend() *fakeBackend {
@@ -143,7 +146,19 @@ func (f *fakeBackend) Inspect(_ context.Context, id string) (backend.Container, 
 	return *c, nil
 }
 
-func (f *fakeBackend) List(_ context.Context, labels map[string]string) ([]backend.Container, error) {
+func (f *fakeBackend) List(ctx context.Context, labels map[string]string) ([]backend.Container, error) {
+	out, err := f.list(labels)
+	f.mu.Lock()
+	hook := f.afterList
+	f.afterList = nil
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return out, err
+}
+
+func (f *fakeBackend) list(labels map[string]string) ([]backend.Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.err(); err != nil {

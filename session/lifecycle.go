@@ -71,8 +71,7 @@ func (m *Manager) Create(ctx context.Context, o Options) (Session, error) {
 	undo := func() {
 		m.cfg.Auth.Delete(o.Name)
 		m.mu.Lock()
-		delete(m.sessions, o.Name)
-		m.notify()
+		m.forgetLocked(o.Name)
 		m.mu.Unlock()
 		if err := m.st.remove(o.Name); err != nil {
 			m.log.Warn("cannot remove session state", "session", o.Name, "err", err)
@@ -88,6 +87,8 @@ func (m *Manager) Create(ctx context.Context, o Options) (Session, error) {
 	}
 	m.mu.Lock()
 	r.ContainerID = id
+	m.epoch++
+	r.born = m.epoch
 	m.saveLocked(r)
 	m.mu.Unlock()
 	if err := be.Start(ectx, id); err != nil {
@@ -124,6 +125,22 @@ func (m *Manager) Stop(ctx context.Context, name string) (Session, error) {
 	return m.Get(name)
 }
 
+// ownContainer returns the ID of the container named cname if it is
+// session name's of this home, or "" when there is none.
+func (m *Manager) ownContainer(ctx context.Context, name, cname string) (string, error) {
+	c, err := m.cfg.Backend.Inspect(ctx, cname)
+	switch {
+	case errors.Is(err, backend.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", engineErr("looking for the session's container", err)
+	case c.Labels[LabelHome] != m.homeID || c.Labels[LabelSession] != name:
+		m.log.Warn("a container has the session's name but is not this home's; leaving it", "session", name, "container", c.ID)
+		return "", nil
+	}
+	return c.ID, nil
+}
+
 // Remove deletes a session: its proxy credential stops working at once, then
 // its container and state are removed. A running session needs force.
 func (m *Manager) Remove(ctx context.Context, name string, force bool) error {
@@ -142,10 +159,7 @@ func (m *Manager) Remove(ctx context.Context, name string, force bool) error {
 		return Errorf(ErrState, "session %q is %s; stop it first (`clauderon stop %s`) or use --force", name, r.Status, name)
 	}
 	m.busy[name] = "removed"
-	id := r.ContainerID
-	if id == "" {
-		id = r.Container
-	}
+	id, cname := r.ContainerID, r.Container
 	sec := m.secret(r)
 	m.mu.Unlock()
 	defer func() {
@@ -155,13 +169,24 @@ func (m *Manager) Remove(ctx context.Context, name string, force bool) error {
 	}()
 
 	m.cfg.Auth.Delete(name)
-	if err := m.cfg.Backend.Remove(context.WithoutCancel(ctx), id, true); err != nil && !errors.Is(err, backend.ErrNotFound) {
-		m.cfg.Auth.Set(name, sec)
-		return engineErr("removing the container", err)
+	ectx := context.WithoutCancel(ctx)
+	if id == "" {
+		// The daemon stopped before it learned the ID. The name is global
+		// on the engine: remove the container only if it is this home's.
+		var err error
+		if id, err = m.ownContainer(ectx, name, cname); err != nil {
+			m.cfg.Auth.Set(name, sec)
+			return err
+		}
+	}
+	if id != "" {
+		if err := m.cfg.Backend.Remove(ectx, id, true); err != nil && !errors.Is(err, backend.ErrNotFound) {
+			m.cfg.Auth.Set(name, sec)
+			return engineErr("removing the container", err)
+		}
 	}
 	m.mu.Lock()
-	delete(m.sessions, name)
-	m.notify()
+	m.forgetLocked(name)
 	m.mu.Unlock()
 	if err := m.st.remove(name); err != nil {
 		m.log.Warn("cannot remove session state", "session", name, "err", err)

@@ -62,6 +62,16 @@ type Manager struct {
 	busy     map[string]string // name → what is in progress ("creating", "removing")
 	orphans  []Orphan
 	changed  chan struct{} // closed and replaced on every change
+
+	// Reconcile lists the engine's containers without the lock, so what
+	// Create and Remove finish meanwhile must not be undone by what that
+	// list shows. epoch counts those events; a record created at epoch e
+	// has born = e, and a name removed while a Reconcile is in flight gets
+	// a tombstone tombs[name] = e. Reconcile ignores both when e is later
+	// than its list.
+	epoch       uint64
+	reconciling int
+	tombs       map[string]uint64
 }
 
 // Open loads the persisted sessions and registers their proxy credentials.
@@ -93,6 +103,7 @@ func Open(cfg Config) (*Manager, error) {
 		cfg: cfg, st: store{dir: filepath.Join(cfg.Home, "sessions")}, key: key,
 		homeID: HomeID(cfg.Home), log: cfg.Logger, guard: newMountGuard(cfg.Home, cfg.UserHome, cfg.EngineSockets),
 		sessions: map[string]*record{}, busy: map[string]string{}, changed: make(chan struct{}),
+		tombs: map[string]uint64{},
 	}
 	recs, errs := m.st.load()
 	for _, err := range errs {
@@ -117,6 +128,17 @@ func (m *Manager) secret(r *record) Secret { return deriveSecret(m.key, r.Name, 
 func (m *Manager) notify() {
 	close(m.changed)
 	m.changed = make(chan struct{})
+}
+
+// forgetLocked drops a session from memory once its container is gone,
+// leaving a tombstone for the reconciles in flight. Call with mu held.
+func (m *Manager) forgetLocked(name string) {
+	delete(m.sessions, name)
+	m.epoch++
+	if m.reconciling > 0 {
+		m.tombs[name] = m.epoch
+	}
+	m.notify()
 }
 
 // saveLocked persists r. Call with mu held.

@@ -13,17 +13,42 @@ import (
 // container exists is never lost (it is rebuilt from labels if its state
 // file is gone), and a session whose container vanished is marked failed.
 func (m *Manager) Reconcile(ctx context.Context) error {
+	m.mu.Lock()
+	listed := m.epoch
+	m.reconciling++
+	m.mu.Unlock()
 	cs, err := m.cfg.Backend.List(ctx, m.HomeLabels())
+	m.mu.Lock()
+	defer func() {
+		m.reconciling--
+		if m.reconciling == 0 {
+			clear(m.tombs)
+		}
+		m.mu.Unlock()
+	}()
 	if err != nil {
 		return engineErr("listing containers", err)
 	}
 	seen := map[string]bool{}
 	var orphans []Orphan
 	var finish []string
-	m.mu.Lock()
 	for _, c := range cs {
 		name := c.Labels[LabelSession]
+		if m.tombs[name] > listed {
+			continue // removed since the list: its container is gone
+		}
 		if r, ok := m.sessions[name]; ok {
+			if r.born > listed {
+				seen[name] = true // created since the list
+				continue
+			}
+			if r.ContainerID == "" && m.busy[name] == "" {
+				// The daemon stopped between creating the container and
+				// saving its ID.
+				r.ContainerID = c.ID
+				m.saveLocked(r)
+				m.log.Info("session's container found", "session", name, "container", c.ID)
+			}
 			if r.ContainerID != "" && r.ContainerID != c.ID {
 				orphans = append(orphans, Orphan{ID: c.ID, Name: c.Name, Status: c.Status,
 					Reason: fmt.Sprintf("session %q runs in another container (%.12s)", name, r.ContainerID)})
@@ -55,7 +80,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		}
 	}
 	for name, r := range m.sessions {
-		if seen[name] || m.busy[name] != "" {
+		if seen[name] || m.busy[name] != "" || r.born > listed {
 			continue
 		}
 		if r.Status == StatusCreating || r.Status == StatusRunning {
@@ -66,9 +91,12 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		}
 	}
 	m.orphans = orphans
-	m.mu.Unlock()
-	for _, name := range finish {
-		m.finish(ctx, name, "")
+	if len(finish) > 0 {
+		m.mu.Unlock()
+		for _, name := range finish {
+			m.finish(ctx, name, "")
+		}
+		m.mu.Lock()
 	}
 	return nil
 }

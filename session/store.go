@@ -14,6 +14,8 @@ import (
 type record struct {
 	Session
 	Nonce string `json:"credential_nonce"`
+	// born is the manager's epoch when the container was made (not saved).
+	born uint64
 }
 
 // store keeps one state file per session under <home>/sessions/<name>/.
