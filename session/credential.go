@@ -37,36 +37,70 @@ const keyFile = "session-key"
 
 func loadOrCreateKey(home string) ([]byte, error) {
 	p := filepath.Join(home, keyFile)
-	b, err := os.ReadFile(p)
-	if err == nil {
-		if len(b) != 32 {
+	for range 3 {
+		b, err := os.ReadFile(p)
+		switch {
+		case err == nil && len(b) == 0:
+			// An older clauderon killed between creating the file and
+			// writing it: no credential was ever derived from it.
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+			continue
+		case err == nil && len(b) != 32:
 			return nil, fmt.Errorf("%s is damaged (want 32 bytes, got %d); remove it (running sessions' proxy credentials will stop working)", p, len(b))
+		case err == nil:
+			return b, nil
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, err
+		}
+		b = make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		err = linkNewFile(p, b)
+		if errors.Is(err, os.ErrExist) {
+			continue // another process won the race: use its key
+		}
+		if err != nil {
+			return nil, err
 		}
 		return b, nil
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	b = make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return loadOrCreateKey(home) // another process won the race
-	}
+	return nil, fmt.Errorf("cannot create %s: it keeps changing under us", p)
+}
+
+// linkNewFile makes path hold data (0600) unless it exists (os.ErrExist),
+// so that whenever path exists it is complete: temp file, fsync, link into
+// place, fsync of the directory.
+func linkNewFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
-	return b, f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func newNonce() string {
