@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // FileName is the settings file inside the home directory.
@@ -54,6 +55,30 @@ func Home() (string, error) {
 		return "", fmt.Errorf("cannot create CLAUDERON_HOME %s: %w", dir, err)
 	}
 	return dir, nil
+}
+
+// EnsurePrivate checks that home is a directory of this user that nobody
+// else can enter, and makes it 0700 if it was not; it then returns the mode
+// it had, so the caller can warn. It holds the key of every session's proxy
+// credential, the proxy CA's key and the LocalAPI's socket.
+func EnsurePrivate(home string) (was os.FileMode, err error) {
+	fi, err := os.Stat(home)
+	if err != nil {
+		return 0, err
+	}
+	if !fi.IsDir() {
+		return 0, fmt.Errorf("CLAUDERON_HOME %s is not a directory", home)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return 0, fmt.Errorf("CLAUDERON_HOME %s belongs to uid %d, not to you (uid %d); set CLAUDERON_HOME to a directory of your own", home, st.Uid, os.Geteuid())
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return 0, nil
+	}
+	if err := os.Chmod(home, 0o700); err != nil {
+		return 0, fmt.Errorf("CLAUDERON_HOME %s is open to other users (mode %#o) and cannot be made private: %w", home, fi.Mode().Perm(), err)
+	}
+	return fi.Mode().Perm(), nil
 }
 
 // Load reads home/config.json. A missing file is the default configuration.

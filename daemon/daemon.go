@@ -5,6 +5,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -91,6 +92,15 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		cfg.DrainTimeout = 10 * time.Second
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, drain: make(chan struct{})}
+	// Before anything is written there: the home holds the sessions' key,
+	// the CA's key and the socket, which is private because the home is.
+	was, err := config.EnsurePrivate(cfg.Home)
+	if err != nil {
+		return nil, err
+	}
+	if was != 0 {
+		d.log.Warn("CLAUDERON_HOME was open to other users; made it private (0700)", "home", cfg.Home, "mode_was", fmt.Sprintf("%#o", was))
+	}
 	d.lock, err = acquire(cfg.Home)
 	if err != nil {
 		return nil, err

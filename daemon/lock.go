@@ -76,7 +76,8 @@ func listenSocket(path string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w", path, err)
 	}
-	// CLAUDERON_HOME is 0700, so the socket is private even before this chmod.
+	// New made CLAUDERON_HOME 0700 and ours (config.EnsurePrivate), so the
+	// socket is private from the moment it exists; the chmod is for show.
 	if err := os.Chmod(path, 0o600); err != nil {
 		l.Close()
 		return nil, err

@@ -1,0 +1,52 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a log sink that tests may read while the daemon writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestHomeMadePrivate: a daemon on a home other users can enter makes it
+// 0700 before it writes anything there, and says so once.
+func TestHomeMadePrivate(t *testing.T) {
+	home := t.TempDir()
+	if err := os.Chmod(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	cfg := testConfig(t, home)
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	d, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	if fi, _ := os.Stat(home); fi.Mode().Perm() != 0o700 {
+		t.Errorf("home mode after start: %v, want 0700", fi.Mode().Perm())
+	}
+	if n := strings.Count(logs.String(), "was open to other users"); n != 1 {
+		t.Errorf("warnings: %d in\n%s", n, logs.String())
+	}
+}
