@@ -3,6 +3,7 @@ package session
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"time"
 )
 
@@ -18,6 +19,8 @@ const (
 	LabelWorkdir = "dev.clauderon.workdir"
 	LabelCreated = "dev.clauderon.created"
 	LabelNonce   = "dev.clauderon.credential-nonce"
+	// LabelProxyPort is the host port the container's HTTPS_PROXY names.
+	LabelProxyPort = "dev.clauderon.proxy-port"
 )
 
 // HomeID names a CLAUDERON_HOME in labels, so daemons of different homes on
@@ -28,7 +31,7 @@ func HomeID(home string) string {
 }
 
 func labelsFor(r record, homeID string) map[string]string {
-	return map[string]string{
+	l := map[string]string{
 		LabelManaged: "1",
 		LabelHome:    homeID,
 		LabelSession: r.Name,
@@ -39,6 +42,10 @@ func labelsFor(r record, homeID string) map[string]string {
 		LabelCreated: r.CreatedAt.UTC().Format(time.RFC3339Nano),
 		LabelNonce:   r.Nonce,
 	}
+	if r.ProxyPort != 0 {
+		l[LabelProxyPort] = strconv.Itoa(r.ProxyPort)
+	}
+	return l
 }
 
 // recordFromLabels rebuilds a session from its container's labels; ok is
@@ -55,6 +62,9 @@ func recordFromLabels(l map[string]string) (record, bool) {
 	r.Image = l[LabelImage]
 	r.Workdir = l[LabelWorkdir]
 	r.CreatedAt, _ = time.Parse(time.RFC3339Nano, l[LabelCreated])
+	if p, err := strconv.Atoi(l[LabelProxyPort]); err == nil && p > 0 && p < 65536 {
+		r.ProxyPort = p
+	}
 	r.Container = ContainerName(r.Name)
 	r.Rebuilt = true
 	return r, true

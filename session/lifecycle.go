@@ -54,7 +54,7 @@ func (m *Manager) Create(ctx context.Context, o Options) (Session, error) {
 	r := &record{Nonce: newNonce()}
 	r.Session = Session{
 		Name: o.Name, Status: StatusCreating, Mode: o.Mode, Prompt: o.Prompt, PromptSHA256: promptHash(o.Prompt),
-		Image: o.Image, Workdir: o.Workdir, CreatedAt: now, Container: cname,
+		Image: o.Image, Workdir: o.Workdir, CreatedAt: now, Container: cname, ProxyPort: m.cfg.Container.ProxyPort,
 	}
 	claudeJSON, err := writeClaudeJSON(m.st.sessionDir(o.Name))
 	if err != nil {

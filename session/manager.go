@@ -37,6 +37,10 @@ type Config struct {
 	// EngineSockets are the engine's unix sockets, which a workdir may not
 	// contain; DefaultEngineSockets() when nil.
 	EngineSockets []string
+	// ProxyServes reports whether the proxy listens on a port, so a live
+	// session whose container names a port it does not gets a Warning; nil
+	// means it listens on every one.
+	ProxyServes func(port int) bool
 }
 
 // Orphan is a container that looks like ours but cannot be rebuilt into a
@@ -153,24 +157,64 @@ func (m *Manager) saveLocked(r *record) {
 // Get returns one session.
 func (m *Manager) Get(name string) (Session, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	r, ok := m.sessions[name]
+	var s Session
+	if ok {
+		s = r.Session
+	}
+	m.mu.Unlock()
 	if !ok {
 		return Session{}, notFound(name)
 	}
-	return r.Session, nil
+	return m.annotate(s), nil
 }
 
 // List returns every session, by name.
 func (m *Manager) List() []Session {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	out := make([]Session, 0, len(m.sessions))
 	for _, r := range m.sessions {
 		out = append(out, r.Session)
 	}
+	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	for i := range out {
+		out[i] = m.annotate(out[i])
+	}
 	return out
+}
+
+// annotate sets s.Warning. Call without mu: ProxyServes may take its own lock.
+func (m *Manager) annotate(s Session) Session {
+	live := s.Status == StatusRunning || s.Status == StatusCreating
+	if live && s.ProxyPort != 0 && m.cfg.ProxyServes != nil && !m.cfg.ProxyServes(s.ProxyPort) {
+		s.Warning = fmt.Sprintf("the proxy does not listen on port %d, which this container uses (is another program on it?); free the port (the daemon retries), or remove and recreate the session", s.ProxyPort)
+	}
+	return s
+}
+
+// ProxyPorts are the ports live sessions' containers reach the proxy on,
+// which the daemon keeps listening on even when it was restarted on another.
+func (m *Manager) ProxyPorts() []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[int]bool{}
+	var out []int
+	for _, r := range m.sessions {
+		if (r.Status == StatusRunning || r.Status == StatusCreating) && r.ProxyPort != 0 && !seen[r.ProxyPort] {
+			seen[r.ProxyPort] = true
+			out = append(out, r.ProxyPort)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// Changed is closed at the next change of any session.
+func (m *Manager) Changed() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changed
 }
 
 // Orphans returns the containers found at the last reconcile that could not

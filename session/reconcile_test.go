@@ -125,3 +125,35 @@ func TestRemoveWithoutIDSparesOtherHomes(t *testing.T) {
 		t.Error("rm left this home's container")
 	}
 }
+
+// TestProxyPortRecorded: a session records the proxy port its container
+// names, in its state and its labels, so a daemon restarted on another port
+// knows which ports to keep serving, and warns when it cannot.
+func TestProxyPortRecorded(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	s, err := h.m.Create(ctx, Options{Name: "pp"})
+	if err != nil || s.ProxyPort != 18080 {
+		t.Fatalf("create: %+v %v", s, err)
+	}
+	if got := h.be.specs[s.ContainerID].Labels[LabelProxyPort]; got != "18080" {
+		t.Errorf("label %s = %q", LabelProxyPort, got)
+	}
+	os.Remove(filepath.Join(h.home, "sessions", "pp", stateFile))
+	h.open(t)
+	if got, _ := h.m.Get("pp"); !got.Rebuilt || got.ProxyPort != 18080 || got.Warning != "" {
+		t.Errorf("rebuilt from labels: %+v", got)
+	}
+	if got := h.m.ProxyPorts(); len(got) != 1 || got[0] != 18080 {
+		t.Errorf("ProxyPorts = %v", got)
+	}
+	h.m.cfg.ProxyServes = func(port int) bool { return port != 18080 }
+	if l := h.m.List(); len(l) != 1 || !strings.Contains(l[0].Warning, "does not listen on port 18080") {
+		t.Errorf("list with the port unserved: %+v", l)
+	}
+	h.be.Stop(ctx, s.ContainerID, 0)
+	h.m.Reconcile(ctx)
+	if l := h.m.List(); l[0].Warning != "" || len(h.m.ProxyPorts()) != 0 {
+		t.Errorf("an exited session still wants its port: %+v %v", l[0], h.m.ProxyPorts())
+	}
+}

@@ -60,6 +60,12 @@ type Session struct {
 	// Rebuilt is set when the session was recovered from container labels
 	// alone (its state file was missing); the prompt is then unknown.
 	Rebuilt bool `json:"rebuilt,omitempty"`
+	// ProxyPort is the host port the container's HTTPS_PROXY names; 0 when
+	// unknown (a session of an older clauderon).
+	ProxyPort int `json:"proxy_port,omitempty"`
+	// Warning says what is wrong with a live session, such as a proxy port
+	// nothing listens on any more. It is computed when read, never stored.
+	Warning string `json:"warning,omitempty"`
 }
 
 // Result is the outcome of a print session, from the stream's final
