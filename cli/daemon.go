@@ -16,9 +16,10 @@ import (
 )
 
 type daemonFlags struct {
-	proxyPort int
-	logLevel  string
-	logJSON   bool
+	proxyPort    int
+	proxyPortSet bool // --proxy-port was given
+	logLevel     string
+	logJSON      bool
 }
 
 func newDaemonCmd() *cobra.Command {
@@ -34,10 +35,11 @@ read from the OS keychain at each request.
 The first SIGINT or SIGTERM drains; a second one forces. Containers keep running.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.proxyPortSet = cmd.Flags().Changed("proxy-port")
 			return runDaemon(cmd.Context(), f)
 		},
 	}
-	cmd.Flags().IntVar(&f.proxyPort, "proxy-port", 0, "port of the proxy (default: proxy.port in config.json, else 18080)")
+	cmd.Flags().IntVar(&f.proxyPort, "proxy-port", 0, "port of the proxy; 0 picks a free one, shown by the log and /status (default: proxy.port in config.json, else 18080)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
 	return cmd
@@ -50,6 +52,13 @@ func runDaemon(ctx context.Context, f daemonFlags) error {
 	}
 	if f.proxyPort < 0 || f.proxyPort > 65535 {
 		return fmt.Errorf("--proxy-port %d is not a port number", f.proxyPort)
+	}
+	proxyPort := 0 // config.json's, or the default
+	if f.proxyPortSet {
+		proxyPort = f.proxyPort
+		if proxyPort == 0 {
+			proxyPort = daemon.AnyProxyPort
+		}
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
@@ -84,7 +93,7 @@ func runDaemon(ctx context.Context, f daemonFlags) error {
 
 	d, err := daemon.New(ctx, daemon.Config{
 		Home:      home,
-		ProxyPort: f.proxyPort,
+		ProxyPort: proxyPort,
 		Tokens:    secret.NewStore(keyringService()),
 		Logger:    log,
 	})

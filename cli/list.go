@@ -46,6 +46,11 @@ func runList(ctx context.Context, w io.Writer, asJSON bool) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, statusText(s), s.Mode, s.Image, ago(s.CreatedAt, now), oneLine(s.Prompt, 40))
 		}
 		tw.Flush()
+		for _, s := range l.Sessions {
+			if s.Warning != "" {
+				fmt.Fprintf(w, "warning: %s: %s\n", s.Name, s.Warning)
+			}
+		}
 	}
 	if len(l.Orphans) > 0 {
 		fmt.Fprintln(w, "\norphaned containers (not deleted; inspect and remove them with docker):")

@@ -41,6 +41,8 @@ func statusText(s session.Session) string {
 		return fmt.Sprintf("exited (%d)", *s.ExitCode)
 	case s.Status == session.StatusFailed && s.Reason != "":
 		return "failed: " + s.Reason
+	case s.Warning != "":
+		return string(s.Status) + " (see warning)"
 	}
 	return string(s.Status)
 }

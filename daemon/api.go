@@ -135,7 +135,7 @@ func readJSON(r *http.Request, v any) error {
 
 func (d *Daemon) getStatus(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, client.Status{
-		Version: Version, PID: os.Getpid(), Home: d.cfg.Home, ProxyPort: d.proxyPort, ProxyAddrs: d.proxyAddrs,
+		Version: Version, PID: os.Getpid(), Home: d.cfg.Home, ProxyPort: d.proxyPort, ProxyAddrs: d.ProxyAddrs(),
 	})
 	return nil
 }
@@ -148,6 +148,10 @@ func (d *Daemon) listSessions(w http.ResponseWriter, r *http.Request) error {
 func (d *Daemon) createSession(w http.ResponseWriter, r *http.Request) error {
 	var o session.Options
 	if err := readJSON(r, &o); err != nil {
+		return err
+	}
+	// A container made now could not reach the proxy.
+	if err := d.gatewayError(r.Context()); err != nil {
 		return err
 	}
 	s, err := d.sessions.Create(r.Context(), o)

@@ -32,7 +32,8 @@ const DefaultProxyPort = 18080
 // Config wires a daemon. Only Home is required.
 type Config struct {
 	Home string
-	// ProxyPort overrides config.json's proxy.port; 0 means that, or 18080.
+	// ProxyPort overrides config.json's proxy.port; 0 means that, or 18080;
+	// AnyProxyPort means a free port the kernel picks.
 	ProxyPort int
 	// Tokens is the credential store (the environment, then the keychain)
 	// that the token routes read and change. When Credentials is nil it is
@@ -53,23 +54,32 @@ type Config struct {
 
 // Daemon is a running clauderon daemon.
 type Daemon struct {
-	cfg        Config
-	log        *slog.Logger
-	lock       *lock
-	sock       net.Listener
-	proxyLns   []net.Listener
-	proxyPort  int
-	proxyAddrs []string
-	proxy      *proxy.Proxy
-	audit      *proxy.Audit
-	auth       *proxy.Sessions
-	ca         *proxy.CA
-	sessions   *session.Manager
-	conf       config.Config
+	cfg       Config
+	log       *slog.Logger
+	lock      *lock
+	sock      net.Listener
+	proxyPort int // the proxy's own port; set once in New
+	proxy     *proxy.Proxy
+	audit     *proxy.Audit
+	auth      *proxy.Sessions
+	ca        *proxy.CA
+	sessions  *session.Manager
+	conf      config.Config
 
 	drain   chan struct{}
 	drained atomic.Bool
 	wg      sync.WaitGroup
+
+	// The proxy's listeners (listeners.go).
+	lmu        sync.Mutex
+	lns        map[string]net.Listener // by address
+	proxyAddrs []string                // in the order bound
+	gw         string                  // the bridge gateway; "" where loopback suffices
+	gwKnown    bool
+	gwErr      error              // why the gateway is not known
+	bindErrs   map[string]string  // what was last logged about an address
+	serve      func(net.Listener) // set by Run
+	closed     bool
 }
 
 // New takes the home's lock, loads the configuration and the CA, opens the
@@ -132,7 +142,8 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			CAFile:     d.ca.CertPath(),
 			BundleFile: d.bundlePath(),
 		},
-		Logger: d.log.With("part", "session"),
+		Logger:      d.log.With("part", "session"),
+		ProxyServes: d.proxyServes,
 	})
 	if err != nil {
 		return nil, err
@@ -151,9 +162,6 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 // Socket is the LocalAPI's unix socket path.
 func (d *Daemon) Socket() string { return filepath.Join(d.cfg.Home, SocketFile) }
 
-// ProxyAddrs are the addresses the proxy listens on.
-func (d *Daemon) ProxyAddrs() []string { return d.proxyAddrs }
-
 // Run serves until ctx ends, then drains: it stops accepting, lets requests
 // in flight finish for up to DrainTimeout or until force is closed, and
 // returns. Containers keep running. context.Canceled is a clean exit (nil).
@@ -166,17 +174,29 @@ func (d *Daemon) Run(ctx context.Context, force <-chan struct{}) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
-	errc := make(chan error, 2+len(d.proxyLns))
-	go func() { errc <- ignoreClosed(srv.Serve(d.sock)) }()
-	for _, l := range d.proxyLns {
-		go func() { errc <- ignoreClosed(d.proxy.Serve(bg, l)) }()
+	errc := make(chan error, 1)
+	fail := func(err error) {
+		if err != nil {
+			select {
+			case errc <- err:
+			default:
+			}
+		}
 	}
-	d.wg.Add(1)
+	go func() { fail(ignoreClosed(srv.Serve(d.sock))) }()
+	d.serveListeners(func(l net.Listener) {
+		go func() { fail(ignoreClosed(d.proxy.Serve(bg, l))) }()
+	})
+	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()
 		_ = d.sessions.Run(bg)
 	}()
-	d.log.Info("clauderon daemon running", "socket", d.Socket(), "proxy", d.proxyAddrs, "pid", os.Getpid())
+	go func() {
+		defer d.wg.Done()
+		d.keepListening(bg)
+	}()
+	d.log.Info("clauderon daemon running", "socket", d.Socket(), "proxy_port", d.proxyPort, "proxy", d.ProxyAddrs(), "pid", os.Getpid())
 	if d.cfg.Ready != nil {
 		d.cfg.Ready()
 	}
@@ -203,10 +223,8 @@ func (d *Daemon) Run(ctx context.Context, force <-chan struct{}) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
 	}
-	stopBG() // proxy listeners and the event watcher
-	for _, l := range d.proxyLns {
-		l.Close()
-	}
+	stopBG() // proxy listeners, the event watcher and the listener retries
+	d.closeListeners()
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
 	select {
@@ -221,9 +239,7 @@ func (d *Daemon) close() {
 	if d.sock != nil {
 		d.sock.Close() // removes the socket file
 	}
-	for _, l := range d.proxyLns {
-		l.Close()
-	}
+	d.closeListeners()
 	if d.audit != nil {
 		d.audit.Close()
 	}

@@ -39,19 +39,10 @@ func (stubEngine) Events(ctx context.Context, _ map[string]string) (<-chan backe
 	return make(chan backend.Event), errc
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func testConfig(t *testing.T, home string) Config {
 	return Config{
 		Home:      home,
-		ProxyPort: freePort(t),
+		ProxyPort: AnyProxyPort,
 		Credentials: secret.Env{Getenv: func(k string) string {
 			return map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-CANARY-daemon-test"}[k]
 		}},

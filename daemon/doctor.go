@@ -138,7 +138,7 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string) clie
 		return fail("the proxy refused the test container's credential (407)", "restart the daemon; if it persists, report a bug")
 	}
 	return fail(fmt.Sprintf("a container could not use the proxy at %s: %s", where, oneLine(text)),
-		"the proxy listens on "+strings.Join(d.proxyAddrs, ", ")+"; on Linux it must listen on the Docker bridge gateway (restart the daemon with the engine running), and no firewall may block that port")
+		"the proxy listens on "+strings.Join(d.ProxyAddrs(), ", ")+"; on Linux it must listen on the Docker bridge gateway (the daemon binds it by itself once the engine answers; see its log), and no firewall may block that port")
 }
 
 func lastLine(s string) string {

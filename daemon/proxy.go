@@ -3,9 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
-	"strconv"
 
 	"github.com/clauderon/clauderon/proxy"
 )
@@ -16,7 +14,8 @@ const bundleFile = "ca-bundle.pem"
 
 // setupProxy loads the CA, writes the trust bundle, builds the proxy and
 // listens on loopback and, on Linux, the Docker bridge's gateway, so
-// containers reach it as host.docker.internal. Never every interface.
+// containers reach it as host.docker.internal (see listeners.go). Never
+// every interface.
 func (d *Daemon) setupProxy(ctx context.Context) error {
 	var err error
 	if d.ca, err = proxy.LoadOrCreateCA(d.cfg.Home); err != nil {
@@ -45,34 +44,18 @@ func (d *Daemon) setupProxy(ctx context.Context) error {
 		return err
 	}
 
-	port := d.cfg.ProxyPort
-	if port == 0 {
+	var port int
+	switch {
+	case d.cfg.ProxyPort == AnyProxyPort:
+		port = 0
+	case d.cfg.ProxyPort != 0:
+		port = d.cfg.ProxyPort
+	case d.conf.Proxy.Port != 0:
 		port = d.conf.Proxy.Port
-	}
-	if port == 0 {
+	default:
 		port = DefaultProxyPort
 	}
-	hosts := []string{"127.0.0.1"}
-	gw, err := d.cfg.Backend.Gateway(ctx)
-	switch {
-	case err != nil:
-		d.log.Warn("cannot learn the Docker bridge gateway; containers will not reach the proxy until the daemon restarts with the engine up", "err", err)
-	case gw != "" && gw != "127.0.0.1":
-		hosts = append(hosts, gw)
-	}
-	for _, h := range hosts {
-		l, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
-		if err != nil {
-			return fmt.Errorf("the proxy cannot listen on %s:%d: %w (pick another port with --proxy-port or proxy.port in config.json)", h, port, err)
-		}
-		if port == 0 {
-			port = l.Addr().(*net.TCPAddr).Port
-		}
-		d.proxyLns = append(d.proxyLns, l)
-		d.proxyAddrs = append(d.proxyAddrs, l.Addr().String())
-	}
-	d.proxyPort = port
-	return nil
+	return d.bindPrimary(ctx, port)
 }
 
 func (d *Daemon) bundlePath() string { return filepath.Join(d.cfg.Home, bundleFile) }
