@@ -4,13 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,15 +53,62 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// freePort returns a TCP port free on loopback right now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+// runID makes this test process's session names its own: container names
+// are global on the engine, and a killed earlier run may have left some.
+var runID = func() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
+
+// testSessionBases are the session names the tests use, before sname adds
+// the run's suffix; stale containers are recognised by them.
+var testSessionBases = []string{"p1", "iso-a", "iso-b", "live", "once", "lbl", "tui", `scale-[0-9]+`, "dup", "noimg",
+	"nowd", "noprompt", "bigprompt", "drain", "x", "gw", "home", "kc-print", "kc-hot", "kc-env", "kc-none"}
+
+// sname is the session name base of this run: base-<runID>.
+func sname(base string) string { return base + "-" + runID }
+
+var staleRE = regexp.MustCompile(`^/?clauderon-(` + strings.Join(testSessionBases, "|") + `)(-[0-9a-f]{6})?$`)
+
+var staleOnce sync.Once
+
+// removeStaleTestContainers removes, once per test process, the containers
+// earlier runs of these tests left behind (killed before their cleanup):
+// only those whose name is a test session's and whose CLAUDERON_HOME, a
+// temporary directory, no longer exists.
+func removeStaleTestContainers(t testing.TB) {
+	staleOnce.Do(func() {
+		out, err := dockerCLI(t, "ps", "-a", "--filter", "label="+session.LabelManaged+"=1", "--format", "{{.ID}} {{.Names}}")
+		if err != nil {
+			t.Logf("listing stale test containers: %v %s", err, out)
+			return
+		}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			id, name, ok := strings.Cut(line, " ")
+			if !ok || !staleRE.MatchString(name) {
+				continue
+			}
+			src, err := dockerCLI(t, "inspect", "--format",
+				`{{range .Mounts}}{{if eq .Destination "`+session.ContainerClaudeCfg+`"}}{{.Source}}{{end}}{{end}}`, id)
+			src = strings.TrimSpace(src)
+			if err != nil || !strings.HasSuffix(src, "/claude.json") {
+				continue
+			}
+			home := filepath.Dir(filepath.Dir(filepath.Dir(src))) // <home>/sessions/<name>/claude.json
+			if !strings.HasPrefix(home, os.TempDir()+"/") {
+				continue
+			}
+			if _, err := os.Stat(home); !errors.Is(err, os.ErrNotExist) {
+				continue // a live test's, or not ours to judge
+			}
+			if out, err := dockerCLI(t, "rm", "-f", id); err != nil {
+				t.Logf("removing stale test container %s: %v %s", name, err, out)
+			} else {
+				t.Logf("removed %s, left by an earlier run of the tests", name)
+			}
+		}
+	})
 }
 
 // requireDocker fails or skips when no engine answers.
@@ -76,14 +125,23 @@ func requireDocker(t testing.TB) {
 	}
 }
 
-// startSessDaemon runs the daemon for home on port with the canary as its
-// credential, waits until it serves, and stops it at cleanup. The engine's
-// containers of home are removed at cleanup too.
+// startSessDaemon runs the daemon for home with the canary as its
+// credential; see startDaemonProc.
 func startSessDaemon(t testing.TB, home string, port int, extraEnv ...string) *sessDaemon {
 	t.Helper()
+	return startDaemonProc(t, home, port, baseEnv(home, append([]string{"CLAUDE_CODE_OAUTH_TOKEN=" + Canary}, extraEnv...)...))
+}
+
+// startDaemonProc runs `clauderon daemon` for home on port (0: a free one,
+// read back from /status) with exactly env, waits until it serves, and
+// stops it at cleanup. The engine's containers of home are removed at
+// cleanup too.
+func startDaemonProc(t testing.TB, home string, port int, env []string) *sessDaemon {
+	t.Helper()
+	removeStaleTestContainers(t)
 	d := &sessDaemon{t: t, home: home, port: port, logs: &lockedBuffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(binary, "daemon", "--proxy-port", strconv.Itoa(port), "--log-level", "debug")
-	d.cmd.Env = baseEnv(home, append([]string{"CLAUDE_CODE_OAUTH_TOKEN=" + Canary}, extraEnv...)...)
+	d.cmd.Env = env
 	pr, pw := io.Pipe()
 	d.cmd.Stderr = pw
 	d.cmd.Stdout = d.logs
@@ -116,6 +174,14 @@ func startSessDaemon(t testing.TB, home string, port int, extraEnv ...string) *s
 	case <-d.exited:
 		t.Fatalf("the daemon exited before serving: %v\n%s", d.err, d.logs.String())
 	}
+	st, err := d.client().Status(context.Background())
+	if err != nil {
+		t.Fatalf("status of the new daemon: %v", err)
+	}
+	if port != 0 && st.ProxyPort != port {
+		t.Fatalf("the daemon's proxy port is %d, want %d", st.ProxyPort, port)
+	}
+	d.port = st.ProxyPort
 	return d
 }
 

@@ -41,7 +41,7 @@ func newSessionEnv(t *testing.T) *sessionEnv {
 	requireDocker(t)
 	image := testimage.Ensure(t)
 	home, fake := fakeHome(t)
-	d := startSessDaemon(t, home, freePort(t))
+	d := startSessDaemon(t, home, 0)
 	return &sessionEnv{home: home, fake: fake, image: image, d: d}
 }
 
@@ -52,7 +52,8 @@ func newSessionEnv(t *testing.T) *sessionEnv {
 func TestSessionPrint(t *testing.T) {
 	e := newSessionEnv(t)
 	wd := workdir(t)
-	out := clOK(t, e.home, "create", "--name", "p1", "--prompt", "say hello", "--print", "--wait", "--image", e.image, "--workdir", wd)
+	p1 := sname("p1")
+	out := clOK(t, e.home, "create", "--name", p1, "--prompt", "say hello", "--print", "--wait", "--image", e.image, "--workdir", wd)
 	if !strings.Contains(out, fakeanthropic.DefaultReply) {
 		t.Fatalf("create --wait printed %q, want the fake's reply %q", out, fakeanthropic.DefaultReply)
 	}
@@ -70,7 +71,7 @@ func TestSessionPrint(t *testing.T) {
 	}
 	injected := false
 	for _, l := range sessAudit(t, e.home) {
-		if l["session"] == "p1" && l["auth_injected"] == true {
+		if l["session"] == p1 && l["auth_injected"] == true {
 			injected = true
 		}
 	}
@@ -78,7 +79,7 @@ func TestSessionPrint(t *testing.T) {
 		t.Error("the audit log has no auth_injected line for session p1")
 	}
 
-	s, ok := findSession(listSessions(t, e.home), "p1")
+	s, ok := findSession(listSessions(t, e.home), p1)
 	switch {
 	case !ok:
 		t.Fatal("p1 is not listed")
@@ -88,17 +89,17 @@ func TestSessionPrint(t *testing.T) {
 		t.Errorf("p1 result = %+v", s.Result)
 	}
 	human := clOK(t, e.home, "list")
-	if !strings.Contains(human, "p1") || !strings.Contains(human, "exited (0)") {
+	if !strings.Contains(human, p1) || !strings.Contains(human, "exited (0)") {
 		t.Errorf("list:\n%s", human)
 	}
 
 	// Leaks: the canary is nowhere but in the fake's records.
-	logs := clOK(t, e.home, "logs", "p1")
+	logs := clOK(t, e.home, "logs", p1)
 	if !strings.Contains(logs, `"type":"result"`) {
 		t.Errorf("logs lack the stream-json result: %.500s", logs)
 	}
 	assertNoCanary(t, "the session's logs", logs, Canary)
-	inspect, err := dockerCLI(t, "inspect", session.ContainerName("p1"))
+	inspect, err := dockerCLI(t, "inspect", session.ContainerName(p1))
 	if err != nil {
 		t.Fatalf("docker inspect: %v\n%s", err, inspect)
 	}
@@ -106,17 +107,17 @@ func TestSessionPrint(t *testing.T) {
 	if !strings.Contains(inspect, "CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-clauderon-proxy-placeholder") {
 		t.Error("the container lacks the placeholder token")
 	}
-	assertNoCanaryInContainer(t, session.ContainerName("p1"))
+	assertNoCanaryInContainer(t, session.ContainerName(p1))
 	assertNoCanaryUnder(t, e.home, Canary)
 	assertNoCanaryUnder(t, wd, Canary)
 	assertNoCanary(t, "the daemon's log", e.d.logs.String(), Canary)
 
 	// rm removes the container and the session.
-	clOK(t, e.home, "rm", "p1")
-	if _, ok := findSession(listSessions(t, e.home), "p1"); ok {
+	clOK(t, e.home, "rm", p1)
+	if _, ok := findSession(listSessions(t, e.home), p1); ok {
 		t.Error("p1 is still listed after rm")
 	}
-	if out, err := dockerCLI(t, "inspect", session.ContainerName("p1")); err == nil {
+	if out, err := dockerCLI(t, "inspect", session.ContainerName(p1)); err == nil {
 		t.Errorf("the container survived rm: %.200s", out)
 	}
 }
@@ -193,12 +194,13 @@ func viaProxy(t *testing.T, home string, port int, user, pass string) (int, erro
 // and stops working the moment the session is removed.
 func TestSessionIsolation(t *testing.T) {
 	e := newSessionEnv(t)
-	for _, n := range []string{"iso-a", "iso-b"} {
+	isoA, isoB := sname("iso-a"), sname("iso-b")
+	for _, n := range []string{isoA, isoB} {
 		clOK(t, e.home, "create", "--name", n, "--image", e.image, "--no-workdir")
 	}
-	a := proxyURLOf(t, session.ContainerName("iso-a"))
-	b := proxyURLOf(t, session.ContainerName("iso-b"))
-	if a.Hostname() != session.ProxyHost || a.Port() != strconv.Itoa(e.d.port) || a.User.Username() != "iso-a" {
+	a := proxyURLOf(t, session.ContainerName(isoA))
+	b := proxyURLOf(t, session.ContainerName(isoB))
+	if a.Hostname() != session.ProxyHost || a.Port() != strconv.Itoa(e.d.port) || a.User.Username() != isoA {
 		t.Fatalf("HTTPS_PROXY of iso-a is %s", a.Redacted())
 	}
 	pa, _ := a.User.Password()
@@ -206,20 +208,20 @@ func TestSessionIsolation(t *testing.T) {
 	if pa == "" || pa == pb {
 		t.Fatal("sessions must have distinct, non-empty proxy secrets")
 	}
-	if code, err := viaProxy(t, e.home, e.d.port, "iso-a", pa); err != nil || code != 200 {
+	if code, err := viaProxy(t, e.home, e.d.port, isoA, pa); err != nil || code != 200 {
 		t.Fatalf("iso-a's own credential: status %d, err %v", code, err)
 	}
-	if _, err := viaProxy(t, e.home, e.d.port, "iso-b", pa); err == nil || !strings.Contains(err.Error(), "Proxy Authentication Required") {
+	if _, err := viaProxy(t, e.home, e.d.port, isoB, pa); err == nil || !strings.Contains(err.Error(), "Proxy Authentication Required") {
 		t.Errorf("iso-a's secret under iso-b's name: err %v, want 407", err)
 	}
-	if _, err := viaProxy(t, e.home, e.d.port, "iso-a", pb); err == nil {
+	if _, err := viaProxy(t, e.home, e.d.port, isoA, pb); err == nil {
 		t.Error("iso-b's secret under iso-a's name was accepted")
 	}
-	clOK(t, e.home, "rm", "--force", "iso-a")
-	if _, err := viaProxy(t, e.home, e.d.port, "iso-a", pa); err == nil || !strings.Contains(err.Error(), "Proxy Authentication Required") {
+	clOK(t, e.home, "rm", "--force", isoA)
+	if _, err := viaProxy(t, e.home, e.d.port, isoA, pa); err == nil || !strings.Contains(err.Error(), "Proxy Authentication Required") {
 		t.Errorf("iso-a's credential after rm: err %v, want 407", err)
 	}
-	if code, err := viaProxy(t, e.home, e.d.port, "iso-b", pb); err != nil || code != 200 {
+	if code, err := viaProxy(t, e.home, e.d.port, isoB, pb); err != nil || code != 200 {
 		t.Errorf("iso-b after iso-a's rm: status %d, err %v", code, err)
 	}
 }
@@ -229,8 +231,9 @@ func TestSessionIsolation(t *testing.T) {
 // with the running container still working through the restarted proxy.
 func TestSessionDaemonCrash(t *testing.T) {
 	e := newSessionEnv(t)
-	clOK(t, e.home, "create", "--name", "live", "--image", e.image, "--no-workdir")
-	clOK(t, e.home, "create", "--name", "once", "--print", "--prompt", "hi", "--image", e.image, "--no-workdir")
+	live, once := sname("live"), sname("once")
+	clOK(t, e.home, "create", "--name", live, "--image", e.image, "--no-workdir")
+	clOK(t, e.home, "create", "--name", once, "--print", "--prompt", "hi", "--image", e.image, "--no-workdir")
 	e.d.kill()
 	if _, err := os.Stat(filepath.Join(e.home, client.SocketFile)); err != nil {
 		t.Fatalf("expected a stale socket after SIGKILL: %v", err)
@@ -240,37 +243,41 @@ func TestSessionDaemonCrash(t *testing.T) {
 		t.Errorf("list with the daemon down: exit %d, stderr %q", code, errOut)
 	}
 
-	d2 := startSessDaemon(t, e.home, e.d.port)
+	// Restarted on another port: the running container's HTTPS_PROXY still
+	// names the old one, which the daemon serves too.
+	d2 := startSessDaemon(t, e.home, 0)
 	c := d2.client()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	once, err := c.Wait(ctx, "once")
+	os1, err := c.Wait(ctx, once)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if once.Status != session.StatusExited || once.Result == nil || once.Result.Text != fakeanthropic.DefaultReply {
-		t.Errorf("once after the crash: %+v result %+v", once, once.Result)
+	if os1.Status != session.StatusExited || os1.Result == nil || os1.Result.Text != fakeanthropic.DefaultReply {
+		t.Errorf("once after the crash: %+v result %+v", os1, os1.Result)
 	}
-	live, err := c.Get(ctx, "live")
+	ls, err := c.Get(ctx, live)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if live.Status != session.StatusRunning {
-		t.Errorf("live after the crash: status %s (%s)", live.Status, live.Reason)
+	if ls.Status != session.StatusRunning || ls.ProxyPort != e.d.port || ls.Warning != "" {
+		t.Errorf("live after the crash: status %s (%s), proxy port %d (want %d), warning %q", ls.Status, ls.Reason, ls.ProxyPort, e.d.port, ls.Warning)
 	}
 	// The running container reaches the restarted proxy with its old credential.
-	out, err := dockerCLI(t, "exec", session.ContainerName("live"), "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "https://api.anthropic.com/echo/x")
+	out, err := dockerCLI(t, "exec", session.ContainerName(live), "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "https://api.anthropic.com/echo/x")
 	if err != nil || strings.TrimSpace(out) != "200" {
 		t.Errorf("curl from the running container after the restart: %v %q", err, out)
 	}
-	u := proxyURLOf(t, session.ContainerName("live"))
+	u := proxyURLOf(t, session.ContainerName(live))
 	pass, _ := u.User.Password()
-	if code, err := viaProxy(t, e.home, d2.port, "live", pass); err != nil || code != 200 {
-		t.Errorf("live's credential after the restart: %d %v", code, err)
+	for _, port := range []int{e.d.port, d2.port} {
+		if code, err := viaProxy(t, e.home, port, live, pass); err != nil || code != 200 {
+			t.Errorf("live's credential after the restart, on port %d: %d %v", port, code, err)
+		}
 	}
 
 	// A second daemon on the same home refuses to start and names the first.
-	_, errOut, code = cl(t, e.home, "daemon", "--proxy-port", strconv.Itoa(freePort(t)))
+	_, errOut, code = cl(t, e.home, "daemon", "--proxy-port", "0")
 	if code == 0 || !strings.Contains(errOut, "already running") || !strings.Contains(errOut, fmt.Sprintf("pid %d", d2.cmd.Process.Pid)) {
 		t.Errorf("second daemon: exit %d, stderr %q", code, errOut)
 	}
@@ -280,19 +287,20 @@ func TestSessionDaemonCrash(t *testing.T) {
 // container exists is rebuilt from the container's labels, credential included.
 func TestSessionRebuildFromLabels(t *testing.T) {
 	e := newSessionEnv(t)
-	clOK(t, e.home, "create", "--name", "lbl", "--image", e.image, "--no-workdir")
+	lbl := sname("lbl")
+	clOK(t, e.home, "create", "--name", lbl, "--image", e.image, "--no-workdir")
 	e.d.kill()
-	if err := os.Remove(filepath.Join(e.home, "sessions", "lbl", "session.json")); err != nil {
+	if err := os.Remove(filepath.Join(e.home, "sessions", lbl, "session.json")); err != nil {
 		t.Fatal(err)
 	}
 	d2 := startSessDaemon(t, e.home, e.d.port)
-	s, ok := findSession(listSessions(t, e.home), "lbl")
+	s, ok := findSession(listSessions(t, e.home), lbl)
 	if !ok || s.Status != session.StatusRunning || !s.Rebuilt {
 		t.Fatalf("lbl after losing its state: %+v (listed %v)", s, ok)
 	}
-	u := proxyURLOf(t, session.ContainerName("lbl"))
+	u := proxyURLOf(t, session.ContainerName(lbl))
 	pass, _ := u.User.Password()
-	if code, err := viaProxy(t, e.home, d2.port, "lbl", pass); err != nil || code != 200 {
+	if code, err := viaProxy(t, e.home, d2.port, lbl, pass); err != nil || code != 200 {
 		t.Errorf("lbl's credential after the rebuild: %d %v", code, err)
 	}
 }
@@ -301,8 +309,9 @@ func TestSessionRebuildFromLabels(t *testing.T) {
 // then detaches with ctrl-p ctrl-q, leaving the session running.
 func TestSessionInteractive(t *testing.T) {
 	e := newSessionEnv(t)
-	clOK(t, e.home, "create", "--name", "tui", "--image", e.image, "--workdir", workdir(t))
-	cmd := execClauderon(e.home, "attach", "tui")
+	tui := sname("tui")
+	clOK(t, e.home, "create", "--name", tui, "--image", e.image, "--workdir", workdir(t))
+	cmd := execClauderon(e.home, "attach", tui)
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
 	if err != nil {
 		t.Fatal(err)
@@ -335,16 +344,16 @@ func TestSessionInteractive(t *testing.T) {
 	if _, err := ptmx.Write([]byte{0x10, 0x11}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the detach message", func() bool { return seen("detached from tui") })
+	waitFor(t, "the detach message", func() bool { return seen("detached from " + tui) })
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("attach after detaching: %v", err)
 	}
-	s, ok := findSession(listSessions(t, e.home), "tui")
+	s, ok := findSession(listSessions(t, e.home), tui)
 	if !ok || s.Status != session.StatusRunning {
 		t.Errorf("tui after detaching: %+v", s)
 	}
 	// Resize goes through the LocalAPI to the engine.
-	if err := e.d.client().Resize(context.Background(), "tui", 30, 100); err != nil {
+	if err := e.d.client().Resize(context.Background(), tui, 30, 100); err != nil {
 		t.Errorf("resize: %v", err)
 	}
 	// Attach refuses print sessions and unknown names clearly.
@@ -367,7 +376,7 @@ func TestSessionScale(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, errOut, code := cl(t, e.home, "create", "--name", fmt.Sprintf("scale-%d", i), "--print", "--wait",
+			out, errOut, code := cl(t, e.home, "create", "--name", sname(fmt.Sprintf("scale-%d", i)), "--print", "--wait",
 				"--prompt", fmt.Sprintf("hello %d", i), "--image", e.image, "--no-workdir")
 			if code != 0 || !strings.Contains(out, fakeanthropic.DefaultReply) {
 				errs[i] = fmt.Sprintf("exit %d, stdout %q, stderr %q", code, out, errOut)
@@ -382,7 +391,7 @@ func TestSessionScale(t *testing.T) {
 	}
 	l := listSessions(t, e.home)
 	for i := range n {
-		s, ok := findSession(l, fmt.Sprintf("scale-%d", i))
+		s, ok := findSession(l, sname(fmt.Sprintf("scale-%d", i)))
 		if !ok || s.Status != session.StatusExited || s.Result == nil {
 			t.Errorf("scale-%d: listed %v, %+v", i, ok, s)
 		}
@@ -393,7 +402,8 @@ func TestSessionScale(t *testing.T) {
 // container and no session behind.
 func TestSessionBadInput(t *testing.T) {
 	e := newSessionEnv(t)
-	clOK(t, e.home, "create", "--name", "dup", "--image", e.image, "--no-workdir")
+	dup := sname("dup")
+	clOK(t, e.home, "create", "--name", dup, "--image", e.image, "--no-workdir")
 	big := strings.Repeat("a", session.MaxPromptBytes+1)
 	tests := []struct {
 		name    string
@@ -406,11 +416,15 @@ func TestSessionBadInput(t *testing.T) {
 		{"too long", "", []string{"--name", strings.Repeat("a", 41)}, "is not valid"},
 		{"underscore", "", []string{"--name", "a_b"}, "is not valid"},
 		{"empty", "", []string{"--name", ""}, "session name is required"},
-		{"duplicate", "", []string{"--name", "dup", "--image", e.image}, `a session named "dup" already exists`},
-		{"missing image", "noimg", []string{"--name", "noimg", "--image", "clauderon-missing:nope", "--no-workdir"}, "clauderon image build"},
-		{"missing workdir", "nowd", []string{"--name", "nowd", "--image", e.image, "--workdir", "/nonexistent/dir"}, "workdir /nonexistent/dir does not exist"},
-		{"print without prompt", "noprompt", []string{"--name", "noprompt", "--print", "--image", e.image, "--no-workdir"}, "needs a prompt"},
-		{"prompt too large", "bigprompt", []string{"--name", "bigprompt", "--prompt", big, "--image", e.image, "--no-workdir"}, "fits on a command line"},
+		{"duplicate", "", []string{"--name", dup, "--image", e.image}, `a session named "` + dup + `" already exists`},
+		{"missing image", sname("noimg"), []string{"--name", sname("noimg"), "--image", "clauderon-missing:nope", "--no-workdir"}, "clauderon image build"},
+		{"missing workdir", sname("nowd"), []string{"--name", sname("nowd"), "--image", e.image, "--workdir", "/nonexistent/dir"}, "workdir /nonexistent/dir does not exist"},
+		{"print without prompt", sname("noprompt"), []string{"--name", sname("noprompt"), "--print", "--image", e.image, "--no-workdir"}, "needs a prompt"},
+		// Workdirs that would hand the container the host's secrets.
+		{"workdir is the home", sname("home"), []string{"--name", sname("home"), "--image", e.image, "--workdir", e.home}, "is your home directory"},
+		{"workdir is /", sname("home"), []string{"--name", sname("home"), "--image", e.image, "--workdir", "/"}, "whole host filesystem"},
+		{"workdir holds the Docker socket", sname("home"), []string{"--name", sname("home"), "--image", e.image, "--workdir", "/var/run"}, "contains the Docker socket"},
+		{"prompt too large", sname("bigprompt"), []string{"--name", sname("bigprompt"), "--prompt", big, "--image", e.image, "--no-workdir"}, "fits on a command line"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -431,8 +445,16 @@ func TestSessionBadInput(t *testing.T) {
 			}
 		})
 	}
+	t.Run("default workdir is the home", func(t *testing.T) {
+		cmd := execClauderon(e.home, "create", "--name", sname("home"), "--image", e.image)
+		cmd.Dir = e.home // HOME is the home in these tests
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "run it from a project directory or pass --workdir DIR or --no-workdir") {
+			t.Errorf("create from the home directory: %v %s", err, out)
+		}
+	})
 	t.Run("rm running without force", func(t *testing.T) {
-		_, errOut, code := cl(t, e.home, "rm", "dup")
+		_, errOut, code := cl(t, e.home, "rm", dup)
 		if code == 0 || !strings.Contains(errOut, "--force") {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
@@ -455,8 +477,8 @@ func TestSessionBadInput(t *testing.T) {
 func TestSessionEngineUnreachable(t *testing.T) {
 	requireDocker(t)
 	home, _ := fakeHome(t)
-	startSessDaemon(t, home, freePort(t), "DOCKER_HOST=unix:///nonexistent/docker.sock")
-	_, errOut, code := cl(t, home, "create", "--name", "x", "--prompt", "hi", "--print", "--no-workdir")
+	startSessDaemon(t, home, 0, "DOCKER_HOST=unix:///nonexistent/docker.sock")
+	_, errOut, code := cl(t, home, "create", "--name", sname("x"), "--prompt", "hi", "--print", "--no-workdir")
 	if code == 0 || !strings.Contains(errOut, "cannot reach the Docker engine") {
 		t.Errorf("create without an engine: exit %d, stderr %q", code, errOut)
 	}
@@ -495,8 +517,9 @@ func execClauderon(home string, args ...string) *exec.Cmd {
 // lists the session as running.
 func TestSessionGracefulShutdown(t *testing.T) {
 	e := newSessionEnv(t)
-	clOK(t, e.home, "create", "--name", "drain", "--image", e.image, "--no-workdir")
-	follow := execClauderon(e.home, "logs", "-f", "drain")
+	drain := sname("drain")
+	clOK(t, e.home, "create", "--name", drain, "--image", e.image, "--no-workdir")
+	follow := execClauderon(e.home, "logs", "-f", drain)
 	var followErr, followOut lockedBuffer
 	follow.Stderr, follow.Stdout = &followErr, &followOut
 	if err := follow.Start(); err != nil {
@@ -516,12 +539,12 @@ func TestSessionGracefulShutdown(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.home, client.SocketFile)); !os.IsNotExist(err) {
 		t.Errorf("socket left after a clean shutdown: %v", err)
 	}
-	out, err := dockerCLI(t, "inspect", "--format", "{{.State.Running}}", session.ContainerName("drain"))
+	out, err := dockerCLI(t, "inspect", "--format", "{{.State.Running}}", session.ContainerName(drain))
 	if err != nil || strings.TrimSpace(out) != "true" {
 		t.Errorf("container after the daemon stopped: running=%q %v", out, err)
 	}
 	startSessDaemon(t, e.home, e.d.port)
-	if s, ok := findSession(listSessions(t, e.home), "drain"); !ok || s.Status != session.StatusRunning {
+	if s, ok := findSession(listSessions(t, e.home), drain); !ok || s.Status != session.StatusRunning {
 		t.Errorf("drain after restart: %+v", s)
 	}
 }
@@ -552,4 +575,76 @@ func TestSessionImageBuild(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "not a valid image reference") {
 		t.Errorf("build with a bad tag: exit %d, stderr %q", code, errOut)
 	}
+}
+
+// TestSessionGatewayLater starts the daemon while its engine socket does
+// not exist yet: create is refused, then once a forwarder to the real
+// engine appears at that path the daemon learns the bridge gateway, binds
+// the proxy there by itself, and a print session works.
+func TestSessionGatewayLater(t *testing.T) {
+	requireDocker(t)
+	image := testimage.Ensure(t)
+	home, _ := fakeHome(t)
+	sock := filepath.Join(t.TempDir(), "engine.sock")
+	d := startSessDaemon(t, home, 0, "DOCKER_HOST=unix://"+sock)
+	gw := sname("gw")
+	_, errOut, code := cl(t, home, "create", "--name", gw, "--print", "--prompt", "hi", "--image", image, "--no-workdir")
+	if code == 0 || !strings.Contains(errOut, "cannot reach the Docker engine") {
+		t.Fatalf("create before the engine is there: exit %d, stderr %q", code, errOut)
+	}
+	forwardUnix(t, sock, realEngineSocket())
+	waitFor(t, "the proxy on the bridge gateway", func() bool {
+		st, err := d.client().Status(context.Background())
+		return err == nil && len(st.ProxyAddrs) == 2
+	})
+	out := clOK(t, home, "create", "--name", gw, "--print", "--wait", "--prompt", "say hello", "--image", image, "--no-workdir")
+	if !strings.Contains(out, fakeanthropic.DefaultReply) {
+		t.Errorf("create --wait once the engine is there printed %q", out)
+	}
+}
+
+// realEngineSocket is the unix socket of the engine the tests use.
+func realEngineSocket() string {
+	if u, err := url.Parse(os.Getenv("DOCKER_HOST")); err == nil && u.Scheme == "unix" {
+		return u.Path
+	}
+	return "/var/run/docker.sock"
+}
+
+// forwardUnix serves path, copying every connection to and from target,
+// until the test ends.
+func forwardUnix(t *testing.T, path, target string) {
+	t.Helper()
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("unix", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, u)
+			mu.Unlock()
+			go func() { io.Copy(u, c); u.(*net.UnixConn).CloseWrite() }()
+			go func() { io.Copy(c, u); c.(*net.UnixConn).CloseWrite() }()
+		}
+	}()
 }

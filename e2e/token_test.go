@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -145,46 +144,11 @@ func tokenStatus(t *testing.T, o *outputs, env []string) (tokenStatusOut, int) {
 	return st, code
 }
 
-// startDaemonEnv runs `clauderon daemon` for home on port with exactly env,
-// like startSessDaemon but with no credential of its own.
+// startDaemonEnv runs `clauderon daemon` for home on port (0: a free one)
+// with exactly env, like startSessDaemon but with no credential of its own.
 func startDaemonEnv(t *testing.T, home string, port int, env []string) *sessDaemon {
 	t.Helper()
-	d := &sessDaemon{t: t, home: home, port: port, logs: &lockedBuffer{}, exited: make(chan struct{})}
-	d.cmd = exec.Command(binary, "daemon", "--proxy-port", strconv.Itoa(port), "--log-level", "debug")
-	d.cmd.Env = env
-	pr, pw := io.Pipe()
-	d.cmd.Stderr = pw
-	d.cmd.Stdout = d.logs
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		var once sync.Once
-		for sc.Scan() {
-			d.logs.Write(append(sc.Bytes(), '\n'))
-			if strings.Contains(sc.Text(), "clauderon daemon running") {
-				once.Do(func() { close(ready) })
-			}
-		}
-	}()
-	go func() {
-		d.err = d.cmd.Wait()
-		pw.Close()
-		close(d.exited)
-	}()
-	t.Cleanup(func() {
-		d.stop()
-		t.Logf("daemon log (%s):\n%s", home, d.logs.String())
-	})
-	cleanupContainers(t, home)
-	select {
-	case <-ready:
-	case <-d.exited:
-		t.Fatalf("the daemon exited before serving: %v\n%s", d.err, d.logs.String())
-	}
-	return d
+	return startDaemonProc(t, home, port, env)
 }
 
 // TestTokenCLI drives `token set|status|rm` against a real keychain, first
@@ -204,7 +168,7 @@ func TestTokenCLI(t *testing.T) {
 			var d *sessDaemon
 			if withDaemon {
 				requireDocker(t)
-				d = startDaemonEnv(t, home, freePort(t), env)
+				d = startDaemonEnv(t, home, 0, env)
 				seenBy, seenByJSON = "(as seen by the daemon, pid "+strconv.Itoa(d.cmd.Process.Pid)+")", "daemon"
 			}
 			o := &outputs{}
@@ -481,9 +445,9 @@ func TestTokenKeychainOnly(t *testing.T) {
 	}
 
 	// A container print session through the daemon.
-	d := startDaemonEnv(t, home, freePort(t), env)
+	d := startDaemonEnv(t, home, 0, env)
 	wd := workdir(t)
-	out = clOK(t, home, "create", "--name", "kc-print", "--prompt", "say hello", "--print", "--wait", "--image", image, "--workdir", wd)
+	out = clOK(t, home, "create", "--name", sname("kc-print"), "--prompt", "say hello", "--print", "--wait", "--image", image, "--workdir", wd)
 	if !strings.Contains(out, fakeanthropic.DefaultReply) {
 		t.Fatalf("create --print --wait printed %q", out)
 	}
@@ -498,7 +462,7 @@ func TestTokenKeychainOnly(t *testing.T) {
 	}
 
 	// Hot change: A, then `token set` B through the daemon, then B.
-	user, pass := sessionProxyUser(t, home, image, "kc-hot")
+	user, pass := sessionProxyUser(t, home, image, sname("kc-hot"))
 	if code, body := proxyGet(t, home, d.port, user, pass); code != http.StatusOK {
 		t.Fatalf("through the proxy: %d %s", code, body)
 	}
@@ -523,7 +487,7 @@ func TestTokenKeychainOnly(t *testing.T) {
 		assertNoCanaryUnder(t, wd, c)
 		assertNoCanary(t, "the daemon's log", d.logs.String(), c)
 	}
-	inspect, err := dockerCLI(t, "inspect", session.ContainerName("kc-hot"), session.ContainerName("kc-print"))
+	inspect, err := dockerCLI(t, "inspect", session.ContainerName(sname("kc-hot")), session.ContainerName(sname("kc-print")))
 	if err != nil {
 		t.Fatalf("docker inspect: %v", err)
 	}
@@ -543,7 +507,7 @@ func TestTokenEnvPrecedence(t *testing.T) {
 	defer o.noCanary(t)
 
 	o.ok(t, env, kcCanary1, "token", "set")
-	d := startDaemonEnv(t, home, freePort(t), tokenEnv(home, svc, "CLAUDE_CODE_OAUTH_TOKEN="+kcCanaryEnv))
+	d := startDaemonEnv(t, home, 0, tokenEnv(home, svc, "CLAUDE_CODE_OAUTH_TOKEN="+kcCanaryEnv))
 	seenBy := "(as seen by the daemon, pid " + strconv.Itoa(d.cmd.Process.Pid) + ")"
 
 	out, _ := o.ok(t, env, "", "token", "status")
@@ -559,7 +523,7 @@ func TestTokenEnvPrecedence(t *testing.T) {
 	}
 	keychainHolds(t, svc, kcCanary2)
 
-	user, pass := sessionProxyUser(t, home, image, "kc-env")
+	user, pass := sessionProxyUser(t, home, image, sname("kc-env"))
 	if code, body := proxyGet(t, home, d.port, user, pass); code != http.StatusOK {
 		t.Fatalf("through the proxy: %d %s", code, body)
 	}
@@ -606,14 +570,14 @@ func TestTokenNoCredential(t *testing.T) {
 	env := tokenEnv(home, svc)
 	o := &outputs{}
 	defer o.noCanary(t)
-	d := startDaemonEnv(t, home, freePort(t), env)
+	d := startDaemonEnv(t, home, 0, env)
 
 	cred := doctorCheck(t, o, env, "credential")
 	if cred.OK || !strings.Contains(cred.Detail, "no Anthropic credential") || !strings.Contains(cred.Fix, "clauderon token set") || !strings.Contains(cred.Fix, "claude setup-token") {
 		t.Errorf("doctor's credential check with nothing configured: %+v", cred)
 	}
 
-	user, pass := sessionProxyUser(t, home, image, "kc-none")
+	user, pass := sessionProxyUser(t, home, image, sname("kc-none"))
 	code, body := proxyGet(t, home, d.port, user, pass)
 	var e struct {
 		Type  string `json:"type"`
@@ -631,7 +595,7 @@ func TestTokenNoCredential(t *testing.T) {
 	}
 	var audited bool
 	for _, l := range readAudit(t, home) {
-		if l.Session == "kc-none" && l.Status == http.StatusUnauthorized && !l.AuthInjected && strings.Contains(l.Error, "no Anthropic credential") {
+		if l.Session == sname("kc-none") && l.Status == http.StatusUnauthorized && !l.AuthInjected && strings.Contains(l.Error, "no Anthropic credential") {
 			audited = true
 		}
 	}
@@ -677,7 +641,7 @@ func TestTokenNoKeychain(t *testing.T) {
 	}
 
 	requireDocker(t)
-	d := startDaemonEnv(t, home, freePort(t), noBus)
+	d := startDaemonEnv(t, home, 0, noBus)
 	_, errOut, code = o.run(t, noBus, kcCanary1, "token", "set")
 	if code == 0 || !strings.Contains(errOut, "cannot connect to the D-Bus session bus") {
 		t.Errorf("token set through a daemon without a keychain: exit %d, stderr %s", code, errOut)
