@@ -19,7 +19,7 @@ import (
 // TestCurl drives the proxy with curl, as HTTPS_PROXY users would.
 func TestCurl(t *testing.T) {
 	curl := requireTool(t, "curl")
-	h := newHarness(t, canaryOAuth)
+	h := newHarness(t, canaryOAuth, allowLoopback)
 	proxyURL := h.proxyURL(h.name, h.secret).String()
 	run := func(args ...string) (string, error) {
 		out, err := exec.Command(curl, append([]string{"-sS", "--noproxy", "", "--max-time", "60"}, args...)...).CombinedOutput()

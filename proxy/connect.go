@@ -44,7 +44,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request, e *AuditEntry, c
 
 // tunnel copies bytes between the client and host:port without looking.
 func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, e *AuditEntry) {
-	up, err := p.dial(r.Context(), "tcp", e.Host)
+	up, err := p.dialChecked(r.Context(), "tcp", e.Host)
 	if err != nil {
 		p.fail(w, e, dialError(e.Host, e.Host, err))
 		return
@@ -132,10 +132,14 @@ func (p *Proxy) intercept(w http.ResponseWriter, r *http.Request, e *AuditEntry,
 	}
 	e.Status = http.StatusOK
 	counted := &countConn{Conn: raw}
-	tc := tls.Server(counted, &tls.Config{
+	batched := &batchConn{Conn: counted}
+	tc := tls.Server(batched, &tls.Config{
 		Certificates: []tls.Certificate{*leaf},
 		NextProtos:   []string{"http/1.1"},
 		MinVersion:   tls.VersionTLS12,
+		// Clients sit on the same host; small first records only slow
+		// down bulk bodies there.
+		DynamicRecordSizingDisabled: true,
 	})
 	hctx, cancel := context.WithTimeout(r.Context(), handshakeTimeout)
 	err = tc.HandshakeContext(hctx)
@@ -147,7 +151,7 @@ func (p *Proxy) intercept(w http.ResponseWriter, r *http.Request, e *AuditEntry,
 		p.record(e)
 		return
 	}
-	ln := newOneConnListener(tc)
+	ln := newOneConnListener(&batchedTLS{Conn: tc, raw: batched})
 	authority := e.Host
 	var handlers sync.WaitGroup
 	inner := &http.Server{
@@ -256,10 +260,16 @@ func (n *notifyConn) Close() error {
 	return err
 }
 
-// dialError wraps a failure to reach an upstream, keeping loop refusals.
+// dialError wraps a failure to reach an upstream, keeping loop and policy
+// refusals.
 func dialError(host, addr string, err error) error {
 	if errors.Is(err, ErrLoop) {
 		return err
+	}
+	if errors.Is(err, ErrDialDenied) {
+		// Drop net.OpError's "dial tcp 127.0.0.1:22:" prefix; the policy's
+		// text already names the host and the address.
+		return policyError(err)
 	}
 	if host == addr {
 		return fmt.Errorf("%w: cannot reach %s: %v", ErrUpstream, host, err)

@@ -21,6 +21,9 @@ var (
 	ErrCredential = errors.New("credential unavailable")
 	// ErrUpstream: the upstream could not be reached or answered badly.
 	ErrUpstream = errors.New("upstream unreachable")
+	// ErrDialDenied: the dial policy refused the address a tunnel or a
+	// plain-http request would connect to.
+	ErrDialDenied = errors.New("destination refused by the proxy's dial policy")
 )
 
 // realm is sent in Proxy-Authenticate with every 407.
@@ -34,6 +37,8 @@ func status(err error) (code int, kind string) {
 		return http.StatusProxyAuthRequired, "authentication_error"
 	case errors.Is(err, ErrNoCredential):
 		return http.StatusUnauthorized, "authentication_error"
+	case errors.Is(err, ErrDialDenied):
+		return http.StatusForbidden, "permission_error"
 	case errors.Is(err, ErrLoop):
 		return http.StatusLoopDetected, "invalid_request_error"
 	case errors.Is(err, ErrBadRequest):

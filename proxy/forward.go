@@ -67,7 +67,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, e *AuditEntry) {
 }
 
 // roundTrip streams out to its upstream and the answer back to w, flushing
-// every write so server-sent events arrive one by one, and audits it.
+// event streams and unknown-length bodies on every write so server-sent
+// events arrive one by one, and audits it.
 func (p *Proxy) roundTrip(w http.ResponseWriter, out *http.Request, e *AuditEntry, host, addr string, rt http.RoundTripper, rewrite func(*httputil.ProxyRequest)) {
 	var body *countingReader
 	if out.Body != nil && out.Body != http.NoBody {
@@ -77,9 +78,13 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, out *http.Request, e *AuditEntr
 	cw := &countingWriter{ResponseWriter: w}
 	var upErr error
 	rp := &httputil.ReverseProxy{
-		Rewrite:       rewrite,
-		Transport:     rt,
-		FlushInterval: -1,
+		Rewrite:   rewrite,
+		Transport: rt,
+		// 0, not -1: ReverseProxy still flushes text/event-stream and
+		// unknown-length bodies after every write, but a body of known
+		// length is written in whole buffers.
+		FlushInterval: 0,
+		BufferPool:    p.buffers,
 		ErrorLog:      p.errLog,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			upErr = dialError(host, addr, err)

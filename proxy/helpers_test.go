@@ -40,13 +40,13 @@ type fakeSource struct {
 	names []string
 }
 
-func newSource(t *testing.T, raw string) *fakeSource {
+func newSource(t testing.TB, raw string) *fakeSource {
 	s := &fakeSource{}
 	s.set(t, raw)
 	return s
 }
 
-func (s *fakeSource) set(t *testing.T, raw string) {
+func (s *fakeSource) set(t testing.TB, raw string) {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,7 +91,7 @@ func (s *syncBuffer) String() string {
 
 // harness is a running proxy in front of a fake Anthropic upstream.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	home     string
 	fake     *fakeanthropic.Server
 	ca       *CA
@@ -109,7 +109,11 @@ type harness struct {
 
 type harnessOpt func(*Config)
 
-func newHarness(t *testing.T, token string, opts ...harnessOpt) *harness {
+// allowLoopback lets blind tunnels and plain-http requests reach the test's
+// own servers on 127.0.0.1, which the default dial policy refuses.
+func allowLoopback(c *Config) { c.AllowDial = AllowAllDials }
+
+func newHarness(t testing.TB, token string, opts ...harnessOpt) *harness {
 	t.Helper()
 	home := t.TempDir()
 	t.Setenv("CLAUDERON_HOME", home)

@@ -30,6 +30,11 @@ type Config struct {
 	Logger      *slog.Logger  // nil: discard
 	// DialTimeout bounds connecting to an upstream; 0 means 10 seconds.
 	DialTimeout time.Duration
+	// AllowDial is asked about every address a blind tunnel or a plain-http
+	// request is about to connect to, after DNS resolution; rule upstreams
+	// are not asked. nil means DefaultDialPolicy (no loopback, unspecified
+	// or link-local addresses).
+	AllowDial DialPolicy
 }
 
 // Proxy is an http.Handler for proxy requests (CONNECT and absolute-URI
@@ -44,9 +49,11 @@ type Proxy struct {
 	log         *slog.Logger
 	errLog      *log.Logger
 	dialTimeout time.Duration
+	allowDial   DialPolicy
 
 	transports map[string]*http.Transport // per rule host
 	plain      *http.Transport            // plain-HTTP requests to other hosts
+	buffers    *bufferPool                // body copy buffers
 
 	selfMu sync.RWMutex
 	self   map[net.Listener]*net.TCPAddr
@@ -82,18 +89,23 @@ func New(cfg Config) (*Proxy, error) {
 		log:         logger,
 		errLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		dialTimeout: cfg.DialTimeout,
+		allowDial:   cfg.AllowDial,
 		transports:  make(map[string]*http.Transport, len(rules)),
 		self:        make(map[net.Listener]*net.TCPAddr),
+		buffers:     newBufferPool(copyBufferSize),
 	}
 	if p.dialTimeout <= 0 {
 		p.dialTimeout = 10 * time.Second
+	}
+	if p.allowDial == nil {
+		p.allowDial = DefaultDialPolicy
 	}
 	for _, r := range rules {
 		p.transports[r.Host] = p.ruleTransport(r)
 	}
 	p.plain = &http.Transport{
 		Proxy:                 nil, // never chain to the environment's proxy
-		DialContext:           p.dial,
+		DialContext:           p.dialChecked,
 		MaxIdleConnsPerHost:   8,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // long polls and streams are normal

@@ -247,7 +247,7 @@ func TestRemovedSessionRefusedInsideOpenTunnel(t *testing.T) {
 }
 
 func TestTunnelNotIntercepted(t *testing.T) {
-	h := newHarness(t, canaryOAuth)
+	h := newHarness(t, canaryOAuth, allowLoopback)
 	var seenAuth string
 	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seenAuth = r.Header.Get("Authorization")
@@ -287,7 +287,7 @@ func TestTunnelNotIntercepted(t *testing.T) {
 }
 
 func TestPlainHTTPForward(t *testing.T) {
-	h := newHarness(t, canaryOAuth)
+	h := newHarness(t, canaryOAuth, allowLoopback)
 	var seen http.Header
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = r.Header.Clone()
@@ -305,7 +305,7 @@ func TestPlainHTTPForward(t *testing.T) {
 
 func TestUpstreamDown(t *testing.T) {
 	dead := freePortClosed(t)
-	h := newHarness(t, canaryOAuth, func(c *Config) {
+	h := newHarness(t, canaryOAuth, allowLoopback, func(c *Config) {
 		c.Rules[0].Upstream = dead
 	})
 	resp, body := do(t, h.defaultClient(), newRequest(t, "GET", "https://api.anthropic.com/v1/models", nil, nil))
@@ -384,6 +384,9 @@ func connectRaw(t *testing.T, h *harness, target string) (int, string) {
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp.StatusCode, "" // the tunnel is open; it has no body to read
 	}
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
@@ -479,7 +482,7 @@ func TestTokenChangeTakesEffect(t *testing.T) {
 }
 
 func TestRunStopsOnCancel(t *testing.T) {
-	h := newHarness(t, canaryOAuth)
+	h := newHarness(t, canaryOAuth, allowLoopback)
 	// An open intercepted tunnel and an open blind tunnel must not keep Run alive.
 	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer up.Close()

@@ -188,12 +188,29 @@ func (p *Proxy) isSelfConn(c net.Conn) bool {
 	return false
 }
 
-// dial connects upstream and refuses to connect the proxy to itself.
+// dial connects to a rule's upstream and refuses to connect the proxy to
+// itself.
 func (p *Proxy) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	if host, port, err := net.SplitHostPort(addr); err == nil && p.isSelfTarget(host, port) {
+	return p.dialPolicy(ctx, network, addr, nil)
+}
+
+// dialChecked connects where a client asked to go: as dial, and the dial
+// policy must allow every address connected to.
+func (p *Proxy) dialChecked(ctx context.Context, network, addr string) (net.Conn, error) {
+	return p.dialPolicy(ctx, network, addr, p.allowDial)
+}
+
+func (p *Proxy) dialPolicy(ctx context.Context, network, addr string, pol DialPolicy) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && p.isSelfTarget(host, port) {
 		return nil, fmt.Errorf("%w: %s is this proxy", ErrLoop, addr)
 	}
 	d := net.Dialer{Timeout: p.dialTimeout, KeepAlive: 30 * time.Second}
+	if pol != nil {
+		// Control sees the resolved address of each attempt, so a name
+		// cannot smuggle a refused address past the check.
+		d.Control = pol.control(host)
+	}
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
@@ -212,7 +229,11 @@ func (p *Proxy) ruleTransport(r Rule) *http.Transport {
 	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return p.dial(ctx, network, addr)
+			c, err := p.dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return newReadBufferedConn(c), nil
 		},
 		TLSClientConfig: &tls.Config{
 			ServerName: r.Host,
