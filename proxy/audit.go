@@ -47,8 +47,9 @@ type Audit struct {
 	path     string
 	maxBytes int64
 
-	mu sync.Mutex
-	f  *os.File
+	mu  sync.Mutex
+	f   *os.File
+	cur os.FileInfo // f's identity, to notice the path now names another file
 }
 
 // OpenAudit opens (creating, 0600) the audit log at path. maxBytes <= 0
@@ -72,10 +73,15 @@ func (a *Audit) reopen() error {
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("audit log: %w", err)
+	}
 	if a.f != nil {
 		a.f.Close()
 	}
-	a.f = f
+	a.f, a.cur = f, fi
 	return nil
 }
 
@@ -92,16 +98,14 @@ func (a *Audit) Record(e AuditEntry) error {
 		return fmt.Errorf("audit log %s is closed", a.path)
 	}
 	// Another process (or a human) may have rotated the file away; follow
-	// the path, not the old descriptor.
+	// the path, not the old descriptor. One stat of the path per line: the
+	// identity of the open file was taken when it was opened.
 	fi, err := os.Stat(a.path)
-	if cur, serr := a.f.Stat(); err != nil || serr != nil || !os.SameFile(fi, cur) {
+	if err != nil || !os.SameFile(fi, a.cur) {
 		if err := a.reopen(); err != nil {
 			return err
 		}
-		fi, err = a.f.Stat()
-		if err != nil {
-			return err
-		}
+		fi = a.cur
 	}
 	if fi.Size() > 0 && fi.Size()+int64(len(line)) > a.maxBytes {
 		if err := a.rotate(); err != nil {

@@ -25,6 +25,7 @@ type clientOpts struct {
 	DialAddr string // direct only: where api.anthropic.com really is
 	ProxyPID int    // process whose RSS is measured, 0 for none
 	N        int    // requests for the latency run
+	H2       bool   // direct only: speak HTTP/2, as the proxy does upstream
 }
 
 // measurement is one setup's row, in the units the table prints.
@@ -51,6 +52,9 @@ func (o clientOpts) transport() (*http.Transport, error) {
 		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1, as Claude Code speaks
 		MaxIdleConnsPerHost: 4,
 		DisableCompression:  true,
+	}
+	if o.H2 {
+		tr.TLSNextProto, tr.ForceAttemptHTTP2 = nil, true
 	}
 	if o.Proxy != "" {
 		u, err := url.Parse(o.Proxy)
