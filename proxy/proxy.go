@@ -106,6 +106,7 @@ func New(cfg Config) (*Proxy, error) {
 	p.plain = &http.Transport{
 		Proxy:                 nil, // never chain to the environment's proxy
 		DialContext:           p.dialChecked,
+		DisableCompression:    true, // relay bodies as sent
 		MaxIdleConnsPerHost:   8,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // long polls and streams are normal

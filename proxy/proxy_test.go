@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -504,5 +506,31 @@ func TestServeHTTP2Client(t *testing.T) {
 	resp, _ := do(t, &http.Client{Transport: tr}, newRequest(t, "GET", "https://api.anthropic.com/echo/x", nil, nil))
 	if resp.StatusCode != 200 || resp.Proto != "HTTP/1.1" {
 		t.Errorf("status %d proto %s", resp.StatusCode, resp.Proto)
+	}
+}
+
+func TestLargeBodies(t *testing.T) {
+	// Large writes to the client go out as gathered batches of TLS records,
+	// and large upstream reads through a buffer; the bytes must still all
+	// arrive, in order, for a body of known length.
+	h := newHarness(t, canaryOAuth)
+	c := h.defaultClient()
+	for _, n := range []int{0, 1, 16 << 10, 16<<10 + 1, 3<<20 + 17} {
+		resp, body := do(t, c, newRequest(t, "GET", "https://api.anthropic.com/big?n="+strconv.Itoa(n), nil, nil))
+		if resp.StatusCode != http.StatusOK || len(body) != n || resp.ContentLength != int64(n) {
+			t.Errorf("n=%d: status %d, %d bytes, Content-Length %d", n, resp.StatusCode, len(body), resp.ContentLength)
+		}
+		if i := bytes.IndexFunc(body, func(r rune) bool { return r != 0 }); i >= 0 {
+			t.Errorf("n=%d: byte %d is not the zero the fake sent", n, i)
+		}
+	}
+	// A large request body reaches the upstream whole.
+	big := strings.Repeat("x", 2<<20+5)
+	resp, body := do(t, c, newRequest(t, "POST", "https://api.anthropic.com/echo/up", strings.NewReader(big), nil))
+	var got struct {
+		BodyLen int `json:"body_len"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil || resp.StatusCode != http.StatusOK || got.BodyLen != len(big) {
+		t.Errorf("upload: status %d, upstream saw %d bytes (%v), want %d", resp.StatusCode, got.BodyLen, err, len(big))
 	}
 }

@@ -240,7 +240,10 @@ func (p *Proxy) ruleTransport(r Rule) *http.Transport {
 			RootCAs:    r.RootCAs,
 			MinVersion: tls.VersionTLS12,
 		},
-		ForceAttemptHTTP2:   true,
+		ForceAttemptHTTP2: true,
+		// Relay bodies as the upstream sends them: never ask for gzip on
+		// the client's behalf only to inflate it here.
+		DisableCompression:  true,
 		TLSHandshakeTimeout: 15 * time.Second,
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
