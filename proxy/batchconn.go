@@ -90,8 +90,10 @@ func (t *batchedTLS) Write(p []byte) (int, error) {
 
 // upstreamReadBuffer is how much one read from an upstream socket may
 // take. crypto/tls asks the socket for about one record at a time; a
-// buffer under it lets one read syscall fetch many records of a bulk body.
-const upstreamReadBuffer = 256 << 10
+// buffer under it lets one read syscall fetch several records of a bulk
+// body. It stays modest because an idle pooled connection keeps it (with
+// HTTP/1.1 upstreams, up to MaxIdleConnsPerHost of them).
+const upstreamReadBuffer = 64 << 10
 
 // readBufferedConn reads through a large buffer. It is used for the few,
 // pooled upstream connections only, never per client.
