@@ -113,6 +113,9 @@ func runExec(ctx context.Context, args []string) error {
 		Credentials: credentialSource(),
 		Audit:       audit,
 		Logger:      slog.New(slog.NewTextHandler(logFile, nil)),
+		// The child already runs on this host: refusing it the host's own
+		// addresses would protect nothing and break names like 127.0.1.1.
+		AllowDial: proxy.AllowAllDials,
 	})
 	if err != nil {
 		return err
