@@ -11,26 +11,42 @@ import (
 )
 
 func newRmCmd() *cobra.Command {
-	var force bool
+	var force, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "rm NAME...",
 		Short: "Delete sessions: their proxy credential stops working at once",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Deletes each named session: its proxy credential stops working at once
+(new requests get 407 and its open connections are cut), then its container
+and state are removed. A running session needs --force. Every name is tried
+even when one fails; the exit code is 1 if any did.`,
+		Aliases: []string{"remove"},
+		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRm(cmd.Context(), cmd.OutOrStdout(), args, force)
+			return runRm(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, force, asJSON)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove running sessions too")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the removed names and errors as JSON")
 	return cmd
 }
 
-func runRm(ctx context.Context, w io.Writer, names []string, force bool) error {
+func runRm(ctx context.Context, w, ew io.Writer, names []string, force, asJSON bool) error {
 	var c client.Client
-	for _, n := range names {
+	res := batchResult{Removed: []string{}}
+	err := forEach(names, &res, ew, asJSON, func(n string) error {
 		if err := c.Remove(ctx, n, force); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "removed %s\n", n)
+		res.Removed = append(res.Removed, n)
+		if !asJSON {
+			fmt.Fprintf(w, "removed %s\n", n)
+		}
+		return nil
+	})
+	if asJSON {
+		if perr := printJSON(w, res); perr != nil {
+			return perr
+		}
 	}
-	return nil
+	return err
 }

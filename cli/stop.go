@@ -2,33 +2,87 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/session"
 )
 
 func newStopCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "stop NAME...",
 		Short: "Stop sessions (their containers stay until rm)",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Stops each named session's container and keeps it (and the session) until
+rm. Every name is tried even when one fails; the exit code is 1 if any did.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runStop(cmd.Context(), cmd.OutOrStdout(), args)
+			return runStop(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, asJSON)
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the stopped sessions and errors as JSON")
+	return cmd
 }
 
-func runStop(ctx context.Context, w io.Writer, names []string) error {
+// batchResult is the --json answer of commands that act on several sessions.
+type batchResult struct {
+	Sessions []session.Session `json:"sessions,omitempty"`
+	Removed  []string          `json:"removed,omitempty"`
+	Errors   map[string]string `json:"errors,omitempty"`
+}
+
+func runStop(ctx context.Context, w, ew io.Writer, names []string, asJSON bool) error {
 	var c client.Client
-	for _, n := range names {
+	res := batchResult{Sessions: []session.Session{}}
+	err := forEach(names, &res, ew, asJSON, func(n string) error {
 		s, err := c.Stop(ctx, n)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s: %s\n", s.Name, statusText(s))
+		res.Sessions = append(res.Sessions, s)
+		if !asJSON {
+			fmt.Fprintf(w, "%s: %s\n", s.Name, statusText(s))
+		}
+		return nil
+	})
+	if asJSON {
+		if perr := printJSON(w, res); perr != nil {
+			return perr
+		}
+	}
+	return err
+}
+
+// forEach runs f for every name, reporting each failure (on ew, or in res
+// for --json) and going on; it fails if any did. A daemon that cannot be
+// reached stops the loop: every other name would fail the same way.
+func forEach(names []string, res *batchResult, ew io.Writer, asJSON bool, f func(string) error) error {
+	failed := 0
+	for _, n := range names {
+		err := f(n)
+		if err == nil {
+			continue
+		}
+		var unreachable *client.DaemonUnreachableError
+		if errors.As(err, &unreachable) || errors.Is(err, client.ErrUnavailable) {
+			return err
+		}
+		failed++
+		if asJSON {
+			if res.Errors == nil {
+				res.Errors = map[string]string{}
+			}
+			res.Errors[n] = err.Error()
+		} else {
+			fmt.Fprintf(ew, "%s: %v\n", n, err)
+		}
+	}
+	if failed > 0 {
+		return exitError{code: 1}
 	}
 	return nil
 }
