@@ -16,6 +16,7 @@ import (
 
 	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
+	"github.com/clauderon/clauderon/internal/testimage"
 )
 
 // Canary is the "real" token of every end-to-end test. It must never show up
@@ -58,10 +59,7 @@ func requireE2E(t testing.TB, format string, args ...any) {
 // claudeBinary is the real Claude Code native binary from npm.
 func claudeBinary(t testing.TB) string {
 	t.Helper()
-	p := os.Getenv("CLAUDERON_TEST_CLAUDE")
-	if p == "" {
-		p = "/opt/clauderon-test/node_modules/.bin/claude"
-	}
+	p := testimage.ClaudePath()
 	if _, err := os.Stat(p); err != nil {
 		requireE2E(t, "Claude Code is not installed at %s (make test installs it): %v", p, err)
 	}

@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh
 # shellcheck source=scripts/services.sh
 . ./scripts/services.sh
+set_tools_dir
 start_dockerd
-export CLAUDERON_TEST_CLAUDE=${CLAUDERON_TEST_CLAUDE:-/opt/clauderon-test/node_modules/.bin/claude}
 go build -o bin/clauderon .
 go build -o bin/proxybench ./internal/cmd/proxybench
 go build -o bin/sessionbench ./internal/cmd/sessionbench

@@ -1,5 +1,16 @@
 # Sourced by the test and bench scripts: starts the services tests need.
 
+# set_tools_dir picks where the real Claude Code is installed from npm for
+# the end-to-end tests: CLAUDERON_TEST_TOOLS, else /opt (root) or ~/.cache.
+set_tools_dir() {
+  if [ -z "${CLAUDERON_TEST_TOOLS:-}" ]; then
+    if [ "$(id -u)" -eq 0 ]; then CLAUDERON_TEST_TOOLS=/opt/clauderon-test
+    else CLAUDERON_TEST_TOOLS=$HOME/.cache/clauderon-test; fi
+  fi
+  export CLAUDERON_TEST_TOOLS
+  export CLAUDERON_TEST_CLAUDE=${CLAUDERON_TEST_CLAUDE:-$CLAUDERON_TEST_TOOLS/node_modules/.bin/claude}
+}
+
 # start_dockerd starts dockerd unless an engine already answers.
 start_dockerd() {
   if docker info >/dev/null 2>&1; then return 0; fi

@@ -5,12 +5,17 @@ set -euo pipefail
 
 PKGS=(ca-certificates curl git debootstrap docker.io gnome-keyring dbus dbus-x11 libsecret-tools
       mitmproxy iproute2 procps xvfb)
-CLAUDE_DIR=${CLAUDERON_TEST_TOOLS:-/opt/clauderon-test}
+# shellcheck source=scripts/services.sh
+. "$(dirname "$0")/services.sh"
+set_tools_dir
+CLAUDE_DIR=$CLAUDERON_TEST_TOOLS
 
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js and npm may come from elsewhere (NodeSource ships npm inside nodejs).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then

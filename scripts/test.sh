@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh
 # shellcheck source=scripts/services.sh
 . ./scripts/services.sh
+set_tools_dir
 start_dockerd
 
-export CLAUDERON_TEST_CLAUDE=${CLAUDERON_TEST_CLAUDE:-/opt/clauderon-test/node_modules/.bin/claude}
 # Tests that need the real thing fail instead of skipping when it is missing.
 export CLAUDERON_REQUIRE_E2E=1
 
