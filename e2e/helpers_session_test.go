@@ -209,20 +209,7 @@ func (d *sessDaemon) client() *client.Client {
 // cl runs the clauderon CLI against home.
 func cl(t testing.TB, home string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = baseEnv(home)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("running clauderon %v: %v", args, err)
-	}
-	return o.String(), e.String(), code
+	return runClauderon(t, baseEnv(home), "", args...)
 }
 
 // clOK runs the CLI and fails the test unless it succeeds.

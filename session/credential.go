@@ -71,36 +71,9 @@ func loadOrCreateKey(home string) ([]byte, error) {
 }
 
 // linkNewFile makes path hold data (0600) unless it exists (os.ErrExist),
-// so that whenever path exists it is complete: temp file, fsync, link into
-// place, fsync of the directory.
+// so that whenever path exists it is complete.
 func linkNewFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return placeFile(path, data, 0o600, os.Link)
 }
 
 func newNonce() string {

@@ -80,13 +80,20 @@ func (st store) load() ([]record, []error) {
 // writeFileAtomic writes data to path so a crash leaves either the old or
 // the new content: temp file, fsync, rename, fsync of the directory.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return placeFile(path, data, perm, os.Rename)
+}
+
+// placeFile writes data with perm to a synced temp file beside path, puts it
+// in place with place (os.Rename to replace, os.Link to create only), and
+// syncs the directory, so that path is never seen half written.
+func placeFile(path string, data []byte, perm os.FileMode, place func(tmp, path string) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
+	defer os.Remove(tmp) // no-op after a rename
 	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
@@ -102,12 +109,13 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := place(tmp, path); err != nil {
 		return err
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer d.Close()
+	return d.Sync()
 }
