@@ -39,12 +39,16 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request, e *AuditEntry, c
 		p.intercept(w, r, e, c, rule)
 		return
 	}
-	p.tunnel(w, r, e)
+	p.tunnel(w, r, e, c)
 }
 
-// tunnel copies bytes between the client and host:port without looking.
-func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, e *AuditEntry) {
-	up, err := p.dialChecked(r.Context(), "tcp", e.Host)
+// tunnel copies bytes between the client and host:port without looking,
+// until either side is done, the proxy shuts down or the client's session
+// is revoked.
+func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, e *AuditEntry, c client) {
+	ctx, release := c.bind(r.Context())
+	defer release()
+	up, err := p.dialChecked(ctx, "tcp", e.Host)
 	if err != nil {
 		p.fail(w, e, dialError(e.Host, e.Host, err))
 		return
@@ -56,14 +60,12 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, e *AuditEntry) {
 		return
 	}
 	e.Status = http.StatusOK
-	stop := context.AfterFunc(r.Context(), func() { conn.Close(); up.Close() })
+	stop := context.AfterFunc(ctx, func() { conn.Close(); up.Close() })
 	defer stop()
 	e.BytesIn, e.BytesOut = pipe(conn, up)
 	conn.Close()
 	up.Close()
-	if r.Context().Err() != nil {
-		e.Error = "closed by proxy shutdown"
-	}
+	e.Error = endReason(ctx)
 	p.record(e)
 }
 
@@ -131,6 +133,10 @@ func (p *Proxy) intercept(w http.ResponseWriter, r *http.Request, e *AuditEntry,
 		return
 	}
 	e.Status = http.StatusOK
+	// Everything below, the requests inside included, ends when the proxy
+	// shuts down or the session is revoked.
+	ctx, release := c.bind(r.Context())
+	defer release()
 	counted := &countConn{Conn: raw}
 	batched := &batchConn{Conn: counted}
 	tc := tls.Server(batched, &tls.Config{
@@ -141,12 +147,15 @@ func (p *Proxy) intercept(w http.ResponseWriter, r *http.Request, e *AuditEntry,
 		// down bulk bodies there.
 		DynamicRecordSizingDisabled: true,
 	})
-	hctx, cancel := context.WithTimeout(r.Context(), handshakeTimeout)
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	err = tc.HandshakeContext(hctx)
 	cancel()
 	if err != nil {
 		raw.Close()
 		e.Error = "TLS handshake with the client failed: " + err.Error()
+		if why := endReason(ctx); why != "" {
+			e.Error = why
+		}
 		e.BytesIn, e.BytesOut = counted.in.Load(), counted.out.Load()
 		p.record(e)
 		return
@@ -163,9 +172,9 @@ func (p *Proxy) intercept(w http.ResponseWriter, r *http.Request, e *AuditEntry,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          p.errLog,
-		BaseContext:       func(net.Listener) context.Context { return r.Context() },
+		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
-	stop := context.AfterFunc(r.Context(), func() { inner.Close() })
+	stop := context.AfterFunc(ctx, func() { inner.Close() })
 	_ = inner.Serve(ln)
 	// Serve returns once the connection is closed, or at once if shutdown
 	// won the race; closing the listener then closes an unserved conn.
@@ -174,6 +183,7 @@ func (p *Proxy) intercept(w http.ResponseWriter, r *http.Request, e *AuditEntry,
 	inner.Close()
 	handlers.Wait() // a shutdown can close the connection under a running handler
 	e.BytesIn, e.BytesOut = counted.in.Load(), counted.out.Load()
+	e.Error = endReason(ctx)
 	p.record(e)
 }
 

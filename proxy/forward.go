@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -88,7 +89,9 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, out *http.Request, e *AuditEntr
 		ErrorLog:      p.errLog,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			upErr = dialError(host, addr, err)
-			if r.Context().Err() != nil {
+			if cause := context.Cause(r.Context()); errors.Is(cause, ErrProxyAuth) {
+				upErr = cause // the session was revoked mid-request
+			} else if r.Context().Err() != nil {
 				upErr = fmt.Errorf("client went away: %w", r.Context().Err())
 			}
 			writeError(w, upErr)

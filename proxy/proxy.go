@@ -44,6 +44,7 @@ type Proxy struct {
 	ca          *CA
 	rules       Rules
 	auth        Authorizer
+	revocable   RevocableAuthorizer // auth, when it can say so; else nil
 	creds       secret.Source
 	audit       AuditSink
 	log         *slog.Logger
@@ -100,6 +101,7 @@ func New(cfg Config) (*Proxy, error) {
 	if p.allowDial == nil {
 		p.allowDial = DefaultDialPolicy
 	}
+	p.revocable, _ = cfg.Auth.(RevocableAuthorizer)
 	for _, r := range rules {
 		p.transports[r.Host] = p.ruleTransport(r)
 	}
@@ -114,8 +116,44 @@ func New(cfg Config) (*Proxy, error) {
 	return p, nil
 }
 
-// client is the proxy user a request authenticated as.
-type client struct{ name, secret string }
+// client is the proxy user a request authenticated as. revoked, when not
+// nil, is cancelled once its credential stops being valid.
+type client struct {
+	name, secret string
+	revoked      context.Context
+}
+
+// authorize checks a Proxy-Authorization name and secret.
+func (p *Proxy) authorize(name, secret string) (revoked context.Context, ok bool) {
+	if p.revocable != nil {
+		return p.revocable.AuthorizeRevocable(name, secret)
+	}
+	return nil, p.auth.Authorize(name, secret)
+}
+
+// bind returns a context that ends with parent or when the client's
+// credential is revoked (its cause then wraps ErrProxyAuth), and a function
+// that releases it.
+func (c client) bind(parent context.Context) (context.Context, context.CancelFunc) {
+	if c.revoked == nil {
+		return parent, func() {}
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	stop := context.AfterFunc(c.revoked, func() { cancel(context.Cause(c.revoked)) })
+	return ctx, func() { stop(); cancel(nil) }
+}
+
+// endReason says why ctx, a bound request context, ended early, or "" if
+// it has not.
+func endReason(ctx context.Context) string {
+	if ctx.Err() == nil {
+		return ""
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, ErrProxyAuth) {
+		return "closed by the proxy: " + cause.Error()
+	}
+	return "closed by proxy shutdown"
+}
 
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -128,16 +166,23 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.Host = r.URL.Host
 		e.Path = r.URL.Path
 	}
-	if !ok || !p.auth.Authorize(name, sec) {
+	var revoked context.Context
+	if ok {
+		revoked, ok = p.authorize(name, sec)
+	}
+	if !ok {
 		p.fail(w, e, ErrProxyAuth)
 		return
 	}
-	c := client{name: name, secret: sec}
+	c := client{name: name, secret: sec, revoked: revoked}
 	switch {
 	case r.Method == http.MethodConnect:
 		p.connect(w, r, e, c)
 	case r.URL.IsAbs() && (r.URL.Scheme == "http" || r.URL.Scheme == "https") && r.URL.Host != "":
-		p.forward(w, r, e)
+		// A revoked session's request ends at once, even mid-stream.
+		ctx, release := c.bind(r.Context())
+		defer release()
+		p.forward(w, r.WithContext(ctx), e)
 	default:
 		p.fail(w, e, fmt.Errorf("%w: %s %s is not a proxy request; point HTTPS_PROXY at this address instead", ErrBadRequest, r.Method, r.URL.Path))
 	}

@@ -212,8 +212,18 @@ func rawProxyRequest(t *testing.T, h *harness, user, pass, target string) (int, 
 	return resp.StatusCode, resp.Header
 }
 
+// plainAuthorizer hides Sessions' revocation signal, as an Authorizer that
+// has none would.
+type plainAuthorizer struct{ a Authorizer }
+
+func (p plainAuthorizer) Authorize(name, secret string) bool { return p.a.Authorize(name, secret) }
+
+// TestRemovedSessionRefusedInsideOpenTunnel: with an Authorizer that cannot
+// signal revocation, an open intercepted tunnel stays up but each request
+// inside it is checked again. (Sessions closes the tunnel itself; see
+// TestRemoveClosesInterceptedConnection.)
 func TestRemovedSessionRefusedInsideOpenTunnel(t *testing.T) {
-	h := newHarness(t, canaryOAuth)
+	h := newHarness(t, canaryOAuth, func(c *Config) { c.Auth = plainAuthorizer{c.Auth} })
 	c := h.defaultClient()
 	var conns atomic.Int32
 	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
@@ -242,6 +252,31 @@ func TestRemovedSessionRefusedInsideOpenTunnel(t *testing.T) {
 	_, err := h.defaultClient().Get("https://api.anthropic.com/echo/2")
 	if err == nil || !strings.Contains(err.Error(), "Proxy Authentication Required") {
 		t.Errorf("new tunnel after removal: %v, want 407", err)
+	}
+	if n := len(h.fake.Requests()); n != 1 {
+		t.Errorf("upstream saw %d requests, want 1 (only the one before removal)", n)
+	}
+}
+
+// TestRemovedSessionRefusedAfterOpenTunnel: with Sessions, the client's
+// next request after removal fails whether or not it retries on a new
+// tunnel, and never reaches the upstream.
+func TestRemovedSessionRefusedAfterOpenTunnel(t *testing.T) {
+	h := newHarness(t, canaryOAuth)
+	c := h.defaultClient()
+	if resp, body := do(t, c, newRequest(t, "GET", "https://api.anthropic.com/echo/1", nil, nil)); resp.StatusCode != 200 {
+		t.Fatalf("before removal: %d %s", resp.StatusCode, body)
+	}
+	h.sessions.Remove(h.name)
+	// A 407 answer on the old tunnel, or a 407 to the client's new CONNECT.
+	resp, err := c.Get("https://api.anthropic.com/echo/2")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusProxyAuthRequired {
+			t.Errorf("after removal: %s, want 407", resp.Status)
+		}
+	} else if !strings.Contains(err.Error(), "Proxy Authentication Required") {
+		t.Errorf("after removal: %v, want 407", err)
 	}
 	if n := len(h.fake.Requests()); n != 1 {
 		t.Errorf("upstream saw %d requests, want 1 (only the one before removal)", n)
