@@ -16,8 +16,8 @@ import (
 
 const (
 	handshakeTimeout = 15 * time.Second
-	// halfCloseGrace is how long a tunnel waits for the client to finish
-	// after the upstream has closed its side.
+	// halfCloseGrace is how long a tunnel waits for one side to finish
+	// after the other has closed its side cleanly.
 	halfCloseGrace = time.Minute
 )
 
@@ -104,19 +104,33 @@ func closeWrite(c net.Conn) error {
 }
 
 // pipe copies both ways until both sides are done and returns the bytes
-// the client sent and received.
+// the client sent and received. A direction that fails (a reset, a dead
+// peer found by keepalive, a close by the proxy) ends the whole tunnel at
+// once: nothing more can be delivered, and the other side may stay silent
+// forever. One that ends cleanly is half-closed, and the other side then
+// has halfCloseGrace to finish.
 func pipe(client, up net.Conn) (in, out int64) {
 	done := make(chan int64, 1)
 	go func() {
-		n, _ := io.Copy(up, client)
-		closeWrite(up)
+		n, err := io.Copy(up, client)
+		endDirection(client, up, err)
 		done <- n
 	}()
-	out, _ = io.Copy(client, up)
-	closeWrite(client)
-	// The upstream is finished; do not let a silent client hold the tunnel.
-	client.SetReadDeadline(time.Now().Add(halfCloseGrace))
+	out, err := io.Copy(client, up)
+	endDirection(up, client, err)
 	return <-done, out
+}
+
+// endDirection is called when copying from src to dst stopped with err.
+func endDirection(src, dst net.Conn, err error) {
+	if err != nil {
+		src.Close()
+		dst.Close()
+		return
+	}
+	closeWrite(dst)
+	// src has said all it will; do not let a silent dst hold the tunnel.
+	dst.SetReadDeadline(time.Now().Add(halfCloseGrace))
 }
 
 // intercept terminates the client's TLS with a leaf for the rule's host and
