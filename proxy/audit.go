@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -42,10 +43,13 @@ type AuditSink interface {
 
 // Audit appends entries as JSON lines to a file and rotates it by size. Each
 // line is one write on an O_APPEND file, so a crash cannot damage earlier
-// lines and several processes can share the file. Safe for concurrent use.
+// lines and several processes (the daemon, `clauderon exec`) can share the
+// file. Rotation alone is serialized between processes, by flock on a lock
+// file beside the log. Safe for concurrent use.
 type Audit struct {
 	path     string
 	maxBytes int64
+	lock     *os.File // path + ".lock", flocked while rotating
 
 	mu  sync.Mutex
 	f   *os.File
@@ -58,8 +62,13 @@ func OpenAudit(path string, maxBytes int64) (*Audit, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultAuditMaxBytes
 	}
-	a := &Audit{path: path, maxBytes: maxBytes}
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	a := &Audit{path: path, maxBytes: maxBytes, lock: lock}
 	if err := a.reopen(); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	return a, nil
@@ -97,18 +106,11 @@ func (a *Audit) Record(e AuditEntry) error {
 	if a.f == nil {
 		return fmt.Errorf("audit log %s is closed", a.path)
 	}
-	// Another process (or a human) may have rotated the file away; follow
-	// the path, not the old descriptor. One stat of the path per line: the
-	// identity of the open file was taken when it was opened.
-	fi, err := os.Stat(a.path)
-	if err != nil || !os.SameFile(fi, a.cur) {
-		if err := a.reopen(); err != nil {
-			return err
-		}
-		fi = a.cur
+	if err := a.follow(); err != nil {
+		return err
 	}
-	if fi.Size() > 0 && fi.Size()+int64(len(line)) > a.maxBytes {
-		if err := a.rotate(); err != nil {
+	if a.full(a.cur, len(line)) {
+		if err := a.rotateIfFull(len(line)); err != nil {
 			return err
 		}
 	}
@@ -116,7 +118,43 @@ func (a *Audit) Record(e AuditEntry) error {
 	return err
 }
 
+// follow reopens the path if another process (or a human) rotated the
+// file away. One stat of the path per line: the identity of the open file
+// was taken when it was opened, and the stat also refreshes its size.
+func (a *Audit) follow() error {
+	fi, err := os.Stat(a.path)
+	if err != nil || !os.SameFile(fi, a.cur) {
+		return a.reopen()
+	}
+	a.cur = fi
+	return nil
+}
+
+// full reports whether n more bytes would take fi past the size limit.
+func (a *Audit) full(fi os.FileInfo, n int) bool {
+	return fi.Size() > 0 && fi.Size()+int64(n) > a.maxBytes
+}
+
+// rotateIfFull rotates the log unless another process did while this one
+// waited for the lock. Without the lock, two processes that both saw a
+// full file would each shift every generation, and one would be lost.
+func (a *Audit) rotateIfFull(n int) error {
+	fd := int(a.lock.Fd())
+	if err := syscall.Flock(fd, syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("audit log: lock for rotation: %w", err)
+	}
+	defer syscall.Flock(fd, syscall.LOCK_UN)
+	if err := a.follow(); err != nil {
+		return err
+	}
+	if !a.full(a.cur, n) {
+		return nil
+	}
+	return a.rotate()
+}
+
 // rotate shifts audit.jsonl.N-1 → .N … audit.jsonl → .1 and starts afresh.
+// The caller holds the rotation lock.
 func (a *Audit) rotate() error {
 	for i := auditKeep - 1; i >= 1; i-- {
 		err := os.Rename(a.path+"."+strconv.Itoa(i), a.path+"."+strconv.Itoa(i+1))
@@ -139,5 +177,8 @@ func (a *Audit) Close() error {
 	}
 	err := a.f.Close()
 	a.f = nil
+	if lerr := a.lock.Close(); err == nil {
+		err = lerr
+	}
 	return err
 }

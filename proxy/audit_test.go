@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -171,5 +172,62 @@ func TestAuditFollowsExternalRotation(t *testing.T) {
 	a.Close()
 	if err := a.Record(entry(3)); err == nil {
 		t.Error("Record after Close succeeded")
+	}
+}
+
+// TestAuditRotationAcrossProcesses: the daemon and `clauderon exec` each
+// hold an Audit on the same file (here two in one process, each with its
+// own descriptors, as two processes would). Rotating at the same moment
+// must not shift a generation twice: with fewer lines than the kept files
+// hold, every line survives, whole.
+func TestAuditRotationAcrossProcesses(t *testing.T) {
+	line, err := json.Marshal(entry(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// About 20 lines a file; 64 lines need 3 rotations, and 4 would need
+	// over 70, so nothing is rotated away unless a rotation is doubled.
+	max := int64(20 * (len(line) + 1))
+	const writers, each = 2, 32
+	for round := range 100 {
+		path := filepath.Join(t.TempDir(), AuditFile)
+		var audits []*Audit
+		for range writers {
+			a, err := OpenAudit(path, max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { a.Close() })
+			audits = append(audits, a)
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w, a := range audits {
+			wg.Go(func() {
+				<-start
+				for i := range each {
+					if err := a.Record(entry(1000 + w*100 + i)); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		seen := map[string]bool{}
+		for _, p := range []string{path, path + ".1", path + ".2", path + ".3"} {
+			if _, err := os.Stat(p); err != nil {
+				continue
+			}
+			for _, l := range auditLines(t, p) { // fails on a torn line
+				seen[l["path"].(string)] = true
+			}
+		}
+		if len(seen) != writers*each {
+			t.Fatalf("round %d: %d distinct lines kept, want %d", round, len(seen), writers*each)
+		}
+		if fi, err := os.Stat(path + ".lock"); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("lock file: %v, %v; want mode 600", fi, err)
+		}
 	}
 }
