@@ -176,13 +176,27 @@ func (p *Proxy) intercept(w http.ResponseWriter, r *http.Request, e *AuditEntry,
 	}
 	ln := newOneConnListener(&batchedTLS{Conn: tc, raw: batched})
 	authority := e.Host
-	var handlers sync.WaitGroup
+	// served counts the connection's serving goroutine and each handler.
+	// Serve calls ConnState(StateNew) before it starts that goroutine and
+	// returns, so the count is up before served.Wait can run; a handler
+	// counts itself while the connection's count is held (StateClosed
+	// comes after the last handler), which keeps a handler that outlives
+	// StateHijacked (a proxied protocol upgrade) counted too.
+	var served sync.WaitGroup
 	inner := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, ir *http.Request) {
-			handlers.Add(1)
-			defer handlers.Done()
+			served.Add(1)
+			defer served.Done()
 			p.serveIntercepted(w, ir, c, rule, authority)
 		}),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				served.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				served.Done()
+			}
+		},
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          p.errLog,
@@ -195,7 +209,7 @@ func (p *Proxy) intercept(w http.ResponseWriter, r *http.Request, e *AuditEntry,
 	ln.Close()
 	stop()
 	inner.Close()
-	handlers.Wait() // a shutdown can close the connection under a running handler
+	served.Wait() // a shutdown can close the connection under a running handler
 	e.BytesIn, e.BytesOut = counted.in.Load(), counted.out.Load()
 	e.Error = endReason(ctx)
 	p.record(e)
