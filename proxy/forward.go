@@ -120,5 +120,12 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, out *http.Request, e *AuditEntr
 		}
 	}()
 	rp.ServeHTTP(cw, out)
+	// The response is complete: send it now, so the client does not wait
+	// for the audit line's stat and write (net/http would only flush it
+	// once the handler returns). The line is still written before the
+	// handler returns, so shutdown, which waits for handlers, loses none.
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 	finish()
 }
