@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -307,10 +308,18 @@ func TestSessionRebuildFromLabels(t *testing.T) {
 
 // TestSessionInteractive attaches through a pty and sees Claude Code's TUI,
 // then detaches with ctrl-p ctrl-q, leaving the session running.
+var ansiRE = regexp.MustCompile(`\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\a\x1b]*(\a|\x1b\\)|[@-Z\\-_])`)
+
+// screenText is what a terminal stream says, without escape sequences or
+// white space.
+func screenText(raw string) string {
+	return strings.Join(strings.Fields(ansiRE.ReplaceAllString(raw, "")), "")
+}
+
 func TestSessionInteractive(t *testing.T) {
 	e := newSessionEnv(t)
 	tui := sname("tui")
-	clOK(t, e.home, "create", "--name", tui, "--image", e.image, "--workdir", workdir(t))
+	clOK(t, e.home, "create", "--name", tui, "--prompt", "say hello", "--image", e.image, "--workdir", workdir(t))
 	cmd := execClauderon(e.home, "attach", tui)
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
 	if err != nil {
@@ -338,9 +347,28 @@ func TestSessionInteractive(t *testing.T) {
 		defer mu.Unlock()
 		return strings.Contains(screen.String(), s)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("what the terminal received: %q", screen.String())
+			mu.Unlock()
+		}
+	})
 	waitFor(t, "the detach hint", func() bool { return seen("ctrl-p ctrl-q") })
-	// Claude Code's TUI draws its box and name once it has the terminal's size.
-	waitFor(t, "Claude Code's TUI", func() bool { return seen("Claude Code") || seen("trust") || seen("shortcuts") })
+	// No first-run dialog stands between the session and its prompt: the
+	// TUI shows the fake upstream's answer by itself.
+	// The TUI places words with cursor moves, so compare the text with the
+	// escape sequences and spaces taken out.
+	waitFor(t, "the answer in Claude Code's TUI", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(screenText(screen.String()), "fakeAnthropicupstream")
+	})
+	for _, dialog := range []string{"trust this folder", "Bypass Permissions mode", "Yes, I accept"} {
+		if seen(dialog) {
+			t.Errorf("the TUI showed a first-run dialog (%q)", dialog)
+		}
+	}
 	if _, err := ptmx.Write([]byte{0x10, 0x11}); err != nil {
 		t.Fatal(err)
 	}
@@ -361,9 +389,6 @@ func TestSessionInteractive(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, `no session named "nope"`) {
 		t.Errorf("attach nope: %d %q", code, errOut)
 	}
-	mu.Lock()
-	t.Logf("screen: %q", screen.String())
-	mu.Unlock()
 }
 
 // TestSessionScale runs ten print sessions at once.

@@ -335,12 +335,26 @@ func (m *Manager) container(name string) (string, Session, error) {
 // writeClaudeJSON gives a session its own writable Claude Code settings file.
 // The container user (uid 1000) must be able to write it; the directory
 // around it is 0700, so the file's own mode does not expose it.
+// claudeJSON is a new session's Claude Code configuration. The container is
+// the sandbox the user chose, so the first-run questions a person would
+// click through — onboarding, trusting /workspace, accepting
+// --dangerously-skip-permissions — are answered, and a session (or an agent
+// that started it over MCP) gets straight to its prompt.
+var claudeJSON = []byte(`{
+  "hasCompletedOnboarding": true,
+  "bypassPermissionsModeAccepted": true,
+  "projects": {
+    "` + ContainerWorkdir + `": {"hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true}
+  }
+}
+`)
+
 func writeClaudeJSON(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	p := filepath.Join(dir, "claude.json")
-	if err := os.WriteFile(p, []byte("{\"hasCompletedOnboarding\": true}\n"), 0o600); err != nil {
+	if err := os.WriteFile(p, claudeJSON, 0o600); err != nil {
 		return "", err
 	}
 	mode := os.FileMode(0o666)
