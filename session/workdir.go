@@ -32,17 +32,44 @@ func DefaultEngineSockets() []string {
 	return socks
 }
 
+// systemDirs hold what the container must not reach, at any depth: other
+// processes' environments (/proc/<daemon pid>/environ holds the OAuth
+// token, and the container's uid is often the desktop user's), devices,
+// agent and bus sockets, the engine's storage and the system's
+// configuration and programs.
+var systemDirs = []string{"/proc", "/sys", "/dev", "/run", "/var/run", "/etc", "/usr", "/boot",
+	"/bin", "/sbin", "/lib", "/lib64", "/var/lib/docker"}
+
+// sharedDirs are refused as a whole (they hold other people's and
+// programs' files, not a project); a directory below them is fine.
+var sharedDirs = []string{"/tmp", "/var/tmp", "/var", "/opt", "/srv", "/mnt", "/media", "/home"}
+
 // mountGuard knows the host paths a workdir must not expose, resolved.
 type mountGuard struct {
 	clauderonHome string
 	userHome      string // "" when unknown
 	sockets       []string
+	system        []string // refused with everything below them
+	runtimeDir    string   // $XDG_RUNTIME_DIR, resolved; "" when unset
+	shared        []string // refused exactly
 }
 
 func newMountGuard(clauderonHome, userHome string, sockets []string) mountGuard {
 	g := mountGuard{clauderonHome: resolvePath(clauderonHome)}
 	if userHome != "" {
 		g.userHome = resolvePath(userHome)
+	}
+	// Both spellings of each: /var/run is often a link to /run, /lib to /usr/lib.
+	for _, d := range systemDirs {
+		g.system = append(g.system, d, resolvePath(d))
+	}
+	for _, d := range sharedDirs {
+		g.shared = append(g.shared, d, resolvePath(d))
+	}
+	// The D-Bus session bus (and through it the Secret Service) and the
+	// ssh and gpg agents listen here.
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		g.runtimeDir = resolvePath(d)
 	}
 	for _, s := range sockets {
 		if filepath.IsAbs(s) {
@@ -136,6 +163,22 @@ func (g mountGuard) check(dir string) (string, error) {
 	for _, s := range g.sockets {
 		if within(s, real) {
 			return "", refuse("contains the Docker socket " + s + ": a container that reaches it controls the host")
+		}
+	}
+	for _, d := range g.shared {
+		if real == d {
+			return "", refuse("is a shared system directory, not a project; use a directory below it")
+		}
+	}
+	if d := g.runtimeDir; d != "" && (within(real, d) || within(d, real)) {
+		return "", refuse("is or holds your runtime directory " + d + ", where your session bus (and keyring) and ssh/gpg agents listen")
+	}
+	for _, d := range g.system {
+		switch {
+		case within(real, d):
+			return "", refuse("is in the system directory " + d + ", which holds other processes' secrets, devices or the system's own files")
+		case within(d, real):
+			return "", refuse("contains the system directory " + d + ", which holds other processes' secrets, devices or the system's own files")
 		}
 	}
 	return real, nil

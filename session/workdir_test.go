@@ -111,3 +111,80 @@ func TestCreateRefusesGuardedWorkdir(t *testing.T) {
 		t.Errorf("left behind: %d containers, %d sessions", len(h.be.cs), len(h.m.List()))
 	}
 }
+
+// TestWorkdirGuardSystemDirs: the host's system directories (and anything
+// below them), the user's runtime directory and the shared top-level
+// directories are refused; project directories below /tmp stay allowed.
+func TestWorkdirGuardSystemDirs(t *testing.T) {
+	runtime := t.TempDir()
+	bus := filepath.Join(runtime, "bus-dir")
+	if err := os.Mkdir(bus, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", runtime)
+	project := t.TempDir() // below /tmp (or $TMPDIR), as the e2e tests' workdirs are
+	link := filepath.Join(t.TempDir(), "to-proc")
+	if err := os.Symlink("/proc", link); err != nil {
+		t.Fatal(err)
+	}
+	g := newMountGuard("/nonexistent/clauderon-home", "/nonexistent/user-home", nil)
+	tests := []struct {
+		dir  string
+		want string // substring of the error; "" for accepted
+	}{
+		{"/proc", "system directory /proc"},
+		{"/proc/self", "system directory /proc"},
+		{"/proc/1", "system directory /proc"},
+		{link, "system directory /proc"},
+		{"/sys", "system directory"},
+		{"/sys/kernel", "system directory"},
+		{"/dev", "system directory"},
+		{"/dev/shm", "system directory"},
+		{"/run", "system directory"},
+		{"/run/user", "system directory"},
+		{"/var/run", "system directory"},
+		{"/etc", "system directory"},
+		{"/etc/ssl", "system directory"},
+		{"/usr", "system directory"},
+		{"/usr/local", "system directory"},
+		{"/boot", "system directory"},
+		{"/bin", "system directory"},
+		{"/sbin", "system directory"},
+		{"/lib", "system directory"},
+		{"/lib64", "system directory"},
+		{"/var/lib/docker", "system directory"},
+		{"/var/lib", "contains the system directory"},
+		{runtime, "runtime directory"},
+		{bus, "runtime directory"},
+		{filepath.Dir(runtime), "runtime directory"},
+		{"/tmp", "shared system directory"},
+		{"/var/tmp", "shared system directory"},
+		{"/var", "system directory"},
+		{"/opt", "shared system directory"},
+		{"/srv", "shared system directory"},
+		{"/mnt", "shared system directory"},
+		{"/media", "shared system directory"},
+		{"/home", "shared system directory"},
+		{project, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.dir, func(t *testing.T) {
+			if _, err := os.Stat(tc.dir); err != nil {
+				t.Skipf("%s is not on this host: %v", tc.dir, err)
+			}
+			got, err := g.check(tc.dir)
+			if tc.want == "" {
+				if err != nil {
+					t.Errorf("check(%s) = %v; want it accepted", tc.dir, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("check(%s) = %q, %v; want ErrInvalid containing %q", tc.dir, got, err, tc.want)
+			}
+			if !strings.Contains(err.Error(), pickProject) {
+				t.Errorf("error %q does not say what to do", err)
+			}
+		})
+	}
+}
