@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -57,10 +58,16 @@ func runAttach(ctx context.Context, name string) error {
 		}
 		winch := make(chan os.Signal, 1)
 		signal.Notify(winch, syscall.SIGWINCH)
-		defer signal.Stop(winch)
+		done := make(chan struct{})
+		defer func() { signal.Stop(winch); close(done) }()
 		go func() {
-			for range winch {
-				resize()
+			for {
+				select {
+				case <-winch:
+					resize()
+				case <-done:
+					return
+				}
 			}
 		}()
 		// A size change makes the TUI redraw, so an attach sees a full screen.
@@ -71,9 +78,14 @@ func runAttach(ctx context.Context, name string) error {
 	go func() {
 		if copyDetach(conn, in) {
 			close(detached)
+			conn.Close()
 		}
-		conn.Close()
+		// At the end of a non-terminal stdin (attach </dev/null, a pipe)
+		// nothing more is sent, and the output keeps coming until the
+		// session ends or the command is interrupted.
 	}()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	_, err = io.Copy(out, conn)
 	select {
 	case <-detached:
@@ -81,7 +93,11 @@ func runAttach(ctx context.Context, name string) error {
 		return nil
 	default:
 	}
-	if err != nil && !errors.Is(err, os.ErrClosed) && ctx.Err() == nil {
+	if ctx.Err() != nil {
+		fmt.Fprintf(os.Stderr, "\r\nstopped watching %s; it keeps running (clauderon attach %s to return)\r\n", name, name)
+		return nil
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrClosed) {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "\r\nsession %s ended\r\n", name)
