@@ -103,7 +103,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("clauderon daemon at %s: %w", c.sock, err)
+		return nil, c.lost(err)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
@@ -137,9 +137,18 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("reading the daemon's answer: %w", err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return c.lost(err)
 	}
 	return nil
+}
+
+// lost explains a connection to the daemon that broke after the request was
+// sent: the daemon may well have done what was asked.
+func (c *Client) lost(err error) error {
+	return fmt.Errorf("the clauderon daemon at %s stopped answering (%w); what was asked may have happened all the same: check with `clauderon list`, and if the daemon is down, start it again (`clauderon daemon`): sessions survive it", c.sock, err)
 }
 
 func sessionPath(name string, rest string) string {
