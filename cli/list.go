@@ -43,19 +43,19 @@ func runList(ctx context.Context, w io.Writer, asJSON bool) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tSTATUS\tMODE\tIMAGE\tCREATED\tPROMPT")
 		for _, s := range l.Sessions {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, statusText(s), s.Mode, s.Image, ago(s.CreatedAt, now), oneLine(s.Prompt, 40))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, printable(statusText(s)), s.Mode, printable(s.Image), ago(s.CreatedAt, now), oneLine(s.Prompt, 40))
 		}
 		tw.Flush()
 		for _, s := range l.Sessions {
 			if s.Warning != "" {
-				fmt.Fprintf(w, "warning: %s: %s\n", s.Name, s.Warning)
+				fmt.Fprintf(w, "warning: %s: %s\n", s.Name, printable(s.Warning))
 			}
 		}
 	}
 	if len(l.Orphans) > 0 {
 		fmt.Fprintln(w, "\norphaned containers (not deleted; inspect and remove them with docker):")
 		for _, o := range l.Orphans {
-			fmt.Fprintf(w, "  %.12s  %s  %s: %s\n", o.ID, o.Name, o.Status, o.Reason)
+			fmt.Fprintf(w, "  %.12s  %s  %s: %s\n", printable(o.ID), printable(o.Name), printable(o.Status), printable(o.Reason))
 		}
 	}
 	return nil

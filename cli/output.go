@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/clauderon/clauderon/session"
 )
@@ -47,11 +48,24 @@ func statusText(s session.Session) string {
 	return string(s.Status)
 }
 
-// oneLine shortens text to n runes on one line.
+// oneLine shortens text to n runes on one line. Control characters left
+// (the daemon refuses them in prompts; an older one did not) become '?', so
+// text cannot drive the terminal it is printed on.
 func oneLine(text string, n int) string {
-	text = strings.Join(strings.Fields(text), " ")
+	text = printable(strings.Join(strings.Fields(text), " "))
 	if r := []rune(text); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}
 	return text
+}
+
+// printable replaces control characters and invalid UTF-8 with '?', so text
+// from the daemon or the engine cannot drive the terminal it is printed on.
+func printable(text string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\t' {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(text, "?"))
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -23,6 +24,23 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// checkPrompt refuses a prompt that is not UTF-8 text: a control character
+// (an escape sequence, say) would reach every terminal that lists it. The
+// error names the offset, not the prompt, so it echoes nothing back.
+func checkPrompt(p string) error {
+	for i, r := range p {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(p[i:], "\uFFFD"):
+			return Errorf(ErrInvalid, "the prompt is not valid UTF-8 (at byte %d)", i)
+		case r == 0:
+			return Errorf(ErrInvalid, "the prompt contains a NUL byte (at byte %d)", i)
+		case unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r':
+			return Errorf(ErrInvalid, "the prompt contains control character %U at byte %d; only tab, newline and carriage return are allowed", r, i)
+		}
+	}
+	return nil
+}
+
 // normalize checks every field of o and fills in defaults; g guards the workdir.
 func normalize(o Options, g mountGuard) (Options, error) {
 	if err := ValidateName(o.Name); err != nil {
@@ -38,11 +56,8 @@ func normalize(o Options, g mountGuard) (Options, error) {
 	if len(o.Prompt) > MaxPromptBytes {
 		return o, Errorf(ErrInvalid, "the prompt is %d KiB; at most %d KiB fits on a command line — put the long text in a file in the workdir and ask Claude to read it", len(o.Prompt)>>10, MaxPromptBytes>>10)
 	}
-	if strings.ContainsRune(o.Prompt, 0) {
-		return o, Errorf(ErrInvalid, "the prompt contains a NUL byte")
-	}
-	if !utf8.ValidString(o.Prompt) {
-		return o, Errorf(ErrInvalid, "the prompt is not valid UTF-8")
+	if err := checkPrompt(o.Prompt); err != nil {
+		return o, err
 	}
 	if o.Mode == ModePrint && strings.TrimSpace(o.Prompt) == "" {
 		return o, Errorf(ErrInvalid, "a print session needs a prompt (--prompt)")
@@ -50,7 +65,7 @@ func normalize(o Options, g mountGuard) (Options, error) {
 	if o.Image == "" {
 		o.Image = DefaultImage
 	}
-	if strings.ContainsAny(o.Image, " \t\n\x00") || strings.HasPrefix(o.Image, "-") {
+	if strings.IndexFunc(o.Image, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 || strings.HasPrefix(o.Image, "-") {
 		return o, Errorf(ErrInvalid, "image %q is not a valid image reference", o.Image)
 	}
 	if o.Workdir != "" {
