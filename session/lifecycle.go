@@ -111,6 +111,15 @@ func (m *Manager) Create(ctx context.Context, o Options) (Session, error) {
 
 // Stop stops a session's container; the session becomes exited.
 func (m *Manager) Stop(ctx context.Context, name string) (Session, error) {
+	m.mu.Lock()
+	r, ok := m.sessions[name]
+	creating := ok && (m.busy[name] == "created" || r.Status == StatusCreating)
+	m.mu.Unlock()
+	if creating {
+		// Its container may not exist or run yet: stopping now would
+		// report success and leave it running.
+		return Session{}, Errorf(ErrState, "session %q is being created; try again in a moment", name)
+	}
 	id, s, err := m.container(name)
 	if err != nil {
 		return Session{}, err
