@@ -130,7 +130,17 @@ func readJSON(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return session.Errorf(errBody, "bad request body: %v", err)
 	}
+	if !atEOF(dec) {
+		return session.Errorf(errBody, "bad request body: data after the JSON object")
+	}
 	return nil
+}
+
+// atEOF reports whether a decoder has nothing left but white space: one
+// request, one JSON value.
+func atEOF(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return err == io.EOF
 }
 
 func (d *Daemon) getStatus(w http.ResponseWriter, r *http.Request) error {

@@ -126,6 +126,10 @@ func TestLocalAPI(t *testing.T) {
 		{"unknown field", "POST /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{\"privileged\":1}", "400"},
 		{"attach without upgrade", "POST /api/v0/sessions/x/attach HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "400"},
 	}
+	// One request, one JSON value: a second one is refused, not ignored.
+	if got := raw("POST /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 26\r\nConnection: close\r\n\r\n{\"name\":\"two\"}{\"name\":\"x\"}"); !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, "data after the JSON object") {
+		t.Errorf("two JSON values: %q", got)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := raw(tc.req)

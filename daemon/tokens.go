@@ -76,7 +76,7 @@ func (d *Daemon) putToken(w http.ResponseWriter, r *http.Request) error {
 	var body client.TokenValue
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxTokenBody))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&body) != nil {
+	if dec.Decode(&body) != nil || !atEOF(dec) {
 		return session.Errorf(errBody, `bad request body: expected {"token": "..."} (at most %d bytes)`, maxTokenBody)
 	}
 	// The same trimming as secret.ParseToken; the store checks the value

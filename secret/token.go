@@ -55,6 +55,10 @@ func ParseToken(s string) (Token, error) {
 	}) >= 0 {
 		return Token{}, ErrBadToken
 	}
+	// Two tokens pasted by mistake would otherwise join into one that looks valid.
+	if strings.Count(v, "sk-ant-") != 1 {
+		return Token{}, ErrBadToken
+	}
 	t := newToken(v)
 	if t.Kind() == "" {
 		return Token{}, ErrBadToken

@@ -32,6 +32,7 @@ func TestParseToken(t *testing.T) {
 		{"pasted assignment", "CLAUDE_CODE_OAUTH_TOKEN=" + oat, "", ""},
 		{"control byte", oat + "\x00", "", ""},
 		{"non-ascii", oat + "é", "", ""},
+		{"two tokens pasted", oat + "\n" + api, "", ""},
 		{"underscore and dash kept", oat + "_-Z9", oat + "_-Z9", KindOAuth},
 	}
 	for _, tt := range tests {
