@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,11 +29,29 @@ rm. Every name is tried even when one fails; the exit code is 1 if any did.`,
 	return cmd
 }
 
-// batchResult is the --json answer of commands that act on several sessions.
+// batchResult is the --json answer of commands that act on several
+// sessions: stop's {"sessions": […], "errors": …} or, when Removed is set,
+// rm's {"removed": […], "errors": …}. The list is there even when empty.
 type batchResult struct {
-	Sessions []session.Session `json:"sessions,omitempty"`
-	Removed  []string          `json:"removed,omitempty"`
-	Errors   map[string]string `json:"errors,omitempty"`
+	Sessions []session.Session
+	Removed  []string
+	Errors   map[string]string
+}
+
+func (r batchResult) MarshalJSON() ([]byte, error) {
+	if r.Removed != nil {
+		return json.Marshal(struct {
+			Removed []string          `json:"removed"`
+			Errors  map[string]string `json:"errors,omitempty"`
+		}{r.Removed, r.Errors})
+	}
+	if r.Sessions == nil {
+		r.Sessions = []session.Session{}
+	}
+	return json.Marshal(struct {
+		Sessions []session.Session `json:"sessions"`
+		Errors   map[string]string `json:"errors,omitempty"`
+	}{r.Sessions, r.Errors})
 }
 
 func runStop(ctx context.Context, w, ew io.Writer, names []string, asJSON bool) error {
