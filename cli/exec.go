@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -68,7 +69,12 @@ func randomHex(n int) string {
 func runExec(ctx context.Context, args []string) error {
 	path, err := exec.LookPath(args[0])
 	if err != nil {
-		return fmt.Errorf("cannot run %q: %w", args[0], err)
+		// The shell's codes: 127 not found, 126 found but not executable.
+		code := 127
+		if errors.Is(err, fs.ErrPermission) {
+			code = 126
+		}
+		return codedError{code, fmt.Errorf("cannot run %q: %w", args[0], err)}
 	}
 	home, err := config.Home()
 	if err != nil {

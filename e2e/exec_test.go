@@ -195,8 +195,15 @@ func TestExecPassThrough(t *testing.T) {
 	if _, _, code := runClauderon(t, env, "", "exec", "--", "sh", "-c", "exit 7"); code != 7 {
 		t.Errorf("exit code = %d, want 7", code)
 	}
-	if _, errOut, code := runClauderon(t, env, "", "exec", "--", "no-such-command-xyz"); code == 0 || !strings.Contains(errOut, "no-such-command-xyz") {
+	if _, errOut, code := runClauderon(t, env, "", "exec", "--", "no-such-command-xyz"); code != 127 || !strings.Contains(errOut, "no-such-command-xyz") {
 		t.Errorf("missing command: exit %d, stderr %q", code, errOut)
+	}
+	notExec := filepath.Join(t.TempDir(), "not-executable")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runClauderon(t, env, "", "exec", "--", notExec); code != 126 {
+		t.Errorf("a file that is not executable: exit %d (%q), want 126", code, errOut)
 	}
 	if _, errOut, code := runClauderon(t, env, "", "exec"); code == 0 || !strings.Contains(errOut, "needs a command") {
 		t.Errorf("no command: exit %d, stderr %q", code, errOut)
