@@ -35,7 +35,7 @@ func newCreateCmd() *cobra.Command {
 	fl.StringVar(&f.prompt, "prompt", "", "the prompt for Claude Code (required with --print)")
 	fl.BoolVar(&f.print, "print", false, "run once non-interactively (claude --print) and keep the result")
 	fl.StringVar(&f.image, "image", session.DefaultImage, "agent image")
-	fl.StringVar(&f.workdir, "workdir", "", "host directory mounted at /workspace (default: the current directory; never your home directory, /, or clauderon's home)")
+	fl.StringVar(&f.workdir, "workdir", "", "host directory mounted at /workspace (default: the current directory; never your home directory, /, a system directory, or clauderon's home)")
 	fl.BoolVar(&f.noWorkdir, "no-workdir", false, "mount no host directory")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the session to finish and print its result")
 	fl.BoolVar(&f.json, "json", false, "print the session as JSON")
@@ -45,6 +45,9 @@ func newCreateCmd() *cobra.Command {
 func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) error {
 	if err := session.ValidateName(f.name); err != nil {
 		return err
+	}
+	if f.noWorkdir && f.workdir != "" {
+		return errors.New("--workdir and --no-workdir cannot be used together: pass --workdir DIR to mount DIR, or --no-workdir to mount none")
 	}
 	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive}
 	if f.print {

@@ -31,3 +31,17 @@ func TestCreateDefaultWorkdirAtHome(t *testing.T) {
 		t.Errorf("create from a project directory without a daemon: %v", err)
 	}
 }
+
+// TestCreateWorkdirAndNoWorkdir: asking for both a workdir and none is
+// refused rather than silently mounting nothing.
+func TestCreateWorkdirAndNoWorkdir(t *testing.T) {
+	t.Setenv("CLAUDERON_HOME", filepath.Join(t.TempDir(), "no-daemon-here"))
+	cmd := newCreateCmd()
+	cmd.SetArgs([]string{"--name", "a", "--workdir", t.TempDir(), "--no-workdir"})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	err := cmd.ExecuteContext(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "--workdir and --no-workdir cannot be used together") {
+		t.Errorf("create --workdir DIR --no-workdir: %v", err)
+	}
+}
