@@ -449,6 +449,8 @@ func TestSessionBadInput(t *testing.T) {
 		{"workdir is the home", sname("home"), []string{"--name", sname("home"), "--image", e.image, "--workdir", e.home}, "is your home directory"},
 		{"workdir is /", sname("home"), []string{"--name", sname("home"), "--image", e.image, "--workdir", "/"}, "whole host filesystem"},
 		{"workdir holds the Docker socket", sname("home"), []string{"--name", sname("home"), "--image", e.image, "--workdir", "/var/run"}, "contains the Docker socket"},
+		{"workdir is /proc", sname("home"), []string{"--name", sname("home"), "--image", e.image, "--workdir", "/proc"}, "pick a project directory"},
+		{"prompt with a terminal escape", sname("esc"), []string{"--name", sname("esc"), "--prompt", "hi\x1b]0;PWNED\a", "--image", e.image, "--no-workdir"}, "control character U+001B"},
 		{"prompt too large", sname("bigprompt"), []string{"--name", sname("bigprompt"), "--prompt", big, "--image", e.image, "--no-workdir"}, "fits on a command line"},
 	}
 	for _, tc := range tests {
