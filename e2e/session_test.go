@@ -173,6 +173,13 @@ func proxyURLOf(t *testing.T, container string) *url.URL {
 // the daemon's proxy as user:pass and returns the status, or the error.
 func viaProxy(t *testing.T, home string, port int, user, pass string) (int, error) {
 	t.Helper()
+	code, _, err := proxyEcho(t, home, port, user, pass)
+	return code, err
+}
+
+// proxyEcho is viaProxy that also returns the body.
+func proxyEcho(t *testing.T, home string, port int, user, pass string) (int, string, error) {
+	t.Helper()
 	pem, err := os.ReadFile(filepath.Join(home, "proxy-ca.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -184,11 +191,11 @@ func viaProxy(t *testing.T, home string, port int, user, pass string) (int, erro
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr, Timeout: time.Minute}).Get("https://api.anthropic.com/echo/x")
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
 }
 
 // TestSessionIsolation: a session's credential works for its own name only,

@@ -3,15 +3,12 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/creack/pty"
 	"github.com/zalando/go-keyring"
@@ -350,22 +346,11 @@ func tokenAPIErrors(t *testing.T, d *sessDaemon) {
 // proxy as user:pass and returns the status and body.
 func proxyGet(t *testing.T, home string, port int, user, pass string) (int, string) {
 	t.Helper()
-	pem, err := os.ReadFile(filepath.Join(home, "proxy-ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
-	pu := &url.URL{Scheme: "http", User: url.UserPassword(user, pass), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
-	tr := &http.Transport{Proxy: http.ProxyURL(pu), TLSClientConfig: &tls.Config{RootCAs: roots}}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, Timeout: time.Minute}).Get("https://api.anthropic.com/echo/x")
+	code, body, err := proxyEcho(t, home, port, user, pass)
 	if err != nil {
 		t.Fatalf("GET through the proxy: %v", err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return code, body
 }
 
 // lastEcho is the Authorization the fake received on its last /echo/ request.
