@@ -18,12 +18,22 @@ start_dockerd() {
     echo "dockerd is not running; start it with: sudo dockerd &" >&2
     return 1
   fi
+  # A dockerd that was killed (as a session's processes are before CI runs)
+  # leaves its pid file, and a new one refuses to start while it is there.
+  local pidfile=/var/run/docker.pid
+  if [ -f "$pidfile" ]; then
+    local pid; pid=$(cat "$pidfile" 2>/dev/null || true)
+    if [ -z "$pid" ] || [ "$(ps -p "$pid" -o comm= 2>/dev/null)" != dockerd ]; then
+      rm -f "$pidfile"
+    fi
+  fi
   echo "==> starting dockerd (log: /var/log/clauderon-dockerd.log)"
   nohup dockerd >/var/log/clauderon-dockerd.log 2>&1 &
   for _ in $(seq 1 120); do
     docker info >/dev/null 2>&1 && return 0
     sleep 0.5
   done
-  echo "dockerd did not come up; see /var/log/clauderon-dockerd.log" >&2
+  echo "dockerd did not come up; the end of /var/log/clauderon-dockerd.log:" >&2
+  tail -5 /var/log/clauderon-dockerd.log >&2
   return 1
 }
