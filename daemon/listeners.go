@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -139,7 +140,28 @@ func (d *Daemon) ensureListeners(ctx context.Context) bool {
 			d.log.Info("proxy listening", "addr", addr)
 		}
 	}
+	wanted := map[int]bool{}
+	for _, p := range ports {
+		wanted[p] = true
+	}
+	d.pruneLocked(wanted)
 	return ok
+}
+
+// pruneLocked stops listening on ports that neither the proxy nor a live
+// session uses any more (an older daemon's port whose sessions have ended),
+// so that restarts do not pile them up. Nothing is connected through them:
+// their containers are gone or stopped.
+func (d *Daemon) pruneLocked(wanted map[int]bool) {
+	for addr, l := range d.lns {
+		if wanted[l.Addr().(*net.TCPAddr).Port] {
+			continue
+		}
+		l.Close()
+		delete(d.lns, addr)
+		d.proxyAddrs = slices.DeleteFunc(d.proxyAddrs, func(a string) bool { return a == addr })
+		d.log.Info("proxy stopped listening on a port no session uses any more", "addr", addr)
+	}
 }
 
 // logOnceLocked warns about err for key unless that was the last word on it.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,7 +39,18 @@ func (g *gwEngine) Gateway(context.Context) (string, error) {
 }
 
 func (g *gwEngine) List(context.Context, map[string]string) ([]backend.Container, error) {
-	return g.cs, nil
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.cs), nil
+}
+
+func (g *gwEngine) Stop(context.Context, string, time.Duration) error { return nil }
+
+func (g *gwEngine) Remove(_ context.Context, id string, _ bool) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cs = slices.DeleteFunc(g.cs, func(c backend.Container) bool { return c.ID == id || c.Name == id })
+	return nil
 }
 
 func (g *gwEngine) setUp() {
@@ -199,5 +211,31 @@ func TestOldProxyPortServed(t *testing.T) {
 		if got := proxyAnswers(t, a); !strings.HasPrefix(got, "407") {
 			t.Errorf("%s answered %q", a, got)
 		}
+	}
+
+	// Once no session uses the old port, the daemon lets it go; its own
+	// port stays.
+	if err := c.Remove(ctx, "old", true); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the old port to be released", func() bool {
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(old)))
+		if err != nil {
+			return false
+		}
+		l.Close()
+		return true
+	})
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range st.ProxyAddrs {
+		if strings.HasSuffix(a, ":"+strconv.Itoa(old)) {
+			t.Errorf("status still lists %s", a)
+		}
+	}
+	if got := proxyAnswers(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(st.ProxyPort))); !strings.HasPrefix(got, "407") {
+		t.Errorf("the daemon's own port answered %q", got)
 	}
 }
