@@ -48,12 +48,19 @@ func (d *Daemon) writeTokenStatus(w http.ResponseWriter, r *http.Request, s *sec
 	return nil
 }
 
-func (d *Daemon) getToken(w http.ResponseWriter, r *http.Request) error {
+// tokenTarget is the credential name a token route names and the store it
+// lives in, or why the route cannot serve it.
+func (d *Daemon) tokenTarget(r *http.Request) (string, *secret.Store, error) {
 	name := r.PathValue("name")
 	if err := knownName(name); err != nil {
-		return err
+		return "", nil, err
 	}
 	s, err := d.tokenStore()
+	return name, s, err
+}
+
+func (d *Daemon) getToken(w http.ResponseWriter, r *http.Request) error {
+	name, s, err := d.tokenTarget(r)
 	if err != nil {
 		return err
 	}
@@ -63,11 +70,7 @@ func (d *Daemon) getToken(w http.ResponseWriter, r *http.Request) error {
 // putToken stores the body's token in the keychain. The store is the proxy's
 // credential source, so the next proxied request uses it.
 func (d *Daemon) putToken(w http.ResponseWriter, r *http.Request) error {
-	name := r.PathValue("name")
-	if err := knownName(name); err != nil {
-		return err
-	}
-	s, err := d.tokenStore()
+	name, s, err := d.tokenTarget(r)
 	if err != nil {
 		return err
 	}
@@ -79,22 +82,16 @@ func (d *Daemon) putToken(w http.ResponseWriter, r *http.Request) error {
 	if dec.Decode(&body) != nil || !atEOF(dec) {
 		return session.Errorf(errBody, `bad request body: expected {"token": "..."} (at most %d bytes)`, maxTokenBody)
 	}
-	// The same trimming as secret.ParseToken; the store checks the value
-	// against what name expects.
-	tok := secret.Wrap(strings.Join(strings.Fields(body.Token), ""))
-	if err := s.Set(r.Context(), name, tok); err != nil {
+	// The store trims the value and checks it against what name expects.
+	if err := s.Set(r.Context(), name, secret.Wrap(body.Token)); err != nil {
 		return err
 	}
-	d.log.Info("credential stored in the keychain", "name", name, "kind", tok.Kind())
+	d.log.Info("credential stored in the keychain", "name", name)
 	return d.writeTokenStatus(w, r, s, name)
 }
 
 func (d *Daemon) deleteToken(w http.ResponseWriter, r *http.Request) error {
-	name := r.PathValue("name")
-	if err := knownName(name); err != nil {
-		return err
-	}
-	s, err := d.tokenStore()
+	name, s, err := d.tokenTarget(r)
 	if err != nil {
 		return err
 	}
