@@ -241,6 +241,11 @@ func (p *Proxy) ruleTransport(r Rule) *http.Transport {
 			MinVersion: tls.VersionTLS12,
 		},
 		ForceAttemptHTTP2: true,
+		// Let the upstream send DATA frames of up to 1 MiB instead of 16 KiB:
+		// a bulk body then costs far fewer frames, flow-control updates and
+		// hand-offs between the connection's reader and the handler (50 MB:
+		// ~540 to ~650 MB/s against a Go upstream here).
+		HTTP2: &http.HTTP2Config{MaxReadFrameSize: 1 << 20},
 		// Relay bodies as the upstream sends them: never ask for gzip on
 		// the client's behalf only to inflate it here.
 		DisableCompression:  true,

@@ -12,20 +12,26 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// clientOpts says how the measuring client reaches api.anthropic.com.
+// clientOpts says how the measuring client reaches api.anthropic.com: always
+// directly (HTTP/1.1 and HTTP/2), and through a proxy when one is given. The
+// setups take turns request by request, so the noise of a shared machine
+// falls on all of them alike.
 type clientOpts struct {
-	Proxy    string // proxy URL with credentials, "" for direct
-	CAFile   string // roots the client trusts for api.anthropic.com
-	DialAddr string // direct only: where api.anthropic.com really is
-	ProxyPID int    // process whose RSS is measured, 0 for none
-	N        int    // requests for the latency run
-	H2       bool   // direct only: speak HTTP/2, as the proxy does upstream
+	Proxy      string // proxy URL with credentials, "" for direct only
+	ProxyCA    string // roots the client trusts for api.anthropic.com through the proxy
+	Upstream   string // where api.anthropic.com really is
+	UpstreamCA string // its roots
+	ProxyPID   int    // the proxy's process, for its memory and CPU time
+	UpPID      int    // the upstream's process, for its CPU time
+	N          int    // requests per setup in the latency run
+	Only       string // "latency" or "throughput": skip the other measurements (for profiling)
 }
 
 // measurement is one setup's row, in the units the table prints.
@@ -34,30 +40,63 @@ type measurement struct {
 	SSEFirstP50ms  float64
 	ThroughputMBps float64
 	IdleConnKB     float64 // -1 when not measured
+	// CPU time each party spent per MB of the throughput runs: the client,
+	// the upstream and the proxy (0 for direct).
+	ClientCPU, UpstreamCPU, ProxyCPU float64 // ms per MB
+}
+
+// The setups a client run measures.
+const (
+	setupDirect   = "direct"
+	setupDirectH2 = "direct-h2"
+	setupProxy    = "proxy"
+)
+
+// setup is one way of reaching the upstream.
+type setup struct {
+	name     string
+	c        *http.Client
+	proxyPID int // 0: no proxy
+	newTr    func() (*http.Transport, error)
 }
 
 const target = "https://api.anthropic.com"
 
-func (o clientOpts) transport() (*http.Transport, error) {
-	pem, err := os.ReadFile(o.CAFile)
+func roots(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("no certificates in %s", o.CAFile)
+	p := x509.NewCertPool()
+	if !p.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificates in %s", file)
+	}
+	return p, nil
+}
+
+// transport speaks HTTP/1.1, as Claude Code does, unless h2; through proxy
+// when it is not "", else straight to the upstream's address.
+func (o clientOpts) transport(h2 bool, proxy string) (*http.Transport, error) {
+	caFile := o.UpstreamCA
+	if proxy != "" {
+		caFile = o.ProxyCA
+	}
+	rs, err := roots(caFile)
+	if err != nil {
+		return nil, err
 	}
 	tr := &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: roots},
-		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1, as Claude Code speaks
+		TLSClientConfig:     &tls.Config{RootCAs: rs},
+		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},
 		MaxIdleConnsPerHost: 4,
 		DisableCompression:  true,
 	}
-	if o.H2 {
+	if h2 {
 		tr.TLSNextProto, tr.ForceAttemptHTTP2 = nil, true
+		tr.HTTP2 = &http.HTTP2Config{MaxReadFrameSize: 1 << 20}
 	}
-	if o.Proxy != "" {
-		u, err := url.Parse(o.Proxy)
+	if proxy != "" {
+		u, err := url.Parse(proxy)
 		if err != nil {
 			return nil, err
 		}
@@ -65,17 +104,43 @@ func (o clientOpts) transport() (*http.Transport, error) {
 	} else {
 		d := &net.Dialer{}
 		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, o.DialAddr)
+			return d.DialContext(ctx, network, o.Upstream)
 		}
 	}
 	return tr, nil
+}
+
+func (o clientOpts) setups() ([]*setup, error) {
+	mk := func(name string, h2 bool, proxy string, pid int) (*setup, error) {
+		s := &setup{name: name, proxyPID: pid, newTr: func() (*http.Transport, error) { return o.transport(h2, proxy) }}
+		tr, err := s.newTr()
+		s.c = &http.Client{Transport: tr}
+		return s, err
+	}
+	var out []*setup
+	for _, s := range []struct {
+		name  string
+		h2    bool
+		proxy string
+		pid   int
+	}{{setupDirect, false, "", 0}, {setupDirectH2, true, "", 0}, {setupProxy, false, o.Proxy, o.ProxyPID}} {
+		if s.name == setupProxy && o.Proxy == "" {
+			continue
+		}
+		st, err := mk(s.name, s.h2, s.proxy, s.pid)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 func post(c *http.Client, stream bool) (*http.Response, error) {
 	body := fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":16,"stream":%v,"messages":[{"role":"user","content":"hi"}]}`, stream)
 	req, _ := http.NewRequest(http.MethodPost, target+"/v1/messages", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer sk-ant-oat01-clauderon-proxy-placeholder")
+	req.Header.Set("Authorization", "Bearer "+placeholder)
 	return c.Do(req)
 }
 
@@ -86,93 +151,175 @@ func percentile(d []time.Duration, p float64) float64 {
 	return float64(s[i]) / float64(time.Millisecond)
 }
 
-func measure(o clientOpts) (measurement, error) {
-	var m measurement
-	tr, err := o.transport()
-	if err != nil {
-		return m, err
+// turns runs each setup once per round, starting with a different one each
+// round, and collects what f measured after the warm-up rounds.
+func turns(ss []*setup, rounds, warmup int, f func(*setup) (time.Duration, error)) (map[string][]time.Duration, error) {
+	got := map[string][]time.Duration{}
+	for i := 0; i < rounds+warmup; i++ {
+		for j := range ss {
+			s := ss[(i+j)%len(ss)]
+			d, err := f(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s.name, err)
+			}
+			if i >= warmup {
+				got[s.name] = append(got[s.name], d)
+			}
+		}
 	}
-	c := &http.Client{Transport: tr}
+	return got, nil
+}
+
+func measure(o clientOpts) (map[string]*measurement, error) {
+	ss, err := o.setups()
+	if err != nil {
+		return nil, err
+	}
+	ms := map[string]*measurement{}
+	for _, s := range ss {
+		ms[s.name] = &measurement{IdleConnKB: -1}
+	}
+	if o.Only == "throughput" {
+		return ms, throughput(ss, o, ms)
+	}
 
 	// Memory first, before the large transfers leave freed memory that new
 	// connections would reuse unseen.
-	m.IdleConnKB = -1
-	if o.ProxyPID > 0 {
-		if m.IdleConnKB, err = idleConnKB(o); err != nil {
-			return m, err
+	for _, s := range ss {
+		if s.proxyPID > 0 && o.Only == "" {
+			if ms[s.name].IdleConnKB, err = idleConnKB(s); err != nil {
+				return nil, err
+			}
 		}
 	}
 
 	// Latency: keep-alive, small JSON.
-	lat := make([]time.Duration, 0, o.N)
-	for i := 0; i < o.N+50; i++ {
+	lat, err := turns(ss, o.N, 50, func(s *setup) (time.Duration, error) {
 		t0 := time.Now()
-		resp, err := post(c, false)
+		resp, err := post(s.c, false)
 		if err != nil {
-			return m, fmt.Errorf("latency request: %w", err)
+			return 0, fmt.Errorf("latency request: %w", err)
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
-			return m, fmt.Errorf("latency request: status %s", resp.Status)
+			return 0, fmt.Errorf("latency request: status %s", resp.Status)
 		}
-		if i >= 50 { // the first requests warm up connections and caches
-			lat = append(lat, time.Since(t0))
-		}
+		return time.Since(t0), nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	m.P50ms, m.P99ms = percentile(lat, 0.5), percentile(lat, 0.99)
+	for name, d := range lat {
+		ms[name].P50ms, ms[name].P99ms = percentile(d, 0.5), percentile(d, 0.99)
+	}
+	if o.Only == "latency" {
+		return ms, nil
+	}
 
 	// Time to the first SSE event.
-	var sse []time.Duration
-	for i := 0; i < 220; i++ {
+	sse, err := turns(ss, 200, 20, func(s *setup) (time.Duration, error) {
 		t0 := time.Now()
-		resp, err := post(c, true)
+		resp, err := post(s.c, true)
 		if err != nil {
-			return m, fmt.Errorf("sse request: %w", err)
+			return 0, fmt.Errorf("sse request: %w", err)
 		}
 		line, err := bufio.NewReader(resp.Body).ReadString('\n')
 		d := time.Since(t0)
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if err != nil || !strings.HasPrefix(line, "event:") {
-			return m, fmt.Errorf("sse: first line %q: %v", line, err)
+			return 0, fmt.Errorf("sse: first line %q: %v", line, err)
 		}
-		if i >= 20 {
-			sse = append(sse, d)
-		}
+		return d, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	m.SSEFirstP50ms = percentile(sse, 0.5)
+	for name, d := range sse {
+		ms[name].SSEFirstP50ms = percentile(d, 0.5)
+	}
 
-	// Throughput of a 50 MB body, best of three.
-	const size = 50 << 20
-	for i := 0; i < 3; i++ {
+	return ms, throughput(ss, o, ms)
+}
+
+// throughput measures a 50 MB body, best of three per setup, and the CPU
+// time each party spends on it.
+func throughput(ss []*setup, o clientOpts, ms map[string]*measurement) error {
+	const size, runs = 50 << 20, 3
+	cpu := map[string]*[3]time.Duration{}
+	for _, s := range ss {
+		cpu[s.name] = new([3]time.Duration)
+	}
+	_, err := turns(ss, runs, 0, func(s *setup) (time.Duration, error) {
+		pids := []int{os.Getpid(), o.UpPID, s.proxyPID}
+		var cpu0 [3]time.Duration
+		for i, pid := range pids {
+			cpu0[i] = cpuTime(pid)
+		}
 		t0 := time.Now()
-		resp, err := c.Get(target + "/big?n=" + strconv.Itoa(size))
+		req, _ := http.NewRequest(http.MethodGet, target+"/big?n="+strconv.Itoa(size), nil)
+		req.Header.Set("Authorization", "Bearer "+placeholder)
+		resp, err := s.c.Do(req)
 		if err != nil {
-			return m, fmt.Errorf("throughput: %w", err)
+			return 0, fmt.Errorf("throughput: %w", err)
 		}
 		n, _ := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if n != size {
-			return m, fmt.Errorf("throughput: got %d of %d bytes", n, size)
+			return 0, fmt.Errorf("throughput: got %d of %d bytes", n, size)
 		}
-		m.ThroughputMBps = max(m.ThroughputMBps, float64(size)/(1<<20)/time.Since(t0).Seconds())
+		d := time.Since(t0)
+		for i, pid := range pids {
+			cpu[s.name][i] += cpuTime(pid) - cpu0[i]
+		}
+		m := ms[s.name]
+		m.ThroughputMBps = max(m.ThroughputMBps, float64(size)/(1<<20)/d.Seconds())
+		return d, nil
+	})
+	if err != nil {
+		return err
 	}
+	for name, c := range cpu {
+		perMB := func(d time.Duration) float64 {
+			return float64(d) / float64(time.Millisecond) / (runs * size >> 20)
+		}
+		ms[name].ClientCPU, ms[name].UpstreamCPU, ms[name].ProxyCPU = perMB(c[0]), perMB(c[1]), perMB(c[2])
+	}
+	return nil
+}
 
-	return m, nil
+// cpuTime is the CPU time all of pid's threads have run so far (0 for pid
+// 0 or an unreadable process), from the scheduler's nanosecond counters.
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var t time.Duration
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if ns, err := strconv.ParseInt(strings.Fields(string(b))[0], 10, 64); err == nil {
+			t += time.Duration(ns)
+		}
+	}
+	return t
 }
 
 // idleConnKB opens idle intercepted connections and reports how much the
 // proxy's resident memory grew per connection.
-func idleConnKB(o clientOpts) (float64, error) {
+func idleConnKB(s *setup) (float64, error) {
 	const conns = 200
-	before, err := rssKB(o.ProxyPID)
+	before, err := rssKB(s.proxyPID)
 	if err != nil {
 		return 0, err
 	}
 	var keep []*http.Transport
 	for i := 0; i < conns; i++ {
-		tr, err := o.transport()
+		tr, err := s.newTr()
 		if err != nil {
 			return 0, err
 		}
@@ -184,7 +331,7 @@ func idleConnKB(o clientOpts) (float64, error) {
 		resp.Body.Close()
 		keep = append(keep, tr)
 	}
-	after, err := rssKB(o.ProxyPID)
+	after, err := rssKB(s.proxyPID)
 	for _, tr := range keep {
 		tr.CloseIdleConnections()
 	}
@@ -209,9 +356,9 @@ func rssKB(pid int) (int, error) {
 
 // runClient is the `client` subcommand: measure and print JSON on stdout.
 func runClient(o clientOpts) error {
-	m, err := measure(o)
+	ms, err := measure(o)
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(m)
+	return json.NewEncoder(os.Stdout).Encode(ms)
 }

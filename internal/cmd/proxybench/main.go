@@ -41,21 +41,29 @@ func main() {
 func clientMain(args []string) error {
 	fs := flag.NewFlagSet("client", flag.ExitOnError)
 	var o clientOpts
-	fs.StringVar(&o.Proxy, "proxy", "", "proxy URL")
-	fs.StringVar(&o.CAFile, "ca", "", "CA file")
-	fs.StringVar(&o.DialAddr, "dial", "", "direct: upstream address")
-	fs.IntVar(&o.ProxyPID, "pid", 0, "proxy pid to measure")
-	fs.IntVar(&o.N, "n", 2000, "requests")
-	fs.BoolVar(&o.H2, "h2", false, "direct: HTTP/2 instead of HTTP/1.1")
+	fs.StringVar(&o.Proxy, "proxy", "", "proxy URL with credentials (none: direct only)")
+	fs.StringVar(&o.ProxyCA, "ca", "", "the proxy's CA file")
+	fs.StringVar(&o.Upstream, "upstream", "", "the upstream's address")
+	fs.StringVar(&o.UpstreamCA, "upstream-ca", "", "the upstream's CA file")
+	fs.IntVar(&o.ProxyPID, "pid", 0, "the proxy's pid, to measure")
+	fs.IntVar(&o.UpPID, "upstream-pid", 0, "the upstream's pid, to measure")
+	fs.IntVar(&o.N, "n", 2000, "requests per setup")
+	fs.StringVar(&o.Only, "only", "", `"latency" or "throughput": measure only that (for profiling)`)
 	fromExec := fs.Bool("from-exec", false, "take proxy and CA from clauderon exec's environment; measure the parent")
 	_ = fs.Parse(args)
 	if *fromExec {
-		o.Proxy, o.CAFile, o.ProxyPID = os.Getenv("HTTPS_PROXY"), os.Getenv("NODE_EXTRA_CA_CERTS"), os.Getppid()
+		o.Proxy, o.ProxyCA, o.ProxyPID = os.Getenv("HTTPS_PROXY"), os.Getenv("NODE_EXTRA_CA_CERTS"), os.Getppid()
+	}
+	if o.Upstream == "" || o.UpstreamCA == "" {
+		return errors.New("-upstream and -upstream-ca are required")
 	}
 	return runClient(o)
 }
 
-const canary = "sk-ant-oat01-CANARY-bench-0000000000000000"
+const (
+	canary      = "sk-ant-oat01-CANARY-bench-0000000000000000"
+	placeholder = "sk-ant-oat01-clauderon-proxy-placeholder" // what the client sends
+)
 
 func run(bin string, n int) error {
 	self, err := os.Executable()
@@ -78,20 +86,11 @@ func run(bin string, n int) error {
 	defer fake.Close()
 	nArg := "-n=" + strconv.Itoa(n)
 
-	rows := map[string]measurement{}
-	fmt.Fprintln(os.Stderr, "==> direct")
-	if rows["direct"], err = client(exec.Command(self, "client", nArg, "-ca", fake.CAFile, "-dial", fake.Addr)); err != nil {
-		return fmt.Errorf("direct: %w", err)
-	}
+	// Each client run measures direct and one proxy side by side.
+	base := []string{"client", nArg, "-upstream", fake.Addr, "-upstream-ca", fake.CAFile,
+		"-upstream-pid", strconv.Itoa(os.Getpid())} // the fake runs in this process
 
-	// The proxy speaks HTTP/2 to the upstream; this row shows what that
-	// protocol costs at the (Go) upstream, apart from the proxy.
-	fmt.Fprintln(os.Stderr, "==> direct over HTTP/2")
-	if rows["direct-h2"], err = client(exec.Command(self, "client", nArg, "-h2", "-ca", fake.CAFile, "-dial", fake.Addr)); err != nil {
-		return fmt.Errorf("direct over HTTP/2: %w", err)
-	}
-
-	fmt.Fprintln(os.Stderr, "==> clauderon")
+	fmt.Fprintln(os.Stderr, "==> direct and clauderon, taking turns")
 	home := filepath.Join(tmp, "home")
 	if err := os.Mkdir(home, 0o700); err != nil {
 		return err
@@ -102,53 +101,66 @@ func run(bin string, n int) error {
 	if err := os.WriteFile(filepath.Join(home, config.FileName), cfg, 0o600); err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "exec", "--", self, "client", nArg, "-from-exec")
+	cmd := exec.Command(bin, append([]string{"exec", "--", self}, append(base, "-from-exec")...)...)
 	cmd.Env = append(os.Environ(), "CLAUDERON_HOME="+home, "CLAUDE_CODE_OAUTH_TOKEN="+canary)
 	before := len(fake.Requests())
-	if rows["clauderon"], err = client(cmd); err != nil {
-		return fmt.Errorf("clauderon: %w", err)
+	c, err := client(cmd)
+	if err == nil {
+		err = checkInjected(fake, before, 1)
 	}
-	if err := checkInjected(fake, before); err != nil {
+	if err != nil {
 		return fmt.Errorf("clauderon: %w", err)
 	}
 
-	fmt.Fprintln(os.Stderr, "==> mitmproxy")
+	fmt.Fprintln(os.Stderr, "==> direct and mitmproxy, taking turns")
 	before = len(fake.Requests())
-	m, err := mitm(self, tmp, fake, nArg)
+	m, err := mitm(self, tmp, fake, base)
 	if err == nil {
-		err = checkInjected(fake, before)
+		err = checkInjected(fake, before, 1)
 	}
 	if err != nil {
 		return fmt.Errorf("mitmproxy: %w", err)
 	}
-	rows["mitmproxy"] = m
-	printTable(rows)
+	printTable(c, m)
 	return nil
 }
 
-// checkInjected makes sure a setup measured the real path: every request the
-// upstream saw since before carried the injected credential.
-func checkInjected(fake *fakeanthropic.Server, before int) error {
-	reqs := fake.Requests()[before:]
-	if len(reqs) == 0 {
-		return errors.New("the upstream saw no request")
-	}
-	for _, r := range reqs {
-		if r.Authorization != "Bearer "+canary {
-			return fmt.Errorf("%s %s reached the upstream without the injected credential", r.Method, r.Path)
+// checkInjected makes sure a proxy measured the real path: every request
+// the upstream saw since before carried either the client's placeholder
+// (direct) or the injected credential, and at least min carried the latter.
+func checkInjected(fake *fakeanthropic.Server, before, min int) error {
+	injected := 0
+	for _, r := range fake.Requests()[before:] {
+		switch r.Authorization {
+		case "Bearer " + canary:
+			injected++
+		case "Bearer " + placeholder:
+		default:
+			return fmt.Errorf("%s %s reached the upstream with neither credential", r.Method, r.Path)
 		}
 	}
+	if injected < min {
+		return errors.New("no request through the proxy reached the upstream with the injected credential")
+	}
 	return nil
 }
 
-func client(cmd *exec.Cmd) (measurement, error) {
+func client(cmd *exec.Cmd) (map[string]*measurement, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
-	var m measurement
 	if err := cmd.Run(); err != nil {
-		return m, err
+		return nil, err
 	}
-	return m, json.Unmarshal(out.Bytes(), &m)
+	var ms map[string]*measurement
+	if err := json.Unmarshal(out.Bytes(), &ms); err != nil {
+		return nil, err
+	}
+	for _, k := range []string{setupDirect, setupDirectH2, setupProxy} {
+		if ms[k] == nil {
+			return nil, fmt.Errorf("the client measured no %q setup", k)
+		}
+	}
+	return ms, nil
 }
 
 // mitmAddon injects the credential the way clauderon does, and sends the
@@ -179,8 +191,8 @@ def server_connect(data) -> None:
         data.server.address = (HOST, int(PORT))
 `
 
-func mitm(self, tmp string, fake *fakeanthropic.Server, nArg string) (measurement, error) {
-	var m measurement
+func mitm(self, tmp string, fake *fakeanthropic.Server, base []string) (map[string]*measurement, error) {
+	var m map[string]*measurement
 	if _, err := exec.LookPath("mitmdump"); err != nil {
 		return m, errors.New("mitmdump not found (apt-get install mitmproxy)")
 	}
@@ -214,8 +226,8 @@ func mitm(self, tmp string, fake *fakeanthropic.Server, nArg string) (measuremen
 	}); err != nil {
 		return m, err
 	}
-	return client(exec.Command(self, "client", nArg, "-ca", ca,
-		"-proxy", "http://bench:benchsecret@127.0.0.1:"+strconv.Itoa(port), "-pid", strconv.Itoa(cmd.Process.Pid)))
+	return client(exec.Command(self, append(base, "-ca", ca,
+		"-proxy", "http://bench:benchsecret@127.0.0.1:"+strconv.Itoa(port), "-pid", strconv.Itoa(cmd.Process.Pid))...))
 }
 
 func waitFor(ok func() bool) error {
@@ -238,8 +250,12 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func printTable(r map[string]measurement) {
-	d, d2, c, m := r["direct"], r["direct-h2"], r["clauderon"], r["mitmproxy"]
+// printTable prints one row per metric. c and m are the clauderon and
+// mitmproxy runs; each proxy is compared with the direct setup it took turns
+// with, and the direct column shows clauderon's run.
+func printTable(c, m map[string]*measurement) {
+	d, d2, cp, mp := c[setupDirect], c[setupDirectH2], c[setupProxy], m[setupProxy]
+	md := m[setupDirect]
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n| metric | direct | clauderon | mitmproxy | clauderon vs mitmproxy |\n|---|---|---|---|---|\n")
 	row := func(name, unit string, dv, cv, mv float64, lowerBetter bool) {
@@ -249,16 +265,26 @@ func printTable(r map[string]measurement) {
 		}
 		fmt.Fprintf(&b, "| %s | %.3f %s | %.3f %s | %.3f %s | %.2fx the cost |\n", name, dv, unit, cv, unit, mv, unit, ratio)
 	}
-	row("latency p50", "ms", d.P50ms, c.P50ms, m.P50ms, true)
-	row("latency p99", "ms", d.P99ms, c.P99ms, m.P99ms, true)
-	fmt.Fprintf(&b, "| added latency p50 | – | %.3f ms | %.3f ms | |\n", c.P50ms-d.P50ms, m.P50ms-d.P50ms)
-	row("first SSE event p50", "ms", d.SSEFirstP50ms, c.SSEFirstP50ms, m.SSEFirstP50ms, true)
-	fmt.Fprintf(&b, "| added to first SSE event | – | %.3f ms | %.3f ms | |\n", c.SSEFirstP50ms-d.SSEFirstP50ms, m.SSEFirstP50ms-d.SSEFirstP50ms)
-	row("50 MB throughput", "MB/s", d.ThroughputMBps, c.ThroughputMBps, m.ThroughputMBps, false)
-	fmt.Fprintf(&b, "| throughput vs direct | 100%% | %.0f%% | %.0f%% | |\n", 100*c.ThroughputMBps/d.ThroughputMBps, 100*m.ThroughputMBps/d.ThroughputMBps)
-	fmt.Fprintf(&b, "| direct over HTTP/2 (the proxy's upstream protocol) | latency p50 %.3f ms, first SSE event p50 %.3f ms, 50 MB %.0f MB/s | | | |\n", d2.P50ms, d2.SSEFirstP50ms, d2.ThroughputMBps)
-	fmt.Fprintf(&b, "| memory per idle intercepted connection | – | %.1f KB | %.1f KB | %.2fx |\n", c.IdleConnKB, m.IdleConnKB, c.IdleConnKB/m.IdleConnKB)
-	fmt.Fprintf(&b, "\ngoals: added p50 < 0.3 ms: %v; SSE overhead < 1 ms: %v; throughput >= 90%% of direct: %v\n",
-		c.P50ms-d.P50ms < 0.3, c.SSEFirstP50ms-d.SSEFirstP50ms < 1, c.ThroughputMBps >= 0.9*d.ThroughputMBps)
+	row("latency p50", "ms", d.P50ms, cp.P50ms, mp.P50ms, true)
+	row("latency p99", "ms", d.P99ms, cp.P99ms, mp.P99ms, true)
+	addedC, addedM := cp.P50ms-d.P50ms, mp.P50ms-md.P50ms
+	fmt.Fprintf(&b, "| added latency p50 | – | %.3f ms | %.3f ms | %.2fx |\n", addedC, addedM, addedC/addedM)
+	row("first SSE event p50", "ms", d.SSEFirstP50ms, cp.SSEFirstP50ms, mp.SSEFirstP50ms, true)
+	sseC, sseM := cp.SSEFirstP50ms-d.SSEFirstP50ms, mp.SSEFirstP50ms-md.SSEFirstP50ms
+	fmt.Fprintf(&b, "| added to first SSE event | – | %.3f ms | %.3f ms | %.2fx |\n", sseC, sseM, sseC/sseM)
+	row("50 MB throughput", "MB/s", d.ThroughputMBps, cp.ThroughputMBps, mp.ThroughputMBps, false)
+	tputC, tputM := cp.ThroughputMBps/d.ThroughputMBps, mp.ThroughputMBps/md.ThroughputMBps
+	fmt.Fprintf(&b, "| throughput vs direct | 100%% | %.0f%% | %.0f%% | |\n", 100*tputC, 100*tputM)
+	cpu := func(m *measurement) float64 { return m.ClientCPU + m.UpstreamCPU + m.ProxyCPU }
+	fmt.Fprintf(&b, "| CPU per MB moved: client + upstream + proxy | %.2f ms (%.2f + %.2f) | %.2f ms (%.2f + %.2f + %.2f) | %.2f ms (%.2f + %.2f + %.2f) | %.2fx (proxy alone) |\n",
+		cpu(d), d.ClientCPU, d.UpstreamCPU, cpu(cp), cp.ClientCPU, cp.UpstreamCPU, cp.ProxyCPU,
+		cpu(mp), mp.ClientCPU, mp.UpstreamCPU, mp.ProxyCPU, cp.ProxyCPU/mp.ProxyCPU)
+	fmt.Fprintf(&b, "| memory per idle intercepted connection | – | %.1f KB | %.1f KB | %.2fx |\n", cp.IdleConnKB, mp.IdleConnKB, cp.IdleConnKB/mp.IdleConnKB)
+	fmt.Fprintf(&b, "\ndirect over HTTP/2 (the protocol the proxy speaks to the upstream), in the same run: latency p50 %.3f ms, first SSE event p50 %.3f ms, 50 MB %.0f MB/s, CPU per MB %.2f ms\n",
+		d2.P50ms, d2.SSEFirstP50ms, d2.ThroughputMBps, cpu(d2))
+	fmt.Fprintf(&b, "\ngoals: added p50 < 0.3 ms: %v; SSE overhead < 1 ms: %v; throughput >= 90%% of direct: %v; ahead of mitmproxy on every row: %v\n",
+		addedC < 0.3, sseC < 1, tputC >= 0.9,
+		cp.P50ms < mp.P50ms && cp.P99ms < mp.P99ms && cp.SSEFirstP50ms < mp.SSEFirstP50ms &&
+			cp.ThroughputMBps > mp.ThroughputMBps && cp.IdleConnKB < mp.IdleConnKB)
 	fmt.Print(b.String())
 }
