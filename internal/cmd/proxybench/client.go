@@ -30,6 +30,7 @@ type clientOpts struct {
 	UpstreamCA string // its roots
 	ProxyPID   int    // the proxy's process, for its memory and CPU time
 	UpPID      int    // the upstream's process, for its CPU time
+	Refs       refs   // reference forwarders measured in the latency run
 	N          int    // requests per setup in the latency run
 	Only       string // "latency" or "throughput": skip the other measurements (for profiling)
 }
@@ -43,6 +44,8 @@ type measurement struct {
 	// CPU time each party spent per MB of the throughput runs: the client,
 	// the upstream and the proxy (0 for direct).
 	ClientCPU, UpstreamCPU, ProxyCPU float64 // ms per MB
+	// ProxyCPUPerReq is the proxy's CPU time per request of the latency run.
+	ProxyCPUPerReq float64 // µs
 }
 
 // The setups a client run measures.
@@ -54,10 +57,35 @@ const (
 
 // setup is one way of reaching the upstream.
 type setup struct {
-	name     string
-	c        *http.Client
-	proxyPID int // 0: no proxy
-	newTr    func() (*http.Transport, error)
+	name        string
+	c           *http.Client
+	proxyPID    int // 0: no proxy
+	newTr       func() (*http.Transport, error)
+	latencyOnly bool // a reference point, measured in the latency run only
+}
+
+// ref is a reference forwarder the client measures (flag -ref, repeated:
+// NAME,URL,CAFILE,PID).
+type ref struct {
+	Name, URL, CA string
+	PID           int
+}
+
+type refs []ref
+
+func (r *refs) String() string { return fmt.Sprint(*r) }
+
+func (r *refs) Set(v string) error {
+	f := strings.Split(v, ",")
+	if len(f) != 4 {
+		return fmt.Errorf("-ref %q: want NAME,URL,CAFILE,PID", v)
+	}
+	pid, err := strconv.Atoi(f[3])
+	if err != nil {
+		return fmt.Errorf("-ref %q: pid: %w", v, err)
+	}
+	*r = append(*r, ref{Name: f[0], URL: f[1], CA: f[2], PID: pid})
+	return nil
 }
 
 const target = "https://api.anthropic.com"
@@ -76,11 +104,7 @@ func roots(file string) (*x509.CertPool, error) {
 
 // transport speaks HTTP/1.1, as Claude Code does, unless h2; through proxy
 // when it is not "", else straight to the upstream's address.
-func (o clientOpts) transport(h2 bool, proxy string) (*http.Transport, error) {
-	caFile := o.UpstreamCA
-	if proxy != "" {
-		caFile = o.ProxyCA
-	}
+func (o clientOpts) transport(h2 bool, proxy, caFile string) (*http.Transport, error) {
 	rs, err := roots(caFile)
 	if err != nil {
 		return nil, err
@@ -111,27 +135,29 @@ func (o clientOpts) transport(h2 bool, proxy string) (*http.Transport, error) {
 }
 
 func (o clientOpts) setups() ([]*setup, error) {
-	mk := func(name string, h2 bool, proxy string, pid int) (*setup, error) {
-		s := &setup{name: name, proxyPID: pid, newTr: func() (*http.Transport, error) { return o.transport(h2, proxy) }}
-		tr, err := s.newTr()
-		s.c = &http.Client{Transport: tr}
-		return s, err
+	type spec struct {
+		name      string
+		h2        bool
+		proxy, ca string
+		pid       int
+	}
+	specs := []spec{{setupDirect, false, "", o.UpstreamCA, 0}, {setupDirectH2, true, "", o.UpstreamCA, 0}}
+	if o.Proxy != "" {
+		specs = append(specs, spec{setupProxy, false, o.Proxy, o.ProxyCA, o.ProxyPID})
+	}
+	for _, r := range o.Refs {
+		specs = append(specs, spec{"ref:" + r.Name, false, r.URL, r.CA, r.PID})
 	}
 	var out []*setup
-	for _, s := range []struct {
-		name  string
-		h2    bool
-		proxy string
-		pid   int
-	}{{setupDirect, false, "", 0}, {setupDirectH2, true, "", 0}, {setupProxy, false, o.Proxy, o.ProxyPID}} {
-		if s.name == setupProxy && o.Proxy == "" {
-			continue
-		}
-		st, err := mk(s.name, s.h2, s.proxy, s.pid)
+	for _, sp := range specs {
+		s := &setup{name: sp.name, proxyPID: sp.pid, latencyOnly: strings.HasPrefix(sp.name, "ref:"),
+			newTr: func() (*http.Transport, error) { return o.transport(sp.h2, sp.proxy, sp.ca) }}
+		tr, err := s.newTr()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, st)
+		s.c = &http.Client{Transport: tr}
+		out = append(out, s)
 	}
 	return out, nil
 }
@@ -179,13 +205,14 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 	for _, s := range ss {
 		ms[s.name] = &measurement{IdleConnKB: -1}
 	}
+	main := slices.DeleteFunc(slices.Clone(ss), func(s *setup) bool { return s.latencyOnly })
 	if o.Only == "throughput" {
-		return ms, throughput(ss, o, ms)
+		return ms, throughput(main, o, ms)
 	}
 
 	// Memory first, before the large transfers leave freed memory that new
 	// connections would reuse unseen.
-	for _, s := range ss {
+	for _, s := range main {
 		if s.proxyPID > 0 && o.Only == "" {
 			if ms[s.name].IdleConnKB, err = idleConnKB(s); err != nil {
 				return nil, err
@@ -194,6 +221,10 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 	}
 
 	// Latency: keep-alive, small JSON.
+	cpu0 := map[string]time.Duration{}
+	for _, s := range ss {
+		cpu0[s.name] = cpuTime(s.proxyPID)
+	}
 	lat, err := turns(ss, o.N, 50, func(s *setup) (time.Duration, error) {
 		t0 := time.Now()
 		resp, err := post(s.c, false)
@@ -210,15 +241,17 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, d := range lat {
-		ms[name].P50ms, ms[name].P99ms = percentile(d, 0.5), percentile(d, 0.99)
+	for _, s := range ss {
+		m := ms[s.name]
+		m.P50ms, m.P99ms = percentile(lat[s.name], 0.5), percentile(lat[s.name], 0.99)
+		m.ProxyCPUPerReq = float64(cpuTime(s.proxyPID)-cpu0[s.name]) / float64(time.Microsecond) / float64(o.N+50)
 	}
 	if o.Only == "latency" {
 		return ms, nil
 	}
 
 	// Time to the first SSE event.
-	sse, err := turns(ss, 200, 20, func(s *setup) (time.Duration, error) {
+	sse, err := turns(main, 200, 20, func(s *setup) (time.Duration, error) {
 		t0 := time.Now()
 		resp, err := post(s.c, true)
 		if err != nil {
@@ -240,7 +273,7 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 		ms[name].SSEFirstP50ms = percentile(d, 0.5)
 	}
 
-	return ms, throughput(ss, o, ms)
+	return ms, throughput(main, o, ms)
 }
 
 // throughput measures a 50 MB body, best of three per setup, and the CPU

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,12 +23,15 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "client" {
-		if err := clientMain(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "proxybench client:", err)
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		sub := map[string]func([]string) error{"client": clientMain, "forwarder": forwarderMain}[os.Args[1]]
+		if sub != nil {
+			if err := sub(os.Args[2:]); err != nil {
+				fmt.Fprintf(os.Stderr, "proxybench %s: %v\n", os.Args[1], err)
+				os.Exit(1)
+			}
+			return
 		}
-		return
 	}
 	bin := flag.String("clauderon", "bin/clauderon", "the clauderon binary")
 	n := flag.Int("n", 2000, "requests in the latency run")
@@ -47,6 +51,7 @@ func clientMain(args []string) error {
 	fs.StringVar(&o.UpstreamCA, "upstream-ca", "", "the upstream's CA file")
 	fs.IntVar(&o.ProxyPID, "pid", 0, "the proxy's pid, to measure")
 	fs.IntVar(&o.UpPID, "upstream-pid", 0, "the upstream's pid, to measure")
+	fs.Var(&o.Refs, "ref", "a reference forwarder to measure in the latency run: NAME,URL,CAFILE,PID (repeatable)")
 	fs.IntVar(&o.N, "n", 2000, "requests per setup")
 	fs.StringVar(&o.Only, "only", "", `"latency" or "throughput": measure only that (for profiling)`)
 	fromExec := fs.Bool("from-exec", false, "take proxy and CA from clauderon exec's environment; measure the parent")
@@ -90,7 +95,20 @@ func run(bin string, n int) error {
 	base := []string{"client", nArg, "-upstream", fake.Addr, "-upstream-ca", fake.CAFile,
 		"-upstream-pid", strconv.Itoa(os.Getpid())} // the fake runs in this process
 
-	fmt.Fprintln(os.Stderr, "==> direct and clauderon, taking turns")
+	// Two reference forwarders take turns with direct and clauderon in the
+	// latency run: what the least possible Go MITM proxy adds on this
+	// machine, over Go's HTTP/2 client and over HTTP/1.1.
+	var refArgs []string
+	for _, h := range []struct{ name, flag string }{{"h2", ""}, {"h1", "-h1"}} {
+		r, stop, err := startForwarder(self, tmp, fake, h.name, h.flag)
+		if err != nil {
+			return fmt.Errorf("reference forwarder over %s: %w", h.name, err)
+		}
+		defer stop()
+		refArgs = append(refArgs, "-ref", r)
+	}
+
+	fmt.Fprintln(os.Stderr, "==> direct, clauderon and the reference forwarders, taking turns")
 	home := filepath.Join(tmp, "home")
 	if err := os.Mkdir(home, 0o700); err != nil {
 		return err
@@ -101,7 +119,7 @@ func run(bin string, n int) error {
 	if err := os.WriteFile(filepath.Join(home, config.FileName), cfg, 0o600); err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, append([]string{"exec", "--", self}, append(base, "-from-exec")...)...)
+	cmd := exec.Command(bin, append([]string{"exec", "--", self}, append(slices.Concat(base, refArgs), "-from-exec")...)...)
 	cmd.Env = append(os.Environ(), "CLAUDERON_HOME="+home, "CLAUDE_CODE_OAUTH_TOKEN="+canary)
 	before := len(fake.Requests())
 	c, err := client(cmd)
@@ -230,6 +248,30 @@ func mitm(self, tmp string, fake *fakeanthropic.Server, base []string) (map[stri
 		"-proxy", "http://bench:benchsecret@127.0.0.1:"+strconv.Itoa(port), "-pid", strconv.Itoa(cmd.Process.Pid))...))
 }
 
+// startForwarder starts a reference forwarder and returns its -ref value.
+func startForwarder(self, tmp string, fake *fakeanthropic.Server, name, flag string) (string, func(), error) {
+	args := []string{"forwarder", "-upstream", fake.Addr, "-upstream-ca", fake.CAFile, "-dir", tmp}
+	if flag != "" {
+		args = append(args, flag)
+	}
+	cmd := exec.Command(self, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	var addr, ca string
+	if _, err := fmt.Fscan(out, &addr, &ca); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("no address from the forwarder: %w", err)
+	}
+	return fmt.Sprintf("%s,http://%s,%s,%d", name, addr, ca, cmd.Process.Pid), stop, nil
+}
+
 func waitFor(ok func() bool) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for !ok() {
@@ -280,7 +322,9 @@ func printTable(c, m map[string]*measurement) {
 		cpu(d), d.ClientCPU, d.UpstreamCPU, cpu(cp), cp.ClientCPU, cp.UpstreamCPU, cp.ProxyCPU,
 		cpu(mp), mp.ClientCPU, mp.UpstreamCPU, mp.ProxyCPU, cp.ProxyCPU/mp.ProxyCPU)
 	fmt.Fprintf(&b, "| memory per idle intercepted connection | – | %.1f KB | %.1f KB | %.2fx |\n", cp.IdleConnKB, mp.IdleConnKB, cp.IdleConnKB/mp.IdleConnKB)
-	fmt.Fprintf(&b, "\ndirect over HTTP/2 (the protocol the proxy speaks to the upstream), in the same run: latency p50 %.3f ms, first SSE event p50 %.3f ms, 50 MB %.0f MB/s, CPU per MB %.2f ms\n",
+	fmt.Fprintf(&b, "\nreference points, same run (a minimal MITM forwarder: one goroutine per connection; no proxy auth, rules, audit, streaming or limits): added latency p50 over Go's HTTP/2 client %.3f ms (its CPU per request %.0f µs, clauderon's %.0f µs), over HTTP/1.1 %.3f ms\n",
+		c["ref:h2"].P50ms-d.P50ms, c["ref:h2"].ProxyCPUPerReq, cp.ProxyCPUPerReq, c["ref:h1"].P50ms-d.P50ms)
+	fmt.Fprintf(&b, "direct over HTTP/2 (the protocol the proxy speaks to the upstream), in the same run: latency p50 %.3f ms, first SSE event p50 %.3f ms, 50 MB %.0f MB/s, CPU per MB %.2f ms\n",
 		d2.P50ms, d2.SSEFirstP50ms, d2.ThroughputMBps, cpu(d2))
 	fmt.Fprintf(&b, "\ngoals: added p50 < 0.3 ms: %v; SSE overhead < 1 ms: %v; throughput >= 90%% of direct: %v; ahead of mitmproxy on every row: %v\n",
 		addedC < 0.3, sseC < 1, tputC >= 0.9,
