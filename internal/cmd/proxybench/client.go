@@ -44,6 +44,9 @@ type measurement struct {
 	// CPU time each party spent per MB of the throughput runs: the client,
 	// the upstream and the proxy (0 for direct).
 	ClientCPU, UpstreamCPU, ProxyCPU float64 // ms per MB
+	// CoresBusy is the three parties' CPU time over the wall time of the
+	// throughput runs: how much of the machine moving the body took.
+	CoresBusy float64
 	// ProxyCPUPerReq is the proxy's CPU time per request of the latency run.
 	ProxyCPUPerReq float64 // µs
 }
@@ -281,6 +284,7 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 func throughput(ss []*setup, o clientOpts, ms map[string]*measurement) error {
 	const size, runs = 50 << 20, 3
 	cpu := map[string]*[3]time.Duration{}
+	wall := map[string]time.Duration{}
 	for _, s := range ss {
 		cpu[s.name] = new([3]time.Duration)
 	}
@@ -303,6 +307,7 @@ func throughput(ss []*setup, o clientOpts, ms map[string]*measurement) error {
 			return 0, fmt.Errorf("throughput: got %d of %d bytes", n, size)
 		}
 		d := time.Since(t0)
+		wall[s.name] += d
 		for i, pid := range pids {
 			cpu[s.name][i] += cpuTime(pid) - cpu0[i]
 		}
@@ -318,6 +323,7 @@ func throughput(ss []*setup, o clientOpts, ms map[string]*measurement) error {
 			return float64(d) / float64(time.Millisecond) / (runs * size >> 20)
 		}
 		ms[name].ClientCPU, ms[name].UpstreamCPU, ms[name].ProxyCPU = perMB(c[0]), perMB(c[1]), perMB(c[2])
+		ms[name].CoresBusy = float64(c[0]+c[1]+c[2]) / float64(wall[name])
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -321,11 +322,14 @@ func printTable(c, m map[string]*measurement) {
 	fmt.Fprintf(&b, "| CPU per MB moved: client + upstream + proxy | %.2f ms (%.2f + %.2f) | %.2f ms (%.2f + %.2f + %.2f) | %.2f ms (%.2f + %.2f + %.2f) | %.2fx (proxy alone) |\n",
 		cpu(d), d.ClientCPU, d.UpstreamCPU, cpu(cp), cp.ClientCPU, cp.UpstreamCPU, cp.ProxyCPU,
 		cpu(mp), mp.ClientCPU, mp.UpstreamCPU, mp.ProxyCPU, cp.ProxyCPU/mp.ProxyCPU)
+	fmt.Fprintf(&b, "| cores busy during the 50 MB runs (of %d) | %.1f | %.1f | %.1f | |\n", runtime.NumCPU(), d.CoresBusy, cp.CoresBusy, mp.CoresBusy)
 	fmt.Fprintf(&b, "| memory per idle intercepted connection | – | %.1f KB | %.1f KB | %.2fx |\n", cp.IdleConnKB, mp.IdleConnKB, cp.IdleConnKB/mp.IdleConnKB)
 	fmt.Fprintf(&b, "\nreference points, same run (a minimal MITM forwarder: one goroutine per connection; no proxy auth, rules, audit, streaming or limits): added latency p50 over Go's HTTP/2 client %.3f ms (its CPU per request %.0f µs, clauderon's %.0f µs), over HTTP/1.1 %.3f ms\n",
 		c["ref:h2"].P50ms-d.P50ms, c["ref:h2"].ProxyCPUPerReq, cp.ProxyCPUPerReq, c["ref:h1"].P50ms-d.P50ms)
 	fmt.Fprintf(&b, "direct over HTTP/2 (the protocol the proxy speaks to the upstream), in the same run: latency p50 %.3f ms, first SSE event p50 %.3f ms, 50 MB %.0f MB/s, CPU per MB %.2f ms\n",
 		d2.P50ms, d2.SSEFirstP50ms, d2.ThroughputMBps, cpu(d2))
+	fmt.Fprintf(&b, "throughput ceiling where direct already keeps the cores busy: direct's CPU per MB / clauderon's = %.0f%% of direct (a proxy must also decrypt and re-encrypt every byte)\n",
+		100*cpu(d)/cpu(cp))
 	fmt.Fprintf(&b, "\ngoals: added p50 < 0.3 ms: %v; SSE overhead < 1 ms: %v; throughput >= 90%% of direct: %v; ahead of mitmproxy on every row: %v\n",
 		addedC < 0.3, sseC < 1, tputC >= 0.9,
 		cp.P50ms < mp.P50ms && cp.P99ms < mp.P99ms && cp.SSEFirstP50ms < mp.SSEFirstP50ms &&
