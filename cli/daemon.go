@@ -66,6 +66,11 @@ func runDaemon(ctx context.Context, f daemonFlags) error {
 		h = slog.NewJSONHandler(os.Stderr, opts)
 	}
 	log := slog.New(h)
+	// The daemon holds the real token: keep same-user processes from
+	// reading it through /proc (environ, mem) or ptrace.
+	if err := secret.HideProcess(); err != nil {
+		log.Warn("cannot hide the daemon's memory from other processes", "err", err)
+	}
 	home, err := config.Home()
 	if err != nil {
 		return err

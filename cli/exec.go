@@ -78,6 +78,11 @@ func runExec(ctx context.Context, args []string) error {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
+	// The real token may be in this process's environment, and is in its
+	// memory: keep the command (same user) from reading either through /proc.
+	if err := secret.HideProcess(); err != nil {
+		return fmt.Errorf("cannot hide this process's memory from the command: %w", err)
+	}
 	path, err := exec.LookPath(args[0])
 	if err != nil {
 		// The shell's codes: 127 not found, 126 found but not executable.
@@ -151,10 +156,10 @@ func runExec(ctx context.Context, args []string) error {
 	child.Args[0] = args[0]
 	child.Env = execEnv(os.Environ(), proxyURL, ca.CertPath(), bundle)
 	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := child.Start(); err != nil {
+	stopSignals, err := startForwardingSignals(child)
+	if err != nil {
 		return fmt.Errorf("cannot start %s: %w", args[0], err)
 	}
-	stopSignals := forwardSignals(child.Process)
 	err = child.Wait()
 	stopSignals()
 	return exitCode(err)
@@ -164,14 +169,22 @@ func runExec(ctx context.Context, args []string) error {
 // the keychain.
 func credentialSource() secret.Source { return secret.NewStore(keyringService()) }
 
-// forwardSignals passes signals sent to clauderon on to the child. Keys typed
-// at a terminal (ctrl-c, ctrl-\) already reach the whole foreground process
-// group, so those are not sent twice.
-func forwardSignals(p *os.Process) (stop func()) {
+// startForwardingSignals starts the child and passes signals sent to
+// clauderon on to it. They are caught before the child starts, so one that
+// arrives meanwhile is passed on instead of ending clauderon and leaving the
+// child without its proxy. Keys typed at a terminal (ctrl-c, ctrl-\)
+// already reach the whole foreground process group, so those are not sent
+// twice.
+func startForwardingSignals(child *exec.Cmd) (stop func(), err error) {
 	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 	interactive := term.IsTerminal(int(os.Stdin.Fd()))
 	ch := make(chan os.Signal, 8)
 	signal.Notify(ch, append(sigs, os.Interrupt, syscall.SIGQUIT)...)
+	if err := child.Start(); err != nil {
+		signal.Stop(ch)
+		return nil, err
+	}
+	p := child.Process
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -186,7 +199,7 @@ func forwardSignals(p *os.Process) (stop func()) {
 			}
 		}
 	}()
-	return func() { signal.Stop(ch); close(done) }
+	return func() { signal.Stop(ch); close(done) }, nil
 }
 
 // exitCode turns the child's end into ours: its exit status, or 128+signal.

@@ -243,3 +243,48 @@ func TestExecPassThrough(t *testing.T) {
 		t.Errorf("after SIGTERM: err %v, child printed %q; want exit 3 and got-term", err, rest)
 	}
 }
+
+// TestExecHidesItsMemory runs a command that reads clauderon's own
+// environment through /proc, where the real token given in it stays even
+// after clauderon drops it from the command's. It must be refused. Root may
+// read any process's /proc files, so under root clauderon runs as nobody.
+func TestExecHidesItsMemory(t *testing.T) {
+	bin, home := binary, t.TempDir()
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		const nobody = 65534
+		dir := t.TempDir()
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		bin = filepath.Join(dir, "clauderon")
+		b, err := os.ReadFile(binary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(home, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Dir(home), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cred = &syscall.Credential{Uid: nobody, Gid: nobody}
+	}
+	cmd := exec.Command(bin, "exec", "--", "sh", "-c", `cat /proc/$PPID/environ; echo " exit=$?"`)
+	cmd.Env = baseEnv(home, "CLAUDE_CODE_OAUTH_TOKEN="+Canary)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("clauderon exec: %v\n%s", err, errOut.String())
+	}
+	if strings.Contains(out.String(), Canary) {
+		t.Fatal("the command read the real token from clauderon's /proc/PID/environ")
+	}
+	if !strings.Contains(out.String(), "exit=1") || !strings.Contains(errOut.String(), "Permission denied") {
+		t.Fatalf("reading /proc/$PPID/environ was not refused: stdout %q, stderr %q", out.String(), errOut.String())
+	}
+}
