@@ -159,7 +159,6 @@ func endReason(ctx context.Context) string {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e := &AuditEntry{Time: time.Now(), Method: r.Method}
 	name, sec, ok := parseProxyAuthorization(r.Header.Get("Proxy-Authorization"))
-	e.Session = name
 	if r.Method == http.MethodConnect {
 		e.Host = r.Host
 	} else {
@@ -171,9 +170,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		revoked, ok = p.authorize(name, sec)
 	}
 	if !ok {
+		// The claimed name is not recorded: it may be a pasted secret.
 		p.fail(w, e, ErrProxyAuth)
 		return
 	}
+	e.Session = name
 	c := client{name: name, secret: sec, revoked: revoked}
 	switch {
 	case r.Method == http.MethodConnect:

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -161,6 +163,8 @@ func TestProxyAuthRequired(t *testing.T) {
 		{"unknown session", "nobody", h.secret},
 		{"another session's secret", "sess-b", h.secret},
 		{"empty secret", h.name, ""},
+		// A token pasted where the session name goes must not be recorded.
+		{"a token as the session name", canaryAPIKey, "x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,6 +181,27 @@ func TestProxyAuthRequired(t *testing.T) {
 	}
 	if len(h.fake.Requests()) != 0 {
 		t.Errorf("upstream was reached without proxy credentials")
+	}
+	h.stop() // every audit line written
+	b, err := os.ReadFile(filepath.Join(h.home, AuditFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), `"status":407`); n != 2*len(tests) {
+		t.Errorf("%d audit lines with status 407, want %d", n, 2*len(tests))
+	}
+	for what, s := range map[string]string{"audit log": string(b), "proxy log": h.logs.String()} {
+		if strings.Contains(s, canaryAPIKey) {
+			t.Errorf("the %s holds the token given as a session name", what)
+		}
+	}
+}
+
+func TestProxyAuthSecondSession(t *testing.T) {
+	h := newHarness(t, canaryOAuth)
+	other, _ := NewSecret()
+	if err := h.sessions.Set("sess-b", other); err != nil {
+		t.Fatal(err)
 	}
 	// The second session works with its own secret.
 	resp, body := do(t, h.client("sess-b", other), newRequest(t, "GET", "https://api.anthropic.com/echo/b", nil, nil))
