@@ -20,30 +20,27 @@ import (
 )
 
 // clientOpts says how the measuring client reaches api.anthropic.com: always
-// directly (HTTP/1.1 and HTTP/2), and through a proxy when one is given. The
+// directly (HTTP/1.1 and HTTP/2), and through each proxy it is given. The
 // setups take turns request by request, so the noise of a shared machine
 // falls on all of them alike.
 type clientOpts struct {
-	Proxy      string // proxy URL with credentials, "" for direct only
-	ProxyCA    string // roots the client trusts for api.anthropic.com through the proxy
 	Upstream   string // where api.anthropic.com really is
 	UpstreamCA string // its roots
-	ProxyPID   int    // the proxy's process, for its memory and CPU time
 	UpPID      int    // the upstream's process, for its CPU time
-	Refs       refs   // reference forwarders measured in the latency run
+	Vias       vias   // the proxies to measure
 	N          int    // requests per setup in the latency run
 	Only       string // "latency" or "throughput": skip the other measurements (for profiling)
 }
 
 // measurement is one setup's row, in the units the table prints.
 type measurement struct {
-	P50ms, P99ms   float64
-	SSEFirstP50ms  float64
-	ThroughputMBps float64
-	IdleConnKB     float64 // -1 when not measured
-	// CPU time each party spent per MB of the throughput runs: the client,
+	P50ms, P99ms    float64
+	SSEFirstP50ms   float64
+	ThroughputMiBps float64
+	IdleConnKiB     float64 // -1 when not measured
+	// CPU time each party spent per MiB of the throughput runs: the client,
 	// the upstream and the proxy (0 for direct).
-	ClientCPU, UpstreamCPU, ProxyCPU float64 // ms per MB
+	ClientCPU, UpstreamCPU, ProxyCPU float64 // ms per MiB
 	// CoresBusy is the three parties' CPU time over the wall time of the
 	// throughput runs: how much of the machine moving the body took.
 	CoresBusy float64
@@ -51,11 +48,10 @@ type measurement struct {
 	ProxyCPUPerReq float64 // µs
 }
 
-// The setups a client run measures.
+// The setups every client run measures.
 const (
 	setupDirect   = "direct"
 	setupDirectH2 = "direct-h2"
-	setupProxy    = "proxy"
 )
 
 // setup is one way of reaching the upstream.
@@ -67,27 +63,29 @@ type setup struct {
 	latencyOnly bool // a reference point, measured in the latency run only
 }
 
-// ref is a reference forwarder the client measures (flag -ref, repeated:
-// NAME,URL,CAFILE,PID).
-type ref struct {
+// via is a proxy the client measures (flag -via, repeated:
+// NAME,URL,CAFILE,PID,ROWS). ROWS is "all" for a full setup, or "latency"
+// for a reference point measured in the latency run only.
+type via struct {
 	Name, URL, CA string
 	PID           int
+	LatencyOnly   bool
 }
 
-type refs []ref
+type vias []via
 
-func (r *refs) String() string { return fmt.Sprint(*r) }
+func (v *vias) String() string { return fmt.Sprint(*v) }
 
-func (r *refs) Set(v string) error {
-	f := strings.Split(v, ",")
-	if len(f) != 4 {
-		return fmt.Errorf("-ref %q: want NAME,URL,CAFILE,PID", v)
+func (v *vias) Set(s string) error {
+	f := strings.Split(s, ",")
+	if len(f) != 5 || (f[4] != "all" && f[4] != "latency") {
+		return fmt.Errorf("-via %q: want NAME,URL,CAFILE,PID,all|latency", s)
 	}
 	pid, err := strconv.Atoi(f[3])
 	if err != nil {
-		return fmt.Errorf("-ref %q: pid: %w", v, err)
+		return fmt.Errorf("-via %q: pid: %w", s, err)
 	}
-	*r = append(*r, ref{Name: f[0], URL: f[1], CA: f[2], PID: pid})
+	*v = append(*v, via{Name: f[0], URL: f[1], CA: f[2], PID: pid, LatencyOnly: f[4] == "latency"})
 	return nil
 }
 
@@ -106,7 +104,10 @@ func roots(file string) (*x509.CertPool, error) {
 }
 
 // transport speaks HTTP/1.1, as Claude Code does, unless h2; through proxy
-// when it is not "", else straight to the upstream's address.
+// when it is not "", else straight to the upstream's address. Each setup
+// names its proxy explicitly and none reads the environment, so the
+// HTTPS_PROXY that clauderon exec gives the client reaches only the
+// clauderon setup (it is passed on as that setup's -via).
 func (o clientOpts) transport(h2 bool, proxy, caFile string) (*http.Transport, error) {
 	rs, err := roots(caFile)
 	if err != nil {
@@ -138,23 +139,11 @@ func (o clientOpts) transport(h2 bool, proxy, caFile string) (*http.Transport, e
 }
 
 func (o clientOpts) setups() ([]*setup, error) {
-	type spec struct {
-		name      string
-		h2        bool
-		proxy, ca string
-		pid       int
-	}
-	specs := []spec{{setupDirect, false, "", o.UpstreamCA, 0}, {setupDirectH2, true, "", o.UpstreamCA, 0}}
-	if o.Proxy != "" {
-		specs = append(specs, spec{setupProxy, false, o.Proxy, o.ProxyCA, o.ProxyPID})
-	}
-	for _, r := range o.Refs {
-		specs = append(specs, spec{"ref:" + r.Name, false, r.URL, r.CA, r.PID})
-	}
+	vs := append(vias{{Name: setupDirect, CA: o.UpstreamCA}, {Name: setupDirectH2, CA: o.UpstreamCA}}, o.Vias...)
 	var out []*setup
-	for _, sp := range specs {
-		s := &setup{name: sp.name, proxyPID: sp.pid, latencyOnly: strings.HasPrefix(sp.name, "ref:"),
-			newTr: func() (*http.Transport, error) { return o.transport(sp.h2, sp.proxy, sp.ca) }}
+	for _, v := range vs {
+		s := &setup{name: v.Name, proxyPID: v.PID, latencyOnly: v.LatencyOnly,
+			newTr: func() (*http.Transport, error) { return o.transport(v.Name == setupDirectH2, v.URL, v.CA) }}
 		tr, err := s.newTr()
 		if err != nil {
 			return nil, err
@@ -181,10 +170,16 @@ func percentile(d []time.Duration, p float64) float64 {
 }
 
 // turns runs each setup once per round, starting with a different one each
-// round, and collects what f measured after the warm-up rounds.
-func turns(ss []*setup, rounds, warmup int, f func(*setup) (time.Duration, error)) (map[string][]time.Duration, error) {
+// round, and collects what f measured after the warm-up rounds. warmed, if
+// not nil, runs once the warm-up rounds are over.
+func turns(ss []*setup, rounds, warmup int, warmed func() error, f func(*setup) (time.Duration, error)) (map[string][]time.Duration, error) {
 	got := map[string][]time.Duration{}
 	for i := 0; i < rounds+warmup; i++ {
+		if i == warmup && warmed != nil {
+			if err := warmed(); err != nil {
+				return nil, err
+			}
+		}
 		for j := range ss {
 			s := ss[(i+j)%len(ss)]
 			d, err := f(s)
@@ -206,7 +201,7 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 	}
 	ms := map[string]*measurement{}
 	for _, s := range ss {
-		ms[s.name] = &measurement{IdleConnKB: -1}
+		ms[s.name] = &measurement{IdleConnKiB: -1}
 	}
 	main := slices.DeleteFunc(slices.Clone(ss), func(s *setup) bool { return s.latencyOnly })
 	if o.Only == "throughput" {
@@ -217,18 +212,25 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 	// connections would reuse unseen.
 	for _, s := range main {
 		if s.proxyPID > 0 && o.Only == "" {
-			if ms[s.name].IdleConnKB, err = idleConnKB(s); err != nil {
-				return nil, err
+			if ms[s.name].IdleConnKiB, err = idleConnKiB(s); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.name, err)
 			}
 		}
 	}
 
-	// Latency: keep-alive, small JSON.
+	// Latency: keep-alive, small JSON. Each proxy's CPU time counts from the
+	// end of the warm-up, so that neither the connections the memory test
+	// closed nor the warm-up itself land in it.
 	cpu0 := map[string]time.Duration{}
-	for _, s := range ss {
-		cpu0[s.name] = cpuTime(s.proxyPID)
+	startCPU := func() error {
+		for _, s := range ss {
+			if cpu0[s.name], err = cpuTime(s.proxyPID); err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+		}
+		return nil
 	}
-	lat, err := turns(ss, o.N, 50, func(s *setup) (time.Duration, error) {
+	lat, err := turns(ss, o.N, 50, startCPU, func(s *setup) (time.Duration, error) {
 		t0 := time.Now()
 		resp, err := post(s.c, false)
 		if err != nil {
@@ -245,16 +247,20 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 		return nil, err
 	}
 	for _, s := range ss {
+		cpu, err := cpuTime(s.proxyPID)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
 		m := ms[s.name]
 		m.P50ms, m.P99ms = percentile(lat[s.name], 0.5), percentile(lat[s.name], 0.99)
-		m.ProxyCPUPerReq = float64(cpuTime(s.proxyPID)-cpu0[s.name]) / float64(time.Microsecond) / float64(o.N+50)
+		m.ProxyCPUPerReq = float64(cpu-cpu0[s.name]) / float64(time.Microsecond) / float64(o.N)
 	}
 	if o.Only == "latency" {
 		return ms, nil
 	}
 
 	// Time to the first SSE event.
-	sse, err := turns(main, 200, 20, func(s *setup) (time.Duration, error) {
+	sse, err := turns(main, 200, 20, nil, func(s *setup) (time.Duration, error) {
 		t0 := time.Now()
 		resp, err := post(s.c, true)
 		if err != nil {
@@ -279,7 +285,7 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 	return ms, throughput(main, o, ms)
 }
 
-// throughput measures a 50 MB body, best of three per setup, and the CPU
+// throughput measures a 50 MiB body, best of three per setup, and the CPU
 // time each party spends on it.
 func throughput(ss []*setup, o clientOpts, ms map[string]*measurement) error {
 	const size, runs = 50 << 20, 3
@@ -288,11 +294,14 @@ func throughput(ss []*setup, o clientOpts, ms map[string]*measurement) error {
 	for _, s := range ss {
 		cpu[s.name] = new([3]time.Duration)
 	}
-	_, err := turns(ss, runs, 0, func(s *setup) (time.Duration, error) {
+	_, err := turns(ss, runs, 0, nil, func(s *setup) (time.Duration, error) {
 		pids := []int{os.Getpid(), o.UpPID, s.proxyPID}
 		var cpu0 [3]time.Duration
 		for i, pid := range pids {
-			cpu0[i] = cpuTime(pid)
+			var err error
+			if cpu0[i], err = cpuTime(pid); err != nil {
+				return 0, err
+			}
 		}
 		t0 := time.Now()
 		req, _ := http.NewRequest(http.MethodGet, target+"/big?n="+strconv.Itoa(size), nil)
@@ -309,78 +318,102 @@ func throughput(ss []*setup, o clientOpts, ms map[string]*measurement) error {
 		d := time.Since(t0)
 		wall[s.name] += d
 		for i, pid := range pids {
-			cpu[s.name][i] += cpuTime(pid) - cpu0[i]
+			t, err := cpuTime(pid)
+			if err != nil {
+				return 0, err
+			}
+			cpu[s.name][i] += t - cpu0[i]
 		}
 		m := ms[s.name]
-		m.ThroughputMBps = max(m.ThroughputMBps, float64(size)/(1<<20)/d.Seconds())
+		m.ThroughputMiBps = max(m.ThroughputMiBps, float64(size)/(1<<20)/d.Seconds())
 		return d, nil
 	})
 	if err != nil {
 		return err
 	}
 	for name, c := range cpu {
-		perMB := func(d time.Duration) float64 {
+		perMiB := func(d time.Duration) float64 {
 			return float64(d) / float64(time.Millisecond) / (runs * size >> 20)
 		}
-		ms[name].ClientCPU, ms[name].UpstreamCPU, ms[name].ProxyCPU = perMB(c[0]), perMB(c[1]), perMB(c[2])
+		ms[name].ClientCPU, ms[name].UpstreamCPU, ms[name].ProxyCPU = perMiB(c[0]), perMiB(c[1]), perMiB(c[2])
 		ms[name].CoresBusy = float64(c[0]+c[1]+c[2]) / float64(wall[name])
 	}
 	return nil
 }
 
-// cpuTime is the CPU time all of pid's threads have run so far (0 for pid
-// 0 or an unreadable process), from the scheduler's nanosecond counters.
-func cpuTime(pid int) time.Duration {
+// cpuTime is the CPU time pid's threads have run so far (0 for pid 0), from
+// the scheduler's nanosecond counters in /proc/PID/task/*/schedstat. A
+// thread that has exited is no longer counted; Go and Python threads rarely
+// exit, and the coarser /proc/PID/stat (clock ticks) would hide sub-ms costs.
+func cpuTime(pid int) (time.Duration, error) {
 	if pid <= 0 {
-		return 0
+		return 0, nil
 	}
 	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
 	var t time.Duration
+	read := 0
 	for _, f := range stats {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			continue
+			continue // the thread exited since the glob
 		}
-		if ns, err := strconv.ParseInt(strings.Fields(string(b))[0], 10, 64); err == nil {
-			t += time.Duration(ns)
+		if fs := strings.Fields(string(b)); len(fs) > 0 {
+			if ns, err := strconv.ParseInt(fs[0], 10, 64); err == nil {
+				t += time.Duration(ns)
+				read++
+			}
 		}
 	}
-	return t
+	if read == 0 {
+		return 0, fmt.Errorf("no CPU time for pid %d: no readable /proc/%d/task/*/schedstat (process gone, or a kernel without schedstats)", pid, pid)
+	}
+	return t, nil
 }
 
-// idleConnKB opens idle intercepted connections and reports how much the
-// proxy's resident memory grew per connection.
-func idleConnKB(s *setup) (float64, error) {
-	const conns = 200
-	before, err := rssKB(s.proxyPID)
-	if err != nil {
-		return 0, err
-	}
+// idleConnKiB reports how much the proxy's resident memory grows per idle
+// intercepted connection: it opens 100 connections (one POST each, then
+// idle), then 200 more, and divides the growth between the two by 200 while
+// all 300 are still open, so that what the first connections set up once
+// (certificates, pools, the upstream connection) stays out of it. Upstream,
+// clauderon shares one HTTP/2 connection among its client connections, while
+// mitmproxy (run with http2=false) opens one upstream connection per client
+// connection: its figure includes that upstream connection.
+func idleConnKiB(s *setup) (float64, error) {
 	var keep []*http.Transport
-	for i := 0; i < conns; i++ {
-		tr, err := s.newTr()
-		if err != nil {
-			return 0, err
+	defer func() {
+		for _, tr := range keep {
+			tr.CloseIdleConnections()
 		}
-		resp, err := post(&http.Client{Transport: tr}, false)
-		if err != nil {
-			return 0, fmt.Errorf("idle connection %d: %w", i, err)
+	}()
+	open := func(n int) (int, error) {
+		for range n {
+			tr, err := s.newTr()
+			if err != nil {
+				return 0, err
+			}
+			keep = append(keep, tr)
+			resp, err := post(&http.Client{Transport: tr}, false)
+			if err != nil {
+				return 0, fmt.Errorf("idle connection %d: %w", len(keep), err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		keep = append(keep, tr)
+		return rssKiB(s.proxyPID)
 	}
-	after, err := rssKB(s.proxyPID)
-	for _, tr := range keep {
-		tr.CloseIdleConnections()
-	}
+	at100, err := open(100)
 	if err != nil {
 		return 0, err
 	}
-	return float64(after-before) / conns, nil
+	at300, err := open(200)
+	if err != nil {
+		return 0, err
+	}
+	return float64(at300-at100) / 200, nil
 }
 
-func rssKB(pid int) (int, error) {
+// rssKiB is pid's resident set (VmRSS, which /proc reports in KiB).
+func rssKiB(pid int) (int, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err

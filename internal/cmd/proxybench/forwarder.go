@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
@@ -35,6 +36,7 @@ func forwarderMain(args []string) error {
 	dir := fs.String("dir", "", "where to write the forwarder's certificate")
 	h1 := fs.Bool("h1", false, "speak HTTP/1.1 to the upstream instead of HTTP/2")
 	_ = fs.Parse(args)
+	runtime.GOMAXPROCS(1) // as clauderon exec runs its proxy
 	if *upstream == "" || *upstreamCA == "" || *dir == "" {
 		return errors.New("-upstream, -upstream-ca and -dir are required")
 	}
@@ -100,7 +102,7 @@ func (f *forwarder) serve(c net.Conn) {
 		if err != nil {
 			return
 		}
-		req.Header.Set("Authorization", "Bearer "+canary)
+		req.Header.Set("Authorization", "Bearer "+refCanary)
 		var resp *http.Response
 		if f.h1 {
 			if err = req.Write(uw); err == nil {
