@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Anthropic names the Anthropic credential. Later credentials (GitHub, npm)
@@ -58,7 +59,9 @@ func (e Env) lookup(name string) (Token, string, error) {
 		getenv = os.Getenv
 	}
 	for _, k := range c.env {
-		if v := getenv(k); v != "" {
+		// The placeholder means this process runs behind a clauderon proxy
+		// (a shell from `clauderon exec`): the variable holds no credential.
+		if v := getenv(k); v != "" && strings.TrimSpace(v) != PlaceholderOAuth {
 			t, err := c.parse(v)
 			if err != nil {
 				return Token{}, k, fmt.Errorf("%s is set in the daemon's environment but %w", k, err)

@@ -28,6 +28,11 @@ const redacted = "[REDACTED]"
 // ErrBadToken is returned for a string that is not an Anthropic credential.
 var ErrBadToken = errors.New("not an Anthropic credential: expected sk-ant-oat01-… (from `claude setup-token`) or sk-ant-api… (an API key)")
 
+// ErrPlaceholder is returned for clauderon's own placeholder, which is what
+// a shell started by `clauderon exec` (or a container) holds in
+// CLAUDE_CODE_OAUTH_TOKEN: it is never a credential to inject.
+var ErrPlaceholder = fmt.Errorf("%w: this is clauderon's placeholder, given to clients of the proxy", ErrBadToken)
+
 // Token is a credential. Every way of printing or encoding it redacts it;
 // only Reveal gives the value, for the one place that sends it upstream.
 //
@@ -58,6 +63,9 @@ func ParseToken(s string) (Token, error) {
 	// Two tokens pasted by mistake would otherwise join into one that looks valid.
 	if strings.Count(v, "sk-ant-") != 1 {
 		return Token{}, ErrBadToken
+	}
+	if v == PlaceholderOAuth {
+		return Token{}, ErrPlaceholder
 	}
 	t := newToken(v)
 	if t.Kind() == "" {

@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -34,6 +35,7 @@ func TestParseToken(t *testing.T) {
 		{"non-ascii", oat + "é", "", ""},
 		{"two tokens pasted", oat + "\n" + api, "", ""},
 		{"underscore and dash kept", oat + "_-Z9", oat + "_-Z9", KindOAuth},
+		{"clauderon's placeholder", PlaceholderOAuth + "\n", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +57,43 @@ func TestParseToken(t *testing.T) {
 			}
 			if got := tok.Kind(); got != tt.kind {
 				t.Errorf("Kind() = %q, want %q", got, tt.kind)
+			}
+		})
+	}
+}
+
+func TestPlaceholderNamed(t *testing.T) {
+	if _, err := ParseToken(PlaceholderOAuth); !errors.Is(err, ErrPlaceholder) {
+		t.Fatalf("ParseToken(placeholder) error = %v, want ErrPlaceholder", err)
+	}
+}
+
+// A daemon or `clauderon exec` started from a shell that itself runs behind
+// clauderon sees the placeholder in its environment: that is no credential,
+// and the next variable or source must be asked.
+func TestEnvSkipsPlaceholder(t *testing.T) {
+	api := "sk-ant-api03-CANARY-env-after-placeholder"
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // "" means not found
+	}{
+		{"placeholder only", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": PlaceholderOAuth}, ""},
+		{"placeholder with newline", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": PlaceholderOAuth + "\n"}, ""},
+		{"placeholder, then an API key", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": PlaceholderOAuth, "ANTHROPIC_API_KEY": api}, api},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := Env{Getenv: func(k string) string { return tt.env[k] }}
+			tok, _, err := env.Get(context.Background(), Anthropic)
+			if tt.want == "" {
+				if !errors.Is(err, ErrNotFound) {
+					t.Fatalf("Get = %v, want ErrNotFound", err)
+				}
+				return
+			}
+			if err != nil || tok.Reveal() != tt.want {
+				t.Fatalf("Get = %v, want the API key", err)
 			}
 		})
 	}
