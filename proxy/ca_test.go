@@ -229,6 +229,19 @@ func TestWriteTrustBundle(t *testing.T) {
 			t.Errorf("bundle mode %o", fi.Mode().Perm())
 		}
 	})
+	t.Run("from a bundle clauderon wrote (exec inside exec)", func(t *testing.T) {
+		// The inner exec's SSL_CERT_FILE is the outer's bundle, here the
+		// very file it rewrites: the CA must still appear once.
+		for i := 0; i < 3; i++ {
+			if err := ca.writeTrustBundle(out, out, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		certs := readPEMCerts(t, out)
+		if len(certs) != 2 || !certs[0].Equal(other.Certificate()) || !certs[1].Equal(ca.Certificate()) {
+			t.Errorf("bundle holds %d certificates, want the system root then the proxy CA once", len(certs))
+		}
+	})
 	t.Run("from the usual places", func(t *testing.T) {
 		err := ca.writeTrustBundle(out, "", []string{filepath.Join(dir, "missing.pem"), system})
 		if err != nil {

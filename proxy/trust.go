@@ -40,6 +40,9 @@ func (c *CA) writeTrustBundle(path, sslCertFile string, candidates []string) err
 	if err != nil {
 		return err
 	}
+	// Under `clauderon exec`, SSL_CERT_FILE is a bundle like this one: keep
+	// the CA from piling up in it with every nested run.
+	roots = withoutCert(roots, c.cert.Raw)
 	var buf bytes.Buffer
 	buf.Write(roots)
 	if len(roots) > 0 && roots[len(roots)-1] != '\n' {
@@ -76,6 +79,29 @@ func readSystemRoots(sslCertFile string, candidates []string) ([]byte, string, e
 		}
 	}
 	return nil, "", fmt.Errorf("%w (looked in %s)", ErrNoSystemRoots, strings.Join(candidates, ", "))
+}
+
+// withoutCert returns the PEM blocks of b, re-encoded, except the
+// certificate der; b as it is when it does not hold der.
+func withoutCert(b, der []byte) []byte {
+	var out bytes.Buffer
+	found := false
+	for rest := b; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type == "CERTIFICATE" && bytes.Equal(blk.Bytes, der) {
+			found = true
+			continue
+		}
+		_ = pem.Encode(&out, blk) // a bytes.Buffer does not fail
+	}
+	if !found {
+		return b
+	}
+	return out.Bytes()
 }
 
 func hasCert(b []byte) bool {
