@@ -23,7 +23,7 @@ const auditKeep = 3
 // CONNECT tunnel when it closes. It holds no header value and no credential.
 type AuditEntry struct {
 	Time         time.Time `json:"time"`    // when the request arrived
-	Session      string    `json:"session"` // proxy user name; as claimed when auth failed
+	Session      string    `json:"session"` // proxy user name; "" when authentication failed
 	Host         string    `json:"host"`    // host:port the client addressed
 	Method       string    `json:"method"`
 	Path         string    `json:"path"` // without the query string
@@ -44,16 +44,19 @@ type AuditSink interface {
 // Audit appends entries as JSON lines to a file and rotates it by size. Each
 // line is one write on an O_APPEND file, so a crash cannot damage earlier
 // lines and several processes (the daemon, `clauderon exec`) can share the
-// file. Rotation alone is serialized between processes, by flock on a lock
+// file. A line a killed process (or a full disk) left unfinished is closed
+// by the next writer before its own line, so it cannot swallow that one. Rotation alone is serialized between processes, by flock on a lock
 // file beside the log. Safe for concurrent use.
 type Audit struct {
 	path     string
 	maxBytes int64
 	lock     *os.File // path + ".lock", flocked while rotating
 
-	mu  sync.Mutex
-	f   *os.File
-	cur os.FileInfo // f's identity, to notice the path now names another file
+	mu   sync.Mutex
+	f    *os.File
+	cur  os.FileInfo // f's identity, to notice the path now names another file
+	end  int64       // f's size after this Audit's last line; -1 unknown
+	torn bool        // f does not end with a newline
 }
 
 // OpenAudit opens (creating, 0600) the audit log at path. maxBytes <= 0
@@ -90,8 +93,33 @@ func (a *Audit) reopen() error {
 	if a.f != nil {
 		a.f.Close()
 	}
-	a.f, a.cur = f, fi
+	a.f, a.cur, a.end = f, fi, -1
+	a.checkTail()
 	return nil
+}
+
+// checkTail looks at the last byte of the file when someone else may have
+// written it last: a process killed mid-line leaves no newline.
+func (a *Audit) checkTail() {
+	if size := a.cur.Size(); size != a.end {
+		a.torn = size > 0 && !endsWithNewline(a.path, size)
+	}
+}
+
+// endsWithNewline reports whether the file at path, size bytes long, ends
+// with a newline (true when it cannot tell: a stray empty line is the
+// lesser harm).
+func endsWithNewline(path string, size int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], size-1); err != nil {
+		return true
+	}
+	return b[0] == '\n'
 }
 
 // Record implements AuditSink.
@@ -114,8 +142,15 @@ func (a *Audit) Record(e AuditEntry) error {
 			return err
 		}
 	}
-	_, err = a.f.Write(line)
-	return err
+	if a.torn {
+		line = append([]byte{'\n'}, line...)
+	}
+	if _, err = a.f.Write(line); err != nil {
+		a.end = -1
+		return err
+	}
+	a.torn, a.end = false, a.cur.Size()+int64(len(line))
+	return nil
 }
 
 // follow reopens the path if another process (or a human) rotated the
@@ -127,6 +162,7 @@ func (a *Audit) follow() error {
 		return a.reopen()
 	}
 	a.cur = fi
+	a.checkTail()
 	return nil
 }
 
