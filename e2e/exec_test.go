@@ -39,6 +39,9 @@ func readAudit(t testing.TB, home string) []auditLine {
 	var out []auditLine
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue // a line break the log added after an unfinished line
+		}
 		var l auditLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatalf("audit line %q: %v", sc.Text(), err)

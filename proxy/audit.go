@@ -45,8 +45,9 @@ type AuditSink interface {
 // line is one write on an O_APPEND file, so a crash cannot damage earlier
 // lines and several processes (the daemon, `clauderon exec`) can share the
 // file. A line a killed process (or a full disk) left unfinished is closed
-// by the next writer before its own line, so it cannot swallow that one. Rotation alone is serialized between processes, by flock on a lock
-// file beside the log. Safe for concurrent use.
+// by the next writer before its own line, so it cannot swallow that one.
+// Rotation alone is serialized between processes, by flock on a lock file
+// beside the log. Safe for concurrent use.
 type Audit struct {
 	path     string
 	maxBytes int64
@@ -81,7 +82,8 @@ func OpenAudit(path string, maxBytes int64) (*Audit, error) {
 func (a *Audit) Path() string { return a.path }
 
 func (a *Audit) reopen() error {
-	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	// Read too: the last byte tells whether a line was left unfinished.
+	f, err := os.OpenFile(a.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
@@ -102,19 +104,13 @@ func (a *Audit) reopen() error {
 // written it last: a process killed mid-line leaves no newline.
 func (a *Audit) checkTail() {
 	if size := a.cur.Size(); size != a.end {
-		a.torn = size > 0 && !endsWithNewline(a.path, size)
+		a.torn = size > 0 && !endsWithNewline(a.f, size)
 	}
 }
 
-// endsWithNewline reports whether the file at path, size bytes long, ends
-// with a newline (true when it cannot tell: a stray empty line is the
-// lesser harm).
-func endsWithNewline(path string, size int64) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return true
-	}
-	defer f.Close()
+// endsWithNewline reports whether f, size bytes long, ends with a newline
+// (true when it cannot tell, so no line break is added on a guess).
+func endsWithNewline(f *os.File, size int64) bool {
 	var b [1]byte
 	if _, err := f.ReadAt(b[:], size-1); err != nil {
 		return true

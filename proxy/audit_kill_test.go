@@ -1,55 +1,53 @@
 package proxy
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // TestAuditSurvivesKill kills a process writing audit lines as fast as it
-// can (rotating too) at an arbitrary moment, several times. A kill can at
-// most cut the line being written (a write spanning two pages stops between
-// them); every other line must stay whole, and the next writer's line too.
+// can (rotating too) at an arbitrary moment, several times. Its lines are
+// 16 KiB, so a write spans pages and a kill can cut one short (a write stops
+// between pages); every other line must stay whole, and so must the line
+// the next writer adds after the cut one.
 func TestAuditSurvivesKill(t *testing.T) {
 	path := filepath.Join(t.TempDir(), AuditFile)
-	size := func() int64 {
-		var n int64
-		for _, p := range []string{path, path + ".1", path + ".2", path + ".3"} {
-			if fi, err := os.Stat(p); err == nil {
-				n += fi.Size()
-			}
-		}
-		return n
-	}
-	const rounds = 10
+	const rounds = 20
 	for round := range rounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestAuditKillChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "CLAUDERON_AUDIT_CHILD="+path, "CLAUDERON_AUDIT_ROUND="+strconv.Itoa(round))
+		cmd.Env = append(os.Environ(), "CLAUDERON_AUDIT_CHILD="+path)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Kill once the child has written a while (and rotated, from the
-		// second round on), at whatever point of a line it is.
-		before := size()
-		deadline := time.Now().Add(time.Minute)
-		for size() < before+64<<10 {
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("the child wrote nothing within a minute")
-			}
-			time.Sleep(time.Millisecond)
+		// The child says when it has written a while (and rotated, from
+		// the second round on); it is killed at whatever point of a line
+		// it has reached by then.
+		progress, said := bufio.NewScanner(out), ""
+		for said != "writing" && progress.Scan() {
+			said = progress.Text()
 		}
 		if err := cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
+		if said != "writing" {
+			t.Fatalf("round %d: the writer stopped before writing (last said %q)", round, said)
+		}
 		// The next writer (the daemon restarted) appends after it.
-		a, err := OpenAudit(path, 256<<10)
+		a, err := OpenAudit(path, killTestMaxBytes)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,16 +58,17 @@ func TestAuditSurvivesKill(t *testing.T) {
 		lines := rawLines(t, path)
 		var last AuditEntry
 		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Path != entry(round).Path {
-			t.Fatalf("round %d: the line written after the kill is %q (%v)", round, lines[len(lines)-1], err)
+			t.Fatalf("round %d: the line written after the kill is not whole (%v)", round, err)
 		}
 	}
-	bad := 0
-	for _, p := range []string{path, path + ".1", path + ".2", path + ".3"} {
+	bad, rotated := 0, false
+	for i, p := range []string{path, path + ".1", path + ".2", path + ".3"} {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
+		rotated = rotated || i > 0
 		for _, l := range rawLines(t, p) {
-			if !json.Valid([]byte(l)) {
+			if l != "" && !json.Valid([]byte(l)) {
 				bad++
 			}
 		}
@@ -77,24 +76,35 @@ func TestAuditSurvivesKill(t *testing.T) {
 	if bad > rounds {
 		t.Errorf("%d lines are not JSON after %d kills", bad, rounds)
 	}
-	if _, err := os.Stat(path + ".1"); err != nil {
-		t.Errorf("the log never rotated, so rotation was not killed into: %v", err)
+	if !rotated {
+		t.Error("the log never rotated, so no kill could land in a rotation")
 	}
 }
 
-// TestAuditKillChild is the writer TestAuditSurvivesKill kills.
+const killTestMaxBytes = 256 << 10
+
+// TestAuditKillChild is the writer TestAuditSurvivesKill kills. It says
+// "writing" once it has written five lines (80 KiB), and gives up after a
+// minute should nobody kill it.
 func TestAuditKillChild(t *testing.T) {
 	path := os.Getenv("CLAUDERON_AUDIT_CHILD")
 	if path == "" {
 		t.Skip("run by TestAuditSurvivesKill")
 	}
-	a, err := OpenAudit(path, 256<<10)
+	a, err := OpenAudit(path, killTestMaxBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; ; i++ {
-		if err := a.Record(entry(i)); err != nil {
+	pad := strings.Repeat("x", 16<<10)
+	deadline := time.Now().Add(time.Minute)
+	for i := 0; time.Now().Before(deadline); i++ {
+		e := entry(i)
+		e.Error = pad
+		if err := a.Record(e); err != nil {
 			t.Fatal(err)
+		}
+		if i == 4 {
+			fmt.Println("writing")
 		}
 	}
 }
