@@ -67,7 +67,10 @@ func runDaemon(ctx context.Context, f daemonFlags) error {
 	}
 	log := slog.New(h)
 	// The daemon holds the real token: keep same-user processes from
-	// reading it through /proc (environ, mem) or ptrace.
+	// reading it through /proc (environ, mem) or ptrace. Only a warning
+	// when that fails: the daemon's clients are containers, which cannot
+	// see the host's /proc anyway; `exec`, whose client is a host process,
+	// refuses to run instead.
 	if err := secret.HideProcess(); err != nil {
 		log.Warn("cannot hide the daemon's memory from other processes", "err", err)
 	}

@@ -2,7 +2,8 @@
 
 package secret
 
-// HideProcess does nothing here: other systems keep a process's memory and
-// environment from same-user processes by their own means (macOS) or not
-// at all through this call.
+// HideProcess does nothing here. On macOS and Windows a process of the same
+// user can still read this one's environment (ps eww, the process
+// parameters), so a token given in the environment is visible to it; the
+// keychain is the safe place there.
 func HideProcess() error { return nil }
