@@ -23,7 +23,7 @@ const auditKeep = 3
 // CONNECT tunnel when it closes. It holds no header value and no credential.
 type AuditEntry struct {
 	Time         time.Time `json:"time"`    // when the request arrived
-	Session      string    `json:"session"` // proxy user name; "" when authentication failed
+	Session      string    `json:"session"` // proxy user name; when refused, only if shaped like one
 	Host         string    `json:"host"`    // host:port the client addressed
 	Method       string    `json:"method"`
 	Path         string    `json:"path"` // without the query string

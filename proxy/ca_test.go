@@ -232,6 +232,9 @@ func TestWriteTrustBundle(t *testing.T) {
 	t.Run("from a bundle clauderon wrote (exec inside exec)", func(t *testing.T) {
 		// The inner exec's SSL_CERT_FILE is the outer's bundle, here the
 		// very file it rewrites: the CA must still appear once.
+		if err := ca.writeTrustBundle(out, "", []string{system}); err != nil {
+			t.Fatal(err)
+		}
 		for i := 0; i < 3; i++ {
 			if err := ca.writeTrustBundle(out, out, nil); err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -155,6 +156,19 @@ func endReason(ctx context.Context) string {
 	return "closed by proxy shutdown"
 }
 
+// sessionShape is what session names (and exec's run names) look like.
+var sessionShape = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+
+// claimedSession is the name a refused request claimed, for the audit log,
+// when it has the shape of a session name (a removed session still
+// retrying); "" otherwise, since it may be a secret pasted in its place.
+func claimedSession(name string) string {
+	if sessionShape.MatchString(name) {
+		return name
+	}
+	return ""
+}
+
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e := &AuditEntry{Time: time.Now(), Method: r.Method}
@@ -170,7 +184,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		revoked, ok = p.authorize(name, sec)
 	}
 	if !ok {
-		// The claimed name is not recorded: it may be a pasted secret.
+		e.Session = claimedSession(name)
 		p.fail(w, e, ErrProxyAuth)
 		return
 	}

@@ -190,6 +190,10 @@ func TestProxyAuthRequired(t *testing.T) {
 	if n := strings.Count(string(b), `"status":407`); n != 2*len(tests) {
 		t.Errorf("%d audit lines with status 407, want %d", n, 2*len(tests))
 	}
+	// A removed session still retrying is named; a pasted secret is not.
+	if !strings.Contains(string(b), `"session":"nobody"`) {
+		t.Error("the refused request of session nobody is not attributed to it")
+	}
 	for what, s := range map[string]string{"audit log": string(b), "proxy log": h.logs.String()} {
 		if strings.Contains(s, canaryAPIKey) {
 			t.Errorf("the %s holds the token given as a session name", what)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 )
 
 // Anthropic names the Anthropic credential. Later credentials (GitHub, npm)
@@ -59,10 +58,13 @@ func (e Env) lookup(name string) (Token, string, error) {
 		getenv = os.Getenv
 	}
 	for _, k := range c.env {
-		// The placeholder means this process runs behind a clauderon proxy
-		// (a shell from `clauderon exec`): the variable holds no credential.
-		if v := getenv(k); v != "" && strings.TrimSpace(v) != PlaceholderOAuth {
+		if v := getenv(k); v != "" {
 			t, err := c.parse(v)
+			if errors.Is(err, ErrPlaceholder) {
+				// This process runs behind a clauderon proxy (a shell from
+				// `clauderon exec`): the variable holds no credential.
+				continue
+			}
 			if err != nil {
 				return Token{}, k, fmt.Errorf("%s is set in the daemon's environment but %w", k, err)
 			}
