@@ -54,23 +54,7 @@ func testConfig(t *testing.T, home string) Config {
 // startDaemon runs a daemon on home until the test ends.
 func startDaemon(t *testing.T, home string) *Daemon {
 	t.Helper()
-	d, err := New(context.Background(), testConfig(t, home))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	d.cfg.Ready = func() { close(ready) }
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, nil) }()
-	<-ready
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return d
+	return startDaemonWith(t, testConfig(t, home))
 }
 
 func TestLocalAPI(t *testing.T) {

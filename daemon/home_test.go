@@ -1,32 +1,14 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/clauderon/clauderon/internal/syncbuf"
 )
-
-// syncBuffer is a log sink that tests may read while the daemon writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestHomeMadePrivate: a daemon on a home other users can enter makes it
 // 0700 before it writes anything there, and says so once.
@@ -35,7 +17,7 @@ func TestHomeMadePrivate(t *testing.T) {
 	if err := os.Chmod(home, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cfg := testConfig(t, home)
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	d, err := New(context.Background(), cfg)

@@ -59,6 +59,7 @@ func (g *gwEngine) setUp() {
 	g.mu.Unlock()
 }
 
+// startDaemonWith runs a daemon with cfg until the test ends.
 func startDaemonWith(t *testing.T, cfg Config) *Daemon {
 	t.Helper()
 	ready := make(chan struct{})

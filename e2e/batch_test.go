@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/clauderon/clauderon/internal/syncbuf"
 )
 
 // TestSessionBatchCommands: stop and rm act on every name given, report the
@@ -64,7 +66,7 @@ func TestSessionAttachWithoutTerminal(t *testing.T) {
 	n := sname("notty")
 	clOK(t, e.home, "create", "--name", n, "--prompt", "hi", "--image", e.image, "--no-workdir")
 	cmd := execClauderon(e.home, "attach", n) // stdin: /dev/null
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

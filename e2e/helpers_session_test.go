@@ -22,6 +22,7 @@ import (
 
 	"github.com/clauderon/clauderon/backend/docker"
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/internal/syncbuf"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -31,26 +32,9 @@ type sessDaemon struct {
 	home   string
 	port   int
 	cmd    *exec.Cmd
-	logs   *lockedBuffer
+	logs   *syncbuf.Buffer
 	exited chan struct{}
 	err    error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // runID makes this test process's session names its own: container names
@@ -139,7 +123,7 @@ func startSessDaemon(t testing.TB, home string, port int, extraEnv ...string) *s
 func startDaemonProc(t testing.TB, home string, port int, env []string) *sessDaemon {
 	t.Helper()
 	removeStaleTestContainers(t)
-	d := &sessDaemon{t: t, home: home, port: port, logs: &lockedBuffer{}, exited: make(chan struct{})}
+	d := &sessDaemon{t: t, home: home, port: port, logs: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(binary, "daemon", "--proxy-port", strconv.Itoa(port), "--log-level", "debug")
 	d.cmd.Env = env
 	pr, pw := io.Pipe()

@@ -24,6 +24,7 @@ import (
 
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
+	"github.com/clauderon/clauderon/internal/syncbuf"
 	"github.com/clauderon/clauderon/internal/testimage"
 	"github.com/clauderon/clauderon/session"
 )
@@ -554,7 +555,7 @@ func TestSessionGracefulShutdown(t *testing.T) {
 	drain := sname("drain")
 	clOK(t, e.home, "create", "--name", drain, "--image", e.image, "--no-workdir")
 	follow := execClauderon(e.home, "logs", "-f", drain)
-	var followErr, followOut lockedBuffer
+	var followErr, followOut syncbuf.Buffer
 	follow.Stderr, follow.Stdout = &followErr, &followOut
 	if err := follow.Start(); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
+	"github.com/clauderon/clauderon/internal/syncbuf"
 	"github.com/clauderon/clauderon/internal/testimage"
 	"github.com/clauderon/clauderon/secret"
 	"github.com/clauderon/clauderon/session"
@@ -651,7 +652,7 @@ func TestTokenPrompt(t *testing.T) {
 	env := append(tokenEnv(home, svc), "GORACE=atexit_sleep_ms=0")
 
 	type run struct {
-		out  *lockedBuffer
+		out  *syncbuf.Buffer
 		done chan error
 		ptmx *os.File
 	}
@@ -663,7 +664,7 @@ func TestTokenPrompt(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ptmx.Close() })
-		r := &run{out: &lockedBuffer{}, done: make(chan error, 1), ptmx: ptmx}
+		r := &run{out: &syncbuf.Buffer{}, done: make(chan error, 1), ptmx: ptmx}
 		go func() { _, _ = io.Copy(r.out, ptmx) }()
 		go func() { r.done <- cmd.Wait() }()
 		waitFor(t, "the prompt", func() bool { return strings.Contains(r.out.String(), "will not be shown): ") })

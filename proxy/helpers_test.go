@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
+	"github.com/clauderon/clauderon/internal/syncbuf"
 	"github.com/clauderon/clauderon/secret"
 )
 
@@ -71,24 +71,6 @@ func (s *fakeSource) Get(_ context.Context, name string) (secret.Token, secret.O
 	return s.tok, secret.OriginEnv, nil
 }
 
-// syncBuffer collects log output from concurrent goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a running proxy in front of a fake Anthropic upstream.
 type harness struct {
 	t        testing.TB
@@ -98,7 +80,7 @@ type harness struct {
 	sessions *Sessions
 	src      *fakeSource
 	audit    *Audit
-	logs     *syncBuffer
+	logs     *syncbuf.Buffer
 	proxy    *Proxy
 	addr     string
 	name     string
@@ -138,7 +120,7 @@ func newHarness(t testing.TB, token string, opts ...harnessOpt) *harness {
 	}
 	h := &harness{
 		t: t, home: home, fake: fake, ca: ca, sessions: NewSessions(),
-		src: newSource(t, token), audit: audit, logs: &syncBuffer{},
+		src: newSource(t, token), audit: audit, logs: &syncbuf.Buffer{},
 		name: "sess-a",
 	}
 	h.secret, err = NewSecret()
