@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clauderon/clauderon/internal/testenv"
+
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
 )
 
@@ -164,7 +166,7 @@ func TestExecEnvironment(t *testing.T) {
 // injects the token on the intercepted host.
 func TestExecCurl(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
-		requireE2E(t, "curl is not installed: %v", err)
+		testenv.Unavailable(t, "curl is not installed: %v", err)
 	}
 	home, fake := fakeHome(t)
 	env := baseEnv(home, "CLAUDE_CODE_OAUTH_TOKEN="+Canary)

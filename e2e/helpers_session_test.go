@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clauderon/clauderon/internal/testenv"
+
 	"github.com/clauderon/clauderon/backend/docker"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/internal/syncbuf"
@@ -100,12 +102,12 @@ func requireDocker(t testing.TB) {
 	t.Helper()
 	b, err := docker.New()
 	if err != nil {
-		requireE2E(t, "docker client: %v", err)
+		testenv.Unavailable(t, "docker client: %v", err)
 		return
 	}
 	defer b.Close()
 	if err := b.Ping(context.Background()); err != nil {
-		requireE2E(t, "no Docker engine: %v", err)
+		testenv.Unavailable(t, "no Docker engine: %v", err)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clauderon/clauderon/internal/testenv"
+
 	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
 	"github.com/clauderon/clauderon/internal/testimage"
@@ -46,22 +48,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireE2E fails under `make test` (CLAUDERON_REQUIRE_E2E=1) and skips
-// elsewhere when a real dependency is missing.
-func requireE2E(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CLAUDERON_REQUIRE_E2E") == "1" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // claudeBinary is the real Claude Code native binary from npm.
 func claudeBinary(t testing.TB) string {
 	t.Helper()
 	p := testimage.ClaudePath()
 	if _, err := os.Stat(p); err != nil {
-		requireE2E(t, "Claude Code is not installed at %s (make test installs it): %v", p, err)
+		testenv.Unavailable(t, "Claude Code is not installed at %s (make test installs it): %v", p, err)
 	}
 	return p
 }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/clauderon/clauderon/internal/testenv"
+
 	"github.com/creack/pty"
 	"github.com/zalando/go-keyring"
 
@@ -51,7 +53,7 @@ func testKeyring(t *testing.T) string {
 	_, _ = rand.Read(b)
 	svc := "clauderon-e2e-" + hex.EncodeToString(b)
 	if _, err := keyring.Get(svc, secret.Anthropic); !errors.Is(err, keyring.ErrNotFound) {
-		requireE2E(t, "no usable keychain (run inside dbus-run-session -- ./scripts/with-keyring.sh): %v", err)
+		testenv.Unavailable(t, "no usable keychain (run inside dbus-run-session -- ./scripts/with-keyring.sh): %v", err)
 	}
 	t.Cleanup(func() { _ = keyring.Delete(svc, secret.Anthropic) })
 	return svc

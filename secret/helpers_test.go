@@ -4,11 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clauderon/clauderon/internal/testenv"
 
 	"github.com/zalando/go-keyring"
 )
@@ -141,16 +142,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// requireE2E skips, or fails when CLAUDERON_REQUIRE_E2E=1, for a missing
-// piece of the real environment.
-func requireE2E(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CLAUDERON_REQUIRE_E2E") == "1" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // realKeychain returns a Keychain on the real OS keychain under a service of
 // its own, removed when the test ends.
 func realKeychain(t testing.TB) *Keychain {
@@ -158,7 +149,7 @@ func realKeychain(t testing.TB) *Keychain {
 	k := &Keychain{Service: "clauderon-test-" + rand.Text()}
 	_, _, err := k.Get(context.Background(), Anthropic)
 	if !errors.Is(err, ErrNotFound) {
-		requireE2E(t, "no usable OS keychain (run inside `dbus-run-session -- ./scripts/with-keyring.sh`): %v", err)
+		testenv.Unavailable(t, "no usable OS keychain (run inside `dbus-run-session -- ./scripts/with-keyring.sh`): %v", err)
 	}
 	t.Cleanup(func() {
 		if err := keyring.DeleteAll(k.Service); err != nil {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/clauderon/clauderon/internal/testenv"
 )
 
 // childEnv makes the test binary act as the child process of the tests
@@ -156,7 +158,7 @@ func TestUnavailableNoBusAddress(t *testing.T) {
 func TestUnavailableNoSecretService(t *testing.T) {
 	drs, err := exec.LookPath("dbus-run-session")
 	if err != nil {
-		requireE2E(t, "dbus-run-session is needed: %v", err)
+		testenv.Unavailable(t, "dbus-run-session is needed: %v", err)
 	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "session.conf")
@@ -187,10 +189,10 @@ func TestUnavailableNoSecretService(t *testing.T) {
 func TestUnavailableNoKeyring(t *testing.T) {
 	drs, err := exec.LookPath("dbus-run-session")
 	if err != nil {
-		requireE2E(t, "dbus-run-session is needed: %v", err)
+		testenv.Unavailable(t, "dbus-run-session is needed: %v", err)
 	}
 	if _, err := exec.LookPath("gnome-keyring-daemon"); err != nil {
-		requireE2E(t, "gnome-keyring-daemon is needed: %v", err)
+		testenv.Unavailable(t, "gnome-keyring-daemon is needed: %v", err)
 	}
 	// gnome-keyring keeps its files under these; none of the user's own.
 	dir := t.TempDir()

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clauderon/clauderon/internal/testenv"
+
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/backend/docker"
 	"github.com/clauderon/clauderon/internal/testimage"
@@ -41,7 +43,7 @@ func setup(t *testing.T) env {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	if err := b.Ping(ctx); err != nil {
-		testimage.Unavailable(t, "%v", err)
+		testenv.Unavailable(t, "%v", err)
 	}
 	e := env{b: b, image: testimage.Ensure(t), label: map[string]string{"clauderon.test": randomName()}, ctx: ctx}
 	t.Cleanup(func() {

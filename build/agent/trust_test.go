@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clauderon/clauderon/internal/testenv"
+
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/backend/docker"
 	"github.com/clauderon/clauderon/internal/testimage"
@@ -53,12 +55,12 @@ func TestTrust(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := b.Ping(ctx); err != nil {
-		testimage.Unavailable(t, "%v", err)
+		testenv.Unavailable(t, "%v", err)
 	}
 	image := testimage.Ensure(t)
 	gw, err := b.Gateway(ctx)
 	if err != nil || gw == "" {
-		t.Skipf("no bridge gateway to serve on (%q, %v)", gw, err)
+		testenv.Unavailable(t, "no bridge gateway to serve on (%q, %v)", gw, err)
 	}
 
 	caPEM, leaf := newCA(t, gw)
@@ -85,7 +87,7 @@ func TestTrust(t *testing.T) {
 	dir := t.TempDir()
 	roots, err := os.ReadFile(hostRoots())
 	if err != nil {
-		testimage.Unavailable(t, "host CA roots: %v", err)
+		testenv.Unavailable(t, "host CA roots: %v", err)
 	}
 	bundle := append(append(roots, '\n'), caPEM...)
 	for name, data := range map[string][]byte{"ca-bundle.pem": bundle, "proxy-ca.pem": caPEM} {

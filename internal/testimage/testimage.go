@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clauderon/clauderon/internal/testenv"
+
 	"github.com/clauderon/clauderon/backend/docker"
 	"github.com/clauderon/clauderon/build/agent"
 )
@@ -64,22 +66,12 @@ func Ensure(t testing.TB) string {
 		cache.tag, cache.err = Build(ctx, t.Logf)
 	}
 	if errors.Is(cache.err, ErrUnavailable) {
-		Unavailable(t, "%v", cache.err)
+		testenv.Unavailable(t, "%v", cache.err)
 	}
 	if cache.err != nil {
 		t.Fatalf("test image: %v", cache.err)
 	}
 	return cache.tag
-}
-
-// Unavailable stops a test that lacks a real external piece: t.Fatal when
-// CLAUDERON_REQUIRE_E2E=1, t.Skip otherwise.
-func Unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CLAUDERON_REQUIRE_E2E") == "1" {
-		t.Fatalf("CLAUDERON_REQUIRE_E2E=1 but "+format, args...)
-	}
-	t.Skipf(format, args...)
 }
 
 // Build makes the test image unless it exists and returns its tag. Concurrent
