@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -253,27 +252,6 @@ func findSession(l client.SessionList, name string) (session.Session, bool) {
 		}
 	}
 	return session.Session{}, false
-}
-
-// sessAudit reads home's audit log.
-func sessAudit(t testing.TB, home string) []map[string]any {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(home, "audit.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]any
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatalf("audit line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // dockerCLI runs the docker command line (installed with the engine).

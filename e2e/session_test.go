@@ -72,8 +72,8 @@ func TestSessionPrint(t *testing.T) {
 		}
 	}
 	injected := false
-	for _, l := range sessAudit(t, e.home) {
-		if l["session"] == p1 && l["auth_injected"] == true {
+	for _, l := range readAudit(t, e.home) {
+		if l.Session == p1 && l.AuthInjected {
 			injected = true
 		}
 	}
@@ -140,7 +140,7 @@ func assertNoCanaryInContainer(t *testing.T, name string) {
 		}
 		dst := filepath.Join(dir, strings.ReplaceAll(strings.TrimPrefix(f[1], "/"), "/", "_"))
 		if out, err := dockerCLI(t, "cp", "-L", name+":"+f[1], dst); err != nil {
-			t.Logf("docker cp %s: %v %s", f[1], err, out)
+			t.Errorf("docker cp %s, so it is not checked: %v %s", f[1], err, out)
 		}
 	}
 	assertNoCanaryUnder(t, dir, Canary)

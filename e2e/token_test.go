@@ -94,9 +94,6 @@ type outputs struct {
 
 func (o *outputs) run(t *testing.T, env []string, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	// The race runtime otherwise waits a second before every exit, and these
-	// tests run the CLI some sixty times.
-	env = append(env[:len(env):len(env)], "GORACE=atexit_sleep_ms=0")
 	out, errOut, code := runClauderon(t, env, stdin, args...)
 	o.mu.Lock()
 	// The arguments are left out: one test passes a canary in argv on purpose.
@@ -143,13 +140,6 @@ func tokenStatus(t *testing.T, o *outputs, env []string) (tokenStatusOut, int) {
 	return st, code
 }
 
-// startDaemonEnv runs `clauderon daemon` for home on port (0: a free one)
-// with exactly env, like startSessDaemon but with no credential of its own.
-func startDaemonEnv(t *testing.T, home string, port int, env []string) *sessDaemon {
-	t.Helper()
-	return startDaemonProc(t, home, port, env)
-}
-
 // TestTokenCLI drives `token set|status|rm` against a real keychain, first
 // with no daemon (the CLI uses the keychain itself), then through a running
 // daemon's LocalAPI.
@@ -167,7 +157,7 @@ func TestTokenCLI(t *testing.T) {
 			var d *sessDaemon
 			if withDaemon {
 				requireDocker(t)
-				d = startDaemonEnv(t, home, 0, env)
+				d = startDaemonProc(t, home, 0, env)
 				seenBy, seenByJSON = "(as seen by the daemon, pid "+strconv.Itoa(d.cmd.Process.Pid)+")", "daemon"
 			}
 			o := &outputs{}
@@ -433,7 +423,7 @@ func TestTokenKeychainOnly(t *testing.T) {
 	}
 
 	// A container print session through the daemon.
-	d := startDaemonEnv(t, home, 0, env)
+	d := startDaemonProc(t, home, 0, env)
 	wd := workdir(t)
 	out = clOK(t, home, "create", "--name", sname("kc-print"), "--prompt", "say hello", "--print", "--wait", "--image", image, "--workdir", wd)
 	if !strings.Contains(out, fakeanthropic.DefaultReply) {
@@ -495,7 +485,7 @@ func TestTokenEnvPrecedence(t *testing.T) {
 	defer o.noCanary(t)
 
 	o.ok(t, env, kcCanary1, "token", "set")
-	d := startDaemonEnv(t, home, 0, tokenEnv(home, svc, "CLAUDE_CODE_OAUTH_TOKEN="+kcCanaryEnv))
+	d := startDaemonProc(t, home, 0, tokenEnv(home, svc, "CLAUDE_CODE_OAUTH_TOKEN="+kcCanaryEnv))
 	seenBy := "(as seen by the daemon, pid " + strconv.Itoa(d.cmd.Process.Pid) + ")"
 
 	out, _ := o.ok(t, env, "", "token", "status")
@@ -558,7 +548,7 @@ func TestTokenNoCredential(t *testing.T) {
 	env := tokenEnv(home, svc)
 	o := &outputs{}
 	defer o.noCanary(t)
-	d := startDaemonEnv(t, home, 0, env)
+	d := startDaemonProc(t, home, 0, env)
 
 	cred := doctorCheck(t, o, env, "credential")
 	if cred.OK || !strings.Contains(cred.Detail, "no Anthropic credential") || !strings.Contains(cred.Fix, "clauderon token set") || !strings.Contains(cred.Fix, "claude setup-token") {
@@ -629,7 +619,7 @@ func TestTokenNoKeychain(t *testing.T) {
 	}
 
 	requireDocker(t)
-	d := startDaemonEnv(t, home, 0, noBus)
+	d := startDaemonProc(t, home, 0, noBus)
 	_, errOut, code = o.run(t, noBus, kcCanary1, "token", "set")
 	if code == 0 || !strings.Contains(errOut, "cannot connect to the D-Bus session bus") {
 		t.Errorf("token set through a daemon without a keychain: exit %d, stderr %s", code, errOut)
@@ -651,7 +641,7 @@ func TestTokenNoKeychain(t *testing.T) {
 func TestTokenPrompt(t *testing.T) {
 	svc := testKeyring(t)
 	home := t.TempDir()
-	env := append(tokenEnv(home, svc), "GORACE=atexit_sleep_ms=0")
+	env := tokenEnv(home, svc)
 
 	type run struct {
 		out  *syncbuf.Buffer
