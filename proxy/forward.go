@@ -24,17 +24,16 @@ func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, e *AuditEntry, ru
 		p.fail(w, e, err)
 		return
 	}
-	out := r.Clone(r.Context())
-	if err := prepareHeaders(out.Header, rule, tok); err != nil {
-		p.fail(w, e, err)
-		return
-	}
-	e.AuthInjected = true
-	p.roundTrip(w, out, e, rule.Host, rule.upstreamAddr(), p.transports[rule.Host], func(pr *httputil.ProxyRequest) {
+	p.roundTrip(w, r, e, rule.Host, rule.upstreamAddr(), p.transports[rule.Host], func(pr *httputil.ProxyRequest) error {
 		pr.Out.URL.Scheme = "https"
 		pr.Out.URL.Host = rule.Host
 		pr.Out.URL.User = nil
 		pr.Out.Host = rule.Host
+		if err := replaceCredentials(pr.Out.Header, rule, tok); err != nil {
+			return err
+		}
+		e.AuthInjected = true
+		return nil
 	})
 }
 
@@ -60,27 +59,34 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, e *AuditEntry) {
 		p.fail(w, e, fmt.Errorf("%w: send https requests through CONNECT", ErrBadRequest))
 		return
 	}
-	out := r.Clone(r.Context())
-	removeHopByHop(out.Header)
-	p.roundTrip(w, out, e, host, e.Host, p.plain, func(pr *httputil.ProxyRequest) {
+	// ReverseProxy drops the hop-by-hop headers, Proxy-Authorization too.
+	p.roundTrip(w, r, e, host, e.Host, p.plain, func(pr *httputil.ProxyRequest) error {
 		pr.Out.URL.User = nil
+		return nil
 	})
 }
 
-// roundTrip streams out to its upstream and the answer back to w, flushing
+// roundTrip streams out (through rewrite, which ReverseProxy calls once it
+// has removed the hop-by-hop headers) to its upstream and the answer back to w, flushing
 // event streams and unknown-length bodies on every write so server-sent
 // events arrive one by one, and audits it.
-func (p *Proxy) roundTrip(w http.ResponseWriter, out *http.Request, e *AuditEntry, host, addr string, rt http.RoundTripper, rewrite func(*httputil.ProxyRequest)) {
+func (p *Proxy) roundTrip(w http.ResponseWriter, out *http.Request, e *AuditEntry, host, addr string, rt http.RoundTripper, rewrite func(*httputil.ProxyRequest) error) {
 	var body *countingReader
 	if out.Body != nil && out.Body != http.NoBody {
 		body = &countingReader{ReadCloser: out.Body}
 		out.Body = body
 	}
 	cw := &countingWriter{ResponseWriter: w}
-	var upErr error
+	var upErr, rewriteErr error
 	rp := &httputil.ReverseProxy{
-		Rewrite:   rewrite,
-		Transport: rt,
+		Rewrite: func(pr *httputil.ProxyRequest) { rewriteErr = rewrite(pr) },
+		// A request rewrite refused never leaves.
+		Transport: roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+			if rewriteErr != nil {
+				return nil, rewriteErr
+			}
+			return rt.RoundTrip(r)
+		}),
 		// 0, not -1: ReverseProxy still flushes text/event-stream and
 		// unknown-length bodies after every write, but a body of known
 		// length is written in whole buffers.
@@ -88,6 +94,11 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, out *http.Request, e *AuditEntr
 		BufferPool:    p.buffers,
 		ErrorLog:      p.errLog,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if rewriteErr != nil {
+				upErr = rewriteErr
+				writeError(w, upErr)
+				return
+			}
 			upErr = dialError(host, addr, err)
 			if cause := context.Cause(r.Context()); errors.Is(cause, ErrProxyAuth) {
 				upErr = cause // the session was revoked mid-request
@@ -129,3 +140,9 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, out *http.Request, e *AuditEntr
 	}
 	finish()
 }
+
+// roundTripperFunc is a function as an http.RoundTripper.
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip implements http.RoundTripper.
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -46,38 +46,16 @@ func addBeta(h http.Header, flag string) {
 	h.Set("Anthropic-Beta", strings.Join(append(flags, flag), ","))
 }
 
-// hopByHop are the headers that describe one connection (RFC 9110 7.6.1),
-// plus the proxy's own.
-var hopByHop = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-}
-
-// removeHopByHop drops hop-by-hop headers, including every header the
-// Connection header names.
-func removeHopByHop(h http.Header) {
-	for _, v := range h.Values("Connection") {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				h.Del(name)
-			}
-		}
-	}
-	for _, name := range hopByHop {
-		h.Del(name)
-	}
-}
-
 // clientCredentials are what a client may send to authenticate to an
 // intercepted host; all are replaced by the real credential.
 var clientCredentials = []string{"Authorization", "X-Api-Key"}
 
-// prepareHeaders readies h for an intercepted upstream in the one safe
-// order: hop-by-hop headers first (so a client's "Connection: Authorization"
-// cannot remove what is added later), then the client's credentials, then
-// the real one.
-func prepareHeaders(h http.Header, r Rule, tok secret.Token) error {
-	removeHopByHop(h)
+// replaceCredentials removes the client's credentials from h and adds the
+// real one. It runs in ReverseProxy's Rewrite, after ReverseProxy has
+// removed the hop-by-hop headers and every header the client's Connection
+// header named, so a "Connection: Authorization" cannot remove what is
+// added here.
+func replaceCredentials(h http.Header, r Rule, tok secret.Token) error {
 	for _, name := range clientCredentials {
 		h.Del(name)
 	}

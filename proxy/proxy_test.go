@@ -80,6 +80,22 @@ func TestInjection(t *testing.T) {
 			wantKey: canaryAPIKey,
 		},
 		{
+			// The client's credentials and a flag it asked to drop go; what
+			// the proxy adds stays, whatever Connection names.
+			name:  "Connection naming every credential header cannot strip the injected ones",
+			token: canaryOAuth,
+			hdr: map[string][]string{
+				"Connection":     {"Authorization, X-Api-Key, Anthropic-Beta"},
+				"Authorization":  {"Bearer " + clientToken},
+				"X-Api-Key":      {"sk-ant-api03-client"},
+				"Anthropic-Beta": {"dropped-because-connection-named-it"},
+				"Keep-Alive":     {"timeout=5"},
+			},
+			wantAuth:   "Bearer " + canaryOAuth,
+			wantBeta:   OAuthBeta,
+			wantAbsent: []string{"Keep-Alive", "Connection"},
+		},
+		{
 			name:       "Connection-named and hop-by-hop headers are dropped",
 			token:      canaryOAuth,
 			hdr:        map[string][]string{"Connection": {"X-Secret-Hop"}, "X-Secret-Hop": {"1"}, "Proxy-Connection": {"keep-alive"}},

@@ -181,23 +181,20 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-func TestPrepareHeadersOrder(t *testing.T) {
+func TestReplaceCredentials(t *testing.T) {
 	tok, _ := secret.ParseToken(canaryOAuth)
 	h := http.Header{
-		"Connection":          {"Authorization, X-Api-Key, Anthropic-Beta"},
-		"Authorization":       {"Bearer client"},
-		"X-Api-Key":           {"client"},
-		"Anthropic-Beta":      {"dropped-because-connection-named-it"},
-		"Proxy-Authorization": {"Basic eDp5"},
-		"Keep-Alive":          {"timeout=5"},
-		"Content-Type":        {"application/json"},
+		"Authorization":  {"Bearer client"},
+		"X-Api-Key":      {"client"},
+		"Anthropic-Beta": {"client-flag"},
+		"Content-Type":   {"application/json"},
 	}
-	if err := prepareHeaders(h, DefaultRules()[0], tok); err != nil {
+	if err := replaceCredentials(h, DefaultRules()[0], tok); err != nil {
 		t.Fatal(err)
 	}
 	want := http.Header{
 		"Authorization":  {"Bearer " + canaryOAuth},
-		"Anthropic-Beta": {OAuthBeta},
+		"Anthropic-Beta": {"client-flag," + OAuthBeta},
 		"Content-Type":   {"application/json"},
 	}
 	if len(h) != len(want) {
@@ -208,7 +205,7 @@ func TestPrepareHeadersOrder(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, h[k], v)
 		}
 	}
-	if err := InjectAnthropic(http.Header{}, secret.Token{}); err == nil {
+	if err := replaceCredentials(http.Header{}, DefaultRules()[0], secret.Token{}); err == nil {
 		t.Error("empty token injected")
 	}
 }
