@@ -37,7 +37,7 @@ func assertNoLeak(t *testing.T, how, out, secret string) {
 func TestTokenNeverPrints(t *testing.T) {
 	secret := canary("oauth")
 	tok := mustParse(t, secret)
-	rnd := NewRandom()
+	rnd := Wrap("9f3c2a7b1e4d6058a1b2c3d4e5f60718") // a session proxy credential
 
 	type exported struct {
 		Name  string
@@ -119,14 +119,14 @@ func TestTokenNeverPrints(t *testing.T) {
 		assertNoLeak(t, fmt.Sprintf("error %d with %%+v", i), fmt.Sprintf("%+v", err), secret)
 	}
 
-	// The per-session random credential redacts the same way.
+	// A per-session proxy credential (Wrap) redacts the same way.
 	for _, verb := range verbs {
 		if out := fmt.Sprintf(verb, rnd); strings.Contains(out, rnd.Reveal()) {
-			t.Errorf("NewRandom with %s leaks: %s", verb, out)
+			t.Errorf("a wrapped credential with %s leaks: %s", verb, out)
 		}
 	}
 	if b, _ := json.Marshal(map[string]Token{"k": rnd}); strings.Contains(string(b), rnd.Reveal()) {
-		t.Errorf("NewRandom leaks in JSON: %s", b)
+		t.Errorf("a wrapped credential leaks in JSON: %s", b)
 	}
 
 	// The redacted forms are what the test thinks they are.

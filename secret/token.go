@@ -3,9 +3,7 @@
 package secret
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,14 +75,6 @@ func ParseToken(s string) (Token, error) {
 // Wrap holds s, unchecked, in a Token: for values that are not Anthropic
 // credentials, such as a per-session proxy secret read back from state.
 func Wrap(s string) Token { return newToken(s) }
-
-// NewRandom returns a fresh random credential: 32 bytes from crypto/rand,
-// base64url without padding (43 characters), safe in a URL's userinfo.
-func NewRandom() Token {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // never fails since Go 1.24; it crashes the program instead
-	return newToken(base64.RawURLEncoding.EncodeToString(b[:]))
-}
 
 func (t Token) val() string {
 	if t.p == nil {

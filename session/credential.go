@@ -4,31 +4,19 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/clauderon/clauderon/secret"
 )
 
-// Secret is a session's proxy credential. It redacts itself everywhere but
-// Reveal, which is for the container's HTTPS_PROXY and the proxy's table.
-type Secret struct{ v string }
-
-// Reveal returns the credential's value.
-func (s Secret) Reveal() string { return s.v }
-
-// Equal compares in constant time.
-func (s Secret) Equal(o Secret) bool {
-	return subtle.ConstantTimeCompare([]byte(s.v), []byte(o.v)) == 1
-}
-
-func (Secret) String() string               { return "[REDACTED]" }
-func (Secret) GoString() string             { return "[REDACTED]" }
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[REDACTED]"`), nil }
-func (Secret) LogValue() slog.Value         { return slog.StringValue("[REDACTED]") }
+// Secret is a session's proxy credential. As a secret.Token it redacts
+// itself everywhere but Reveal, which is for the container's HTTPS_PROXY and
+// the proxy's table.
+type Secret = secret.Token
 
 // keyFile holds the random key every session's credential is derived from,
 // so a session rebuilt from its container's labels (name + nonce) gets the
@@ -87,5 +75,5 @@ func newNonce() string {
 func deriveSecret(key []byte, name, nonce string) Secret {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("clauderon proxy credential\x00" + name + "\x00" + nonce))
-	return Secret{v: hex.EncodeToString(m.Sum(nil)[:16])}
+	return secret.Wrap(hex.EncodeToString(m.Sum(nil)[:16]))
 }
