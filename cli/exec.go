@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -61,12 +59,6 @@ func newExecCmd() *cobra.Command {
 	}
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 func runExec(ctx context.Context, args []string) error {
 	// This process only proxies one command's API calls: one P is ample
 	// (one core moves ~500 MB/s of intercepted TLS), and it spares every
@@ -104,7 +96,7 @@ func runExec(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	bundle := filepath.Join(home, "ca-bundle.pem")
+	bundle := filepath.Join(home, proxy.TrustBundleFile)
 	if err := ca.WriteTrustBundle(bundle); err != nil {
 		return err
 	}
@@ -112,7 +104,7 @@ func runExec(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	audit, err := proxy.OpenAudit(filepath.Join(home, "audit.jsonl"), cfg.Proxy.AuditMaxBytes)
+	audit, err := proxy.OpenAudit(filepath.Join(home, proxy.AuditFile), cfg.Proxy.AuditMaxBytes)
 	if err != nil {
 		return err
 	}
@@ -123,7 +115,15 @@ func runExec(ctx context.Context, args []string) error {
 	}
 	defer logFile.Close()
 
-	name, pass := "exec-"+randomHex(4), randomHex(24)
+	id, err := proxy.NewSecret()
+	if err != nil {
+		return err
+	}
+	pass, err := proxy.NewSecret()
+	if err != nil {
+		return err
+	}
+	name := "exec-" + id[:8]
 	auth := proxy.NewSessions()
 	if err := auth.Set(name, pass); err != nil {
 		return err

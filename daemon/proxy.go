@@ -8,10 +8,6 @@ import (
 	"github.com/clauderon/clauderon/proxy"
 )
 
-// bundleFile is the trust bundle (system roots + the proxy CA) mounted into
-// containers at /etc/clauderon/ca-bundle.pem.
-const bundleFile = "ca-bundle.pem"
-
 // setupProxy loads the CA, writes the trust bundle, builds the proxy and
 // listens on loopback and, on Linux, the Docker bridge's gateway, so
 // containers reach it as host.docker.internal (see listeners.go). Never
@@ -58,4 +54,4 @@ func (d *Daemon) setupProxy(ctx context.Context) error {
 	return d.bindPrimary(ctx, port)
 }
 
-func (d *Daemon) bundlePath() string { return filepath.Join(d.cfg.Home, bundleFile) }
+func (d *Daemon) bundlePath() string { return filepath.Join(d.cfg.Home, proxy.TrustBundleFile) }

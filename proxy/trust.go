@@ -11,6 +11,10 @@ import (
 	"strings"
 )
 
+// TrustBundleFile is the trust bundle's name inside CLAUDERON_HOME: the
+// system roots plus the proxy CA, for clients' SSL_CERT_FILE.
+const TrustBundleFile = "ca-bundle.pem"
+
 // systemBundles are where Debian/Ubuntu, Fedora/RHEL, openSUSE, Alpine and
 // macOS keep their PEM root bundles, in the order crypto/x509 looks.
 var systemBundles = []string{
