@@ -43,7 +43,12 @@ func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, e *AuditEntry, ru
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, e *AuditEntry) {
 	host, port := r.URL.Hostname(), r.URL.Port()
 	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[r.URL.Scheme]
+		switch r.URL.Scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
 	}
 	e.Host = net.JoinHostPort(host, port)
 	if p.isSelfTarget(host, port) {

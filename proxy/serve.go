@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -142,12 +143,16 @@ func (p *Proxy) removeSelf(ln net.Listener) {
 // the proxy are caught after dialling, by isSelfConn.
 func (p *Proxy) isSelfTarget(host, port string) bool {
 	host = strings.Trim(host, "[]")
+	portNum, err := strconv.Atoi(port)
+	if err != nil {
+		return false
+	}
 	ip := net.ParseIP(host)
 	local := strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost")
 	p.selfMu.RLock()
 	defer p.selfMu.RUnlock()
 	for _, la := range p.self {
-		if la == nil || fmt.Sprint(la.Port) != port {
+		if la == nil || la.Port != portNum {
 			continue
 		}
 		switch {
