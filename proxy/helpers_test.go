@@ -141,18 +141,18 @@ func newHarness(t testing.TB, token string, opts ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lns, err := Listen([]string{"127.0.0.1:0"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.addr = lns[0].Addr().String()
+	h.addr = ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- h.proxy.Run(ctx, lns...) }()
+	go func() { done <- h.proxy.Serve(ctx, ln) }()
 	h.stopFn = func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Run returned %v after cancel, want nil", err)
+			t.Errorf("Serve returned %v after cancel, want nil", err)
 		}
 		audit.Close()
 	}

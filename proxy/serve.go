@@ -13,54 +13,9 @@ import (
 	"time"
 )
 
-// DefaultPort is where the daemon's proxy listens unless configured.
-const DefaultPort = 18080
-
-// Listen binds every address given (host:port; port 0 picks one) and
-// nothing else. On error, those already bound are closed.
-func Listen(addrs []string) ([]net.Listener, error) {
-	if len(addrs) == 0 {
-		return nil, errors.New("proxy: no listen address given")
-	}
-	var lns []net.Listener
-	for _, a := range addrs {
-		ln, err := net.Listen("tcp", a)
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, fmt.Errorf("proxy: cannot listen on %s: %w", a, err)
-		}
-		lns = append(lns, ln)
-	}
-	return lns, nil
-}
-
-// Run serves on every listener until ctx is done or one of them fails, then
-// closes them all and every connection, and waits for in-flight requests to
-// finish. It returns nil when ctx was canceled.
-func (p *Proxy) Run(ctx context.Context, lns ...net.Listener) error {
-	if len(lns) == 0 {
-		return errors.New("proxy: Run needs at least one listener")
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, len(lns))
-	for _, ln := range lns {
-		go func() { errs <- p.Serve(ctx, ln) }()
-	}
-	var first error
-	for range lns {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-			cancel()
-		}
-	}
-	return first
-}
-
-// Serve answers proxy requests on ln until ctx is done, like Run with one
-// listener; several Serve calls may share a Proxy. It returns nil when ctx
+// Serve answers proxy requests on ln until ctx is done or ln fails, then
+// closes ln and every connection and waits for in-flight requests to
+// finish. Several Serve calls may share a Proxy. It returns nil when ctx
 // was canceled.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	p.addSelf(ln)

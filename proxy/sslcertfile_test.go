@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -84,13 +85,13 @@ func TestSSLCertFileChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lns, err := Listen([]string{"127.0.0.1:0"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, lns...) }()
+	go func() { done <- p.Serve(ctx, ln) }()
 	defer func() {
 		cancel()
 		<-done
@@ -101,7 +102,7 @@ func TestSSLCertFileChild(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Certificate())
 	tr := &http.Transport{
-		Proxy:           http.ProxyURL(&url.URL{Scheme: "http", Host: lns[0].Addr().String(), User: url.UserPassword("child", "secret")}),
+		Proxy:           http.ProxyURL(&url.URL{Scheme: "http", Host: ln.Addr().String(), User: url.UserPassword("child", "secret")}),
 		TLSClientConfig: tlsConfig(pool),
 	}
 	defer tr.CloseIdleConnections()
