@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -133,14 +132,10 @@ is not affected; status shows whether one still provides a credential.`,
 }
 
 func checkName(name string) error {
-	if slices.Contains(secret.Names(), name) {
-		return nil
+	if err := secret.CheckName(name); err != nil {
+		return fmt.Errorf("--name: %w", err)
 	}
-	shown := fmt.Sprintf(" %q", name)
-	if len(name) > 32 || strings.HasPrefix(name, "sk-") {
-		shown = "" // it may be a token given to the wrong flag
-	}
-	return fmt.Errorf("--name: unknown credential name%s (known: %s)", shown, strings.Join(secret.Names(), ", "))
+	return nil
 }
 
 // tokens reaches the credential store: the running daemon's, or, when no
@@ -276,14 +271,11 @@ func parseToken(name, raw string) (secret.Token, error) {
 		return secret.Token{}, errors.New("no token given: pipe one in (`pbpaste | clauderon token set`) " +
 			"or run `clauderon token set` in a terminal and paste it at the prompt; get one with `claude setup-token`")
 	}
-	if name == secret.Anthropic {
-		tok, err := secret.ParseToken(norm)
-		if err != nil {
-			return secret.Token{}, fmt.Errorf("refused: %w", err)
-		}
-		return tok, nil
+	tok, err := secret.Parse(name, norm)
+	if err != nil {
+		return secret.Token{}, fmt.Errorf("refused: %w", err)
 	}
-	return secret.Wrap(norm), nil // the store checks other kinds
+	return tok, nil
 }
 
 func runTokenSet(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, name string) error {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/secret"
@@ -28,15 +26,6 @@ func (d *Daemon) tokenStore() (*secret.Store, error) {
 	return d.cfg.Tokens, nil
 }
 
-// knownName refuses a credential name clauderon does not know, before any
-// keychain call or body is read.
-func knownName(name string) error {
-	if slices.Contains(secret.Names(), name) {
-		return nil
-	}
-	return fmt.Errorf("%w %q (known: %s)", secret.ErrUnknownName, name, strings.Join(secret.Names(), ", "))
-}
-
 // writeTokenStatus answers the Status of name: where the credential the
 // proxy uses comes from, never the credential.
 func (d *Daemon) writeTokenStatus(w http.ResponseWriter, r *http.Request, s *secret.Store, name string) error {
@@ -52,7 +41,7 @@ func (d *Daemon) writeTokenStatus(w http.ResponseWriter, r *http.Request, s *sec
 // lives in, or why the route cannot serve it.
 func (d *Daemon) tokenTarget(r *http.Request) (string, *secret.Store, error) {
 	name := r.PathValue("name")
-	if err := knownName(name); err != nil {
+	if err := secret.CheckName(name); err != nil {
 		return "", nil, err
 	}
 	s, err := d.tokenStore()

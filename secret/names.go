@@ -25,9 +25,29 @@ type credential struct {
 func lookup(name string) (credential, error) {
 	c, ok := kinds[name]
 	if !ok {
-		return credential{}, fmt.Errorf("%w %q (known: %s)", ErrUnknownName, name, strings.Join(Names(), ", "))
+		shown := fmt.Sprintf(" %q", name)
+		if len(name) > 32 || strings.HasPrefix(name, "sk-") {
+			shown = "" // it may be a token given in the name's place
+		}
+		return credential{}, fmt.Errorf("%w%s (known: %s)", ErrUnknownName, shown, strings.Join(Names(), ", "))
 	}
 	return c, nil
+}
+
+// CheckName returns an ErrUnknownName error, listing the known names, for a
+// credential name clauderon does not know.
+func CheckName(name string) error {
+	_, err := lookup(name)
+	return err
+}
+
+// Parse trims raw and checks it as a value of the credential name.
+func Parse(name, raw string) (Token, error) {
+	c, err := lookup(name)
+	if err != nil {
+		return Token{}, err
+	}
+	return c.parse(raw)
 }
 
 // Names lists the credential names clauderon knows, sorted.
