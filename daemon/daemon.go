@@ -17,6 +17,7 @@ import (
 
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/backend/docker"
+	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/proxy"
 	"github.com/clauderon/clauderon/secret"
@@ -152,7 +153,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		// The engine may come up later; Run keeps trying.
 		d.log.Warn("cannot reconcile sessions with the engine yet", "err", err)
 	}
-	d.sock, err = listenSocket(filepath.Join(cfg.Home, SocketFile))
+	d.sock, err = listenSocket(filepath.Join(cfg.Home, client.SocketFile))
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +161,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 }
 
 // Socket is the LocalAPI's unix socket path.
-func (d *Daemon) Socket() string { return filepath.Join(d.cfg.Home, SocketFile) }
+func (d *Daemon) Socket() string { return filepath.Join(d.cfg.Home, client.SocketFile) }
 
 // Run serves until ctx ends, then drains: it stops accepting, lets requests
 // in flight finish for up to DrainTimeout or until force is closed, and

@@ -135,7 +135,7 @@ func TestSecondDaemonRefused(t *testing.T) {
 
 func TestStaleSocketRemoved(t *testing.T) {
 	home := t.TempDir()
-	l, err := net.Listen("unix", filepath.Join(home, SocketFile))
+	l, err := net.Listen("unix", filepath.Join(home, client.SocketFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestStaleSocketRemoved(t *testing.T) {
 }
 
 func TestClientWithoutDaemon(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), SocketFile)
+	sock := filepath.Join(t.TempDir(), client.SocketFile)
 	_, err := (&client.Client{Socket: sock}).List(context.Background())
 	var du *client.DaemonUnreachableError
 	want := "cannot reach the clauderon daemon at " + sock + "; start it with `clauderon daemon` or open the app"

@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,8 @@ import (
 
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/proxy"
+	"github.com/clauderon/clauderon/secret"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -85,18 +85,23 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string) clie
 	fail := func(detail, fix string) client.Check {
 		return client.Check{Name: "proxy", Detail: detail, Fix: fix}
 	}
-	rb := make([]byte, 12)
-	_, _ = rand.Read(rb)
+	rnd, err := proxy.NewSecret()
+	if err != nil {
+		return fail(err.Error(), "")
+	}
+	pass, err := proxy.NewSecret()
+	if err != nil {
+		return fail(err.Error(), "")
+	}
 	// '_' is not allowed in session names, so this credential never shadows a session's.
-	user := "_doctor-" + hex.EncodeToString(rb[:4])
-	pass := hex.EncodeToString(rb[4:])
+	user := "_doctor-" + rnd[:8]
 	if err := d.auth.Set(user, pass); err != nil {
 		return fail(err.Error(), "")
 	}
 	defer d.auth.Remove(user)
 
 	cc := session.ContainerConfig{ProxyPort: d.proxyPort, CAFile: d.ca.CertPath(), BundleFile: d.bundlePath()}
-	proxyURL := "http://" + user + ":" + pass + "@" + session.ProxyHost + ":" + fmt.Sprint(d.proxyPort)
+	proxyURL := session.ProxyURL(user, secret.Wrap(pass), d.proxyPort)
 	spec := backend.Spec{
 		Name:       "clauderon" + strings.ReplaceAll(user, "_", "-"),
 		Image:      image,

@@ -17,9 +17,8 @@ var ErrAlreadyRunning = errors.New("another clauderon daemon is already running"
 
 // Files of the daemon inside CLAUDERON_HOME.
 const (
-	SocketFile = "clauderon.sock"
-	lockFile   = "daemon.lock"
-	pidFile    = "daemon.pid"
+	lockFile = "daemon.lock"
+	pidFile  = "daemon.pid"
 )
 
 // lock holds an exclusive flock on home/daemon.lock for the daemon's
