@@ -45,7 +45,7 @@ type Container struct {
 	Name       string
 	Image      string
 	Status     string // created, running, exited, dead, …
-	ExitCode   int
+	ExitCode   int    // from Inspect only
 	Error      string
 	Labels     map[string]string
 	StartedAt  time.Time
@@ -54,10 +54,9 @@ type Container struct {
 
 // Event is a container lifecycle event (start, die, destroy, …).
 type Event struct {
-	ID       string
-	Action   string
-	ExitCode int
-	Labels   map[string]string
+	ID     string
+	Action string
+	Labels map[string]string
 }
 
 // Stream is an attached container's TTY: read its output, write its input.

@@ -304,7 +304,7 @@ func TestSessionRebuildFromLabels(t *testing.T) {
 	}
 	d2 := startSessDaemon(t, e.home, e.d.port)
 	s, ok := findSession(listSessions(t, e.home), lbl)
-	if !ok || s.Status != session.StatusRunning || !s.Rebuilt {
+	if !ok || s.Status != session.StatusRunning || !s.Rebuilt || s.StartedAt.IsZero() {
 		t.Fatalf("lbl after losing its state: %+v (listed %v)", s, ok)
 	}
 	u := proxyURLOf(t, session.ContainerName(lbl))

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"fmt"
 	"net"
 	"net/url"
 	"strconv"
@@ -96,5 +95,3 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON string) b
 		ExtraHosts: []string{ProxyHost + ":host-gateway"},
 	}
 }
-
-func describeExit(code int) string { return fmt.Sprintf("exit code %d", code) }

@@ -106,7 +106,7 @@ func (f *fakeBackend) exit(id string, code int) {
 	c.Status = "exited"
 	c.ExitCode = code
 	c.FinishedAt = time.Now()
-	f.events <- backend.Event{ID: id, Action: "die", ExitCode: code, Labels: c.Labels}
+	f.events <- backend.Event{ID: id, Action: "die", Labels: c.Labels}
 }
 
 func (f *fakeBackend) Stop(_ context.Context, id string, _ time.Duration) error {

@@ -109,8 +109,11 @@ func (m *Manager) applyLocked(r *record, c backend.Container) bool {
 		if r.Status != StatusRunning {
 			r.Status = StatusRunning
 			r.Reason = ""
-			if !c.StartedAt.IsZero() {
+			switch {
+			case !c.StartedAt.IsZero():
 				r.StartedAt = c.StartedAt
+			case r.StartedAt.IsZero(): // List does not tell; a rebuilt session
+				r.StartedAt = m.cfg.Now()
 			}
 			m.saveLocked(r)
 		}

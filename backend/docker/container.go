@@ -3,8 +3,6 @@ package docker
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -113,7 +111,6 @@ func (b *Backend) List(ctx context.Context, labels map[string]string) ([]backend
 		if len(s.Names) > 0 {
 			c.Name = strings.TrimPrefix(s.Names[0], "/")
 		}
-		c.ExitCode = exitCodeFromStatus(s.Status)
 		out = append(out, c)
 	}
 	return out, nil
@@ -125,18 +122,6 @@ func labelFilters(labels map[string]string) filters.Args {
 		f.Add("label", k+"="+v)
 	}
 	return f
-}
-
-// exitedRe matches the engine's human status of a stopped container, "Exited (137) 2 minutes ago".
-var exitedRe = regexp.MustCompile(`^Exited \((-?\d+)\)`)
-
-func exitCodeFromStatus(status string) int {
-	m := exitedRe.FindStringSubmatch(status)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
 }
 
 func parseTime(s string) time.Time {

@@ -41,9 +41,6 @@ func New(opts ...Option) (*Backend, error) {
 	return b, nil
 }
 
-// Host is the engine address the backend talks to, e.g. unix:///var/run/docker.sock.
-func (b *Backend) Host() string { return b.cli.DaemonHost() }
-
 // Close releases the client's idle connections.
 func (b *Backend) Close() error { return b.cli.Close() }
 

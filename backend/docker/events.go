@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/docker/docker/api/types/events"
 
@@ -55,9 +54,6 @@ func toEvent(m events.Message) backend.Event {
 		if !eventAttributes[k] {
 			ev.Labels[k] = v
 		}
-	}
-	if s, ok := m.Actor.Attributes["exitCode"]; ok {
-		ev.ExitCode, _ = strconv.Atoi(s)
 	}
 	return ev
 }
