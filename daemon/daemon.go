@@ -263,15 +263,8 @@ func (d *Daemon) draining() bool { return d.drained.Load() }
 // streamContext is the context of a long-lived answer (wait, logs -f,
 // attach): it ends with the request or when the daemon starts to drain.
 func (d *Daemon) streamContext(r *http.Request) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ctx, cancel := d.drainContext()
 	stop := context.AfterFunc(r.Context(), cancel)
-	go func() {
-		select {
-		case <-d.drain:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	return ctx, func() { stop(); cancel() }
 }
 

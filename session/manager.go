@@ -79,7 +79,9 @@ type Manager struct {
 }
 
 // Open loads the persisted sessions and registers their proxy credentials.
-// Call Reconcile next, then Run.
+// Call Reconcile next, so the first answers already reflect the engine, then
+// Run, which reconciles again once subscribed to events to catch what
+// changed in between.
 func Open(cfg Config) (*Manager, error) {
 	if cfg.Home == "" || cfg.Backend == nil || cfg.Auth == nil {
 		return nil, errors.New("session: Config needs Home, Backend and Auth")

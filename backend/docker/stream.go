@@ -32,12 +32,18 @@ func (b *Backend) Logs(ctx context.Context, id string, follow bool) (io.ReadClos
 
 // demux merges a multiplexed stdout/stderr stream into one.
 func demux(rc io.ReadCloser) io.ReadCloser {
+	return &demuxed{PipeReader: merge(rc), src: rc}
+}
+
+// merge reads the engine's multiplexed frames from r and gives their
+// payloads, stdout and stderr alike, in order.
+func merge(r io.Reader) *io.PipeReader {
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := stdcopy.StdCopy(pw, pw, rc)
+		_, err := stdcopy.StdCopy(pw, pw, r)
 		pw.CloseWithError(err)
 	}()
-	return &demuxed{PipeReader: pr, src: rc}
+	return pr
 }
 
 type demuxed struct {
@@ -69,12 +75,7 @@ func (b *Backend) Attach(ctx context.Context, id string) (backend.Stream, error)
 	}
 	s := &stream{resp: resp, r: resp.Reader}
 	if info.Config == nil || !info.Config.Tty {
-		pr, pw := io.Pipe()
-		go func() {
-			_, err := stdcopy.StdCopy(pw, pw, resp.Reader)
-			pw.CloseWithError(err)
-		}()
-		s.r = pr
+		s.r = merge(resp.Reader)
 	}
 	return s, nil
 }
