@@ -23,7 +23,7 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 	if image == "" {
 		image = session.DefaultImage
 	}
-	if !imageRefRE.MatchString(image) {
+	if !session.ValidImageRef(image) {
 		return session.Errorf(session.ErrInvalid, "%q is not a valid image reference", image)
 	}
 	var checks []client.Check

@@ -4,15 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"regexp"
 	"sync"
 
 	"github.com/clauderon/clauderon/build/agent"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/session"
 )
-
-var imageRefRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$`)
 
 // progressWriter streams NDJSON progress lines, flushed one by one.
 type progressWriter struct {
@@ -52,7 +49,7 @@ func (d *Daemon) buildImage(w http.ResponseWriter, r *http.Request) error {
 	if b.Tag == "" {
 		b.Tag = session.DefaultImage
 	}
-	if !imageRefRE.MatchString(b.Tag) {
+	if !session.ValidImageRef(b.Tag) {
 		return session.Errorf(session.ErrInvalid, "tag %q is not a valid image reference", b.Tag)
 	}
 	dir, err := os.MkdirTemp("", "clauderon-image-")
@@ -78,7 +75,7 @@ func (d *Daemon) pullImage(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &b); err != nil {
 		return err
 	}
-	if !imageRefRE.MatchString(b.Ref) {
+	if !session.ValidImageRef(b.Ref) {
 		return session.Errorf(session.ErrInvalid, "%q is not a valid image reference", b.Ref)
 	}
 	if err := d.cfg.Backend.Ping(r.Context()); err != nil {

@@ -11,6 +11,14 @@ import (
 // kernel limits a single argument (MAX_ARG_STRLEN, 128 KiB).
 const MaxPromptBytes = 100 << 10
 
+// imageRefRE is what an image reference may look like: the characters of
+// registry hosts, paths, tags and digests; never a space, a control or
+// escape byte (which `list` would print), or a leading "-" (a flag).
+var imageRefRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_./:@-]{0,254}$`)
+
+// ValidImageRef reports whether ref has the shape of an image reference.
+func ValidImageRef(ref string) bool { return imageRefRE.MatchString(ref) }
+
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
 
 // ValidateName checks a session name: 1–40 of a-z, 0-9 and '-', not starting with '-'.
@@ -65,7 +73,7 @@ func normalize(o Options, g mountGuard) (Options, error) {
 	if o.Image == "" {
 		o.Image = DefaultImage
 	}
-	if strings.IndexFunc(o.Image, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 || strings.HasPrefix(o.Image, "-") {
+	if !ValidImageRef(o.Image) {
 		return o, Errorf(ErrInvalid, "image %q is not a valid image reference", o.Image)
 	}
 	if o.Workdir != "" {

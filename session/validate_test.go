@@ -43,16 +43,18 @@ func TestPromptText(t *testing.T) {
 	}
 }
 
-// TestImageText: an image reference is printable ASCII, so it cannot carry
-// escapes to `list` either.
+// TestImageText: an image reference has the characters of one, so it cannot
+// carry escapes to `list` either; doctor and image build check the same.
 func TestImageText(t *testing.T) {
 	g := newMountGuard("/nonexistent/clauderon-home", "", nil)
-	for _, img := range []string{"a b", "x\x1b]0;PWNED\a", "x\u009b", "x\ty", "--privileged", "imagé"} {
+	for _, img := range []string{"a b", "x\x1b]0;PWNED\a", "x\u009b", "x\ty", "--privileged", "imagé", "a!b"} {
 		if _, err := normalize(Options{Name: "a", Image: img}, g); !errors.Is(err, ErrInvalid) {
 			t.Errorf("image %q: %v, want ErrInvalid", img, err)
 		}
 	}
-	if _, err := normalize(Options{Name: "a", Image: "ghcr.io/org/img:1.2@sha256:abc"}, g); err != nil {
-		t.Errorf("valid image refused: %v", err)
+	for _, img := range []string{"ghcr.io/org/img:1.2@sha256:abc", "localhost:5000/my_img"} {
+		if _, err := normalize(Options{Name: "a", Image: img}, g); err != nil {
+			t.Errorf("valid image %q refused: %v", img, err)
+		}
 	}
 }
