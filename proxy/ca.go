@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/clauderon/clauderon/internal/atomicfile"
 )
 
 // File names of the CA inside CLAUDERON_HOME.
@@ -150,7 +152,6 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 // the certificate is renamed over, so a reader never sees a certificate
 // without its key. replaceOrphan replaces a key left without certificate.
 func createCA(certPath, keyPath string, replaceOrphan bool) error {
-	dir := filepath.Dir(certPath)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -190,67 +191,33 @@ func createCA(certPath, keyPath string, replaceOrphan bool) error {
 	if err != nil {
 		return err
 	}
-	keyTmp, err := writeTemp(dir, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(keyTmp)
-	certTmp, err := writeTemp(dir, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(certTmp)
-
 	if _, err := os.Stat(certPath); err == nil {
 		return nil // someone else finished first
 	}
-	if err := os.Link(keyTmp, keyPath); err != nil {
+	lost := errors.New("another process is creating the CA")
+	err = atomicfile.Place(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600, func(tmp, path string) error {
+		err := os.Link(tmp, path)
 		if !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("cannot write the proxy CA key: %w", err)
+			return err
 		}
 		// Another process won the race and is about to write its
 		// certificate; LoadOrCreateCA waits for it. Only a key that
 		// stayed alone while we waited is replaced.
 		if !replaceOrphan {
-			return nil
+			return lost
 		}
-		if err := os.Rename(keyTmp, keyPath); err != nil {
-			return fmt.Errorf("cannot write the proxy CA key: %w", err)
-		}
+		return os.Rename(tmp, path)
+	})
+	if errors.Is(err, lost) {
+		return nil
 	}
-	if err := os.Rename(certTmp, certPath); err != nil {
+	if err != nil {
+		return fmt.Errorf("cannot write the proxy CA key: %w", err)
+	}
+	if err := atomicfile.Write(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return fmt.Errorf("cannot write the proxy CA certificate: %w", err)
 	}
 	return nil
-}
-
-// writeTemp writes b to a new file in dir with exactly mode perm.
-func writeTemp(dir string, b []byte, perm os.FileMode) (string, error) {
-	f, err := os.CreateTemp(dir, ".proxy-ca-*.tmp")
-	if err != nil {
-		return "", err
-	}
-	name := f.Name()
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		os.Remove(name)
-		return "", err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(name)
-		return "", err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(name)
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(name)
-		return "", err
-	}
-	return name, nil
 }
 
 // randSerial is a positive random 127-bit serial number.

@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/clauderon/clauderon/internal/atomicfile"
 )
 
 // TrustBundleFile is the trust bundle's name inside CLAUDERON_HOME: the
@@ -54,12 +55,7 @@ func (c *CA) writeTrustBundle(path, sslCertFile string, candidates []string) err
 	}
 	fmt.Fprintf(&buf, "# clauderon proxy CA (%s); system roots above from %s\n", c.cert.Subject.CommonName, from)
 	buf.Write(c.certPEM)
-	tmp, err := writeTemp(filepath.Dir(path), buf.Bytes(), 0o644)
-	if err != nil {
-		return fmt.Errorf("cannot write trust bundle: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("cannot write trust bundle: %w", err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/clauderon/clauderon/internal/atomicfile"
 	"github.com/clauderon/clauderon/secret"
 )
 
@@ -61,7 +62,7 @@ func loadOrCreateKey(home string) ([]byte, error) {
 // linkNewFile makes path hold data (0600) unless it exists (os.ErrExist),
 // so that whenever path exists it is complete.
 func linkNewFile(path string, data []byte) error {
-	return placeFile(path, data, 0o600, os.Link)
+	return atomicfile.Place(path, data, 0o600, os.Link)
 }
 
 func newNonce() string {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/clauderon/clauderon/internal/atomicfile"
 )
 
 // record is what the state file holds: the session plus the nonce its proxy
@@ -34,7 +36,7 @@ func (st store) save(r record) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(d, stateFile), b, 0o600)
+	return atomicfile.Write(filepath.Join(d, stateFile), b, 0o600)
 }
 
 func (st store) remove(name string) error {
@@ -75,47 +77,4 @@ func (st store) load() ([]record, []error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, errs
-}
-
-// writeFileAtomic writes data to path so a crash leaves either the old or
-// the new content: temp file, fsync, rename, fsync of the directory.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return placeFile(path, data, perm, os.Rename)
-}
-
-// placeFile writes data with perm to a synced temp file beside path, puts it
-// in place with place (os.Rename to replace, os.Link to create only), and
-// syncs the directory, so that path is never seen half written.
-func placeFile(path string, data []byte, perm os.FileMode, place func(tmp, path string) error) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := place(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
