@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/clauderon/clauderon/backend"
-	"github.com/clauderon/clauderon/secret"
+	"github.com/clauderon/clauderon/proxy"
 )
 
 // Paths inside the container.
@@ -47,21 +47,10 @@ func ClaudeArgv(mode Mode, prompt string) []string {
 
 // ContainerEnv is the environment shared by session and doctor containers.
 func ContainerEnv(proxyURL string) []string {
-	return []string{
-		"CLAUDE_CODE_OAUTH_TOKEN=" + secret.PlaceholderOAuth,
-		"HTTPS_PROXY=" + proxyURL,
-		"HTTP_PROXY=" + proxyURL,
-		"https_proxy=" + proxyURL,
-		"http_proxy=" + proxyURL,
-		"NO_PROXY=localhost,127.0.0.1",
-		"no_proxy=localhost,127.0.0.1",
-		"SSL_CERT_FILE=" + ContainerBundle,
-		"CURL_CA_BUNDLE=" + ContainerBundle,
-		"GIT_SSL_CAINFO=" + ContainerBundle,
-		"NODE_EXTRA_CA_CERTS=" + ContainerCA,
+	return append(proxy.ClientEnv(proxyURL, ContainerCA, ContainerBundle),
 		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
 		"DISABLE_AUTOUPDATER=1",
-	}
+	)
 }
 
 // CAMounts mounts the proxy CA and the trust bundle read-only.
