@@ -388,11 +388,15 @@ func TestSessionInteractive(t *testing.T) {
 	if !ok || s.Status != session.StatusRunning {
 		t.Errorf("tui after detaching: %+v", s)
 	}
-	// Resize goes through the LocalAPI to the engine.
+	// Resize goes through the LocalAPI to the engine, and the container's
+	// terminal takes the size.
 	if err := e.d.client().Resize(context.Background(), tui, 30, 100); err != nil {
 		t.Errorf("resize: %v", err)
 	}
-	// Attach refuses print sessions and unknown names clearly.
+	if out, err := dockerCLI(t, "exec", session.ContainerName(tui), "stty", "-F", "/dev/console", "size"); err != nil || strings.TrimSpace(out) != "30 100" {
+		t.Errorf("the container's terminal after the resize: %q %v", out, err)
+	}
+	// Attach refuses unknown names clearly.
 	_, errOut, code := cl(t, e.home, "attach", "nope")
 	if code == 0 || !strings.Contains(errOut, `no session named "nope"`) {
 		t.Errorf("attach nope: %d %q", code, errOut)
