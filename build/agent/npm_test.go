@@ -55,7 +55,7 @@ func TestBuildFromNPM(t *testing.T) {
 	}
 	t.Cleanup(func() { b.RemoveImage(context.Background(), tag) })
 
-	out := run(t, b, ctx, backend.Spec{Image: tag, Cmd: []string{"sh", "-c", "id -un; readlink -f \"$(command -v claude)\"; claude --version"}})
+	out := testimage.Run(t, ctx, b, backend.Spec{Image: tag, Cmd: []string{"sh", "-c", "id -un; readlink -f \"$(command -v claude)\"; claude --version"}})
 	for _, want := range []string{"claude\n", "/usr/local/bin/claude\n", "(Claude Code)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -102,7 +102,7 @@ func TestTrust(t *testing.T) {
 	script := `curl -sS ` + url + `/hello; echo curl=$?; git ls-remote ` + url + `/repo.git 2>&1; echo git=$?`
 
 	t.Run("trusted", func(t *testing.T) {
-		out := run(t, b, ctx, backend.Spec{Image: image, Cmd: []string{"sh", "-c", script}, Env: trustEnv, Mounts: mounts})
+		out := testimage.Run(t, ctx, b, backend.Spec{Image: image, Cmd: []string{"sh", "-c", script}, Env: trustEnv, Mounts: mounts})
 		// git reaching the server's 404 proves the handshake succeeded.
 		for _, want := range []string{"trusted\ncurl=0", "repository '" + url + "/repo.git/' not found"} {
 			if !strings.Contains(out, want) {
@@ -111,7 +111,7 @@ func TestTrust(t *testing.T) {
 		}
 	})
 	t.Run("untrusted without the bundle", func(t *testing.T) {
-		out := run(t, b, ctx, backend.Spec{Image: image, Cmd: []string{"sh", "-c", script}, Mounts: mounts})
+		out := testimage.Run(t, ctx, b, backend.Spec{Image: image, Cmd: []string{"sh", "-c", script}, Mounts: mounts})
 		for _, want := range []string{"curl=60", "server certificate verification failed"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
@@ -119,7 +119,7 @@ func TestTrust(t *testing.T) {
 		}
 	})
 	t.Run("public hosts through the host roots", func(t *testing.T) {
-		out := run(t, b, ctx, backend.Spec{Image: image, Env: trustEnv, Mounts: mounts, Cmd: []string{"sh", "-c",
+		out := testimage.Run(t, ctx, b, backend.Spec{Image: image, Env: trustEnv, Mounts: mounts, Cmd: []string{"sh", "-c",
 			"curl -sS --max-time 30 -o /dev/null https://registry.npmjs.org/; echo curl=$?"}})
 		switch {
 		case strings.Contains(out, "curl=0"):
@@ -169,28 +169,6 @@ func drain(c chan string) {
 			return
 		}
 	}
-}
-
-func run(t *testing.T, b *docker.Backend, ctx context.Context, spec backend.Spec) string {
-	t.Helper()
-	id, err := b.Create(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Remove(context.Background(), id, true)
-	if err := b.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := b.Logs(ctx, id, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	out, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
 }
 
 // hostRoots is the host's PEM bundle of trusted roots, as the daemon reads it.

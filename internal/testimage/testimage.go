@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/internal/testenv"
 
 	"github.com/clauderon/clauderon/backend/docker"
@@ -216,3 +218,27 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 }
 
 func (t *tailBuffer) String() string { return string(t.b) }
+
+// Run runs spec to its end on b and returns what it printed; the container
+// is removed before Run returns.
+func Run(t testing.TB, ctx context.Context, b *docker.Backend, spec backend.Spec) string {
+	t.Helper()
+	id, err := b.Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Remove(context.Background(), id, true)
+	if err := b.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := b.Logs(ctx, id, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	out, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}

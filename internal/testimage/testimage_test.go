@@ -1,9 +1,7 @@
 package testimage_test
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -38,22 +36,5 @@ func run(t *testing.T, image string, cmd ...string) string {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	id, err := b.Create(ctx, backend.Spec{Image: image, Cmd: cmd, Labels: map[string]string{"clauderon.test": t.Name()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Remove(context.Background(), id, true) })
-	if err := b.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := b.Logs(ctx, id, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, rc); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
+	return testimage.Run(t, ctx, b, backend.Spec{Image: image, Cmd: cmd, Labels: map[string]string{"clauderon.test": t.Name()}})
 }
