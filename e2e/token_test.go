@@ -86,6 +86,21 @@ func tokenEnv(home, svc string, extra ...string) []string {
 	return baseEnv(home, append([]string{"CLAUDERON_KEYRING_SERVICE=" + svc}, extra...)...)
 }
 
+// keychainSessionSetup is what the tests of sessions using the keychain
+// start from: the engine and the test image, a keychain service of their
+// own, a home whose upstream is a fresh fake, the CLI environment for both,
+// and the outputs to check for canaries when the test ends.
+func keychainSessionSetup(t *testing.T) (image, svc, home string, fake *fakeanthropic.Server, env []string, o *outputs) {
+	t.Helper()
+	requireDocker(t)
+	image = testimage.Ensure(t)
+	svc = testKeyring(t)
+	home, fake = fakeHome(t)
+	o = &outputs{}
+	t.Cleanup(func() { o.noCanary(t) })
+	return image, svc, home, fake, tokenEnv(home, svc), o
+}
+
 // outputs collects every CLI output of a test, to check none has a canary.
 type outputs struct {
 	mu  sync.Mutex
@@ -396,13 +411,7 @@ func assertNoCanaryInArgv(t *testing.T, canaries ...string) {
 // no file, log or command line.
 func TestTokenKeychainOnly(t *testing.T) {
 	claude := claudeBinary(t)
-	requireDocker(t)
-	image := testimage.Ensure(t)
-	svc := testKeyring(t)
-	home, fake := fakeHome(t)
-	env := tokenEnv(home, svc)
-	o := &outputs{}
-	defer o.noCanary(t)
+	image, svc, home, fake, env, o := keychainSessionSetup(t)
 
 	o.ok(t, env, kcCanary1+"\n", "token", "set")
 
@@ -476,13 +485,7 @@ func TestTokenKeychainOnly(t *testing.T) {
 // injects that, whatever the keychain holds, and says so in status, set and
 // doctor.
 func TestTokenEnvPrecedence(t *testing.T) {
-	requireDocker(t)
-	image := testimage.Ensure(t)
-	svc := testKeyring(t)
-	home, fake := fakeHome(t)
-	env := tokenEnv(home, svc)
-	o := &outputs{}
-	defer o.noCanary(t)
+	image, svc, home, fake, env, o := keychainSessionSetup(t)
 
 	o.ok(t, env, kcCanary1, "token", "set")
 	d := startDaemonProc(t, home, 0, tokenEnv(home, svc, "CLAUDE_CODE_OAUTH_TOKEN="+kcCanaryEnv))
@@ -541,13 +544,7 @@ func doctorCheck(t *testing.T, o *outputs, env []string, name string) client.Che
 // JSON telling what to run, the audit log records it, doctor says how to fix
 // it, and a `token set` makes the next request work.
 func TestTokenNoCredential(t *testing.T) {
-	requireDocker(t)
-	image := testimage.Ensure(t)
-	svc := testKeyring(t)
-	home, fake := fakeHome(t)
-	env := tokenEnv(home, svc)
-	o := &outputs{}
-	defer o.noCanary(t)
+	image, _, home, fake, env, o := keychainSessionSetup(t)
 	d := startDaemonProc(t, home, 0, env)
 
 	cred := doctorCheck(t, o, env, "credential")
