@@ -1,0 +1,149 @@
+// Package workspace makes the copy of a project that a session works on, and
+// reads the agent's work back from it (diff, land, apply) without executing
+// anything the agent wrote and without following a link out of it.
+package workspace
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors callers tell apart; the session package maps each to one of its kinds.
+var (
+	ErrInvalid  = errors.New("invalid workspace request") // a bad ref, branch name, glob, or source
+	ErrTooBig   = errors.New("directory too large to copy")
+	ErrConflict = errors.New("conflict")             // apply: the user's tree changed; land: the branch exists
+	ErrNotGit   = errors.New("not a git repository") // land of a workspace copied from a plain directory
+	ErrCorrupt  = errors.New("workspace unreadable") // the agent broke or forged the workspace's repository
+	ErrNoGit    = errors.New("git is not installed on this host")
+)
+
+// ContainerObjects is where the user's object store is mounted, read-only, in
+// the container; the workspace's objects/info/alternates names it.
+const ContainerObjects = "/opt/clauderon/source-objects"
+
+// DefaultMaxBytes bounds the copy of a directory that is not a git repository.
+const DefaultMaxBytes int64 = 1 << 30
+
+// Info is what the daemon keeps about one workspace, in the session's state
+// file and (enough to rebuild it) in its container's labels. Nothing in it
+// comes from the workspace itself: the agent can forge all of that.
+type Info struct {
+	Dir        string `json:"dir"`                   // $CLAUDERON_HOME/workspaces/<name>
+	Source     string `json:"source"`                // the user's repository (its top level), or the plain directory that was copied
+	Git        bool   `json:"git"`                   // Source is a git repository
+	GitDir     string `json:"git_dir,omitempty"`     // the user's git directory (absolute; a linked worktree's own)
+	ObjectsDir string `json:"objects_dir,omitempty"` // the user's object store, mounted read-only at ContainerObjects
+	Subdir     string `json:"subdir,omitempty"`      // the requested workdir relative to Source; "" for the top
+	Branch     string `json:"branch"`                // the workspace's branch, clauderon/<name>
+	Base       string `json:"base,omitempty"`        // the commit the session started from (HEAD or --from); "" when none
+	Baseline   string `json:"baseline"`              // the commit diffs are taken against: Base plus the user's uncommitted changes
+	Landed     *Mark  `json:"landed,omitempty"`      // the last land
+	Applied    *Mark  `json:"applied,omitempty"`     // the last apply
+}
+
+// Mark records the work that was landed or applied, by its tree, so work done
+// after it counts as unlanded again.
+type Mark struct {
+	Tree   string    `json:"tree"`
+	Commit string    `json:"commit,omitempty"`
+	Branch string    `json:"branch,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// CreateOptions say what to copy and where.
+type CreateOptions struct {
+	Source   string   // absolute, already checked by the caller's mount guard
+	Dir      string   // the workspace to make; must not exist
+	Branch   string   // clauderon/<name>
+	From     string   // a git ref to start at instead of HEAD (then no uncommitted changes are carried)
+	Includes []string // globs of ignored files to copy too (not committed to the baseline)
+	MaxBytes int64    // refuse a plain directory larger than this; DefaultMaxBytes when 0
+	// Chown, when >= 0, is the uid and gid every file of the workspace is given
+	// (the container's user, when the daemon runs as root). WorldWritable makes
+	// the workspace writable by any uid instead (a daemon that is neither root
+	// nor the container's uid); the caller keeps it in a 0700 directory.
+	Chown         int
+	WorldWritable bool
+	Progress      func(line string) // may be nil
+}
+
+// Change is one file's change between the baseline and the agent's work.
+type Change struct {
+	Path      string `json:"path"`
+	OldPath   string `json:"old_path,omitempty"` // when renamed
+	Status    string `json:"status"`             // added, modified, deleted, renamed
+	OldMode   string `json:"old_mode,omitempty"` // git modes: 100644, 100755, 120000
+	NewMode   string `json:"new_mode,omitempty"`
+	Binary    bool   `json:"binary,omitempty"`
+	OldSize   int64  `json:"old_size"`
+	NewSize   int64  `json:"new_size"`
+	Additions int    `json:"additions"`
+	Deletions int    `json:"deletions"`
+	Patch     string `json:"patch,omitempty"` // unified diff of this file; empty for binary files and without Patches
+}
+
+// Diff is the agent's work since the baseline: its commits and what it left
+// uncommitted, as one set of file changes.
+type Diff struct {
+	Baseline    string   `json:"baseline"`
+	Head        string   `json:"head"`        // the workspace's HEAD commit
+	Tree        string   `json:"tree"`        // the tree of HEAD plus the uncommitted changes
+	Commits     int      `json:"commits"`     // commits on top of the baseline
+	Uncommitted bool     `json:"uncommitted"` // the working tree differs from HEAD
+	Files       []Change `json:"files"`
+	Additions   int      `json:"additions"`
+	Deletions   int      `json:"deletions"`
+	Truncated   bool     `json:"truncated,omitempty"` // patches stopped at MaxPatchBytes
+}
+
+// DiffOptions choose how much of the diff to compute.
+type DiffOptions struct {
+	Patches       bool // compute each file's unified diff (and line counts)
+	MaxPatchBytes int  // stop adding patches past this many bytes; 8 MiB when 0
+}
+
+// Summary is what `list` shows: how much work is not yet landed or applied.
+type Summary struct {
+	Files    int    `json:"files"`    // files changed since the baseline
+	Tree     string `json:"tree"`     // the work's tree
+	Unlanded bool   `json:"unlanded"` // Files > 0 and Tree is neither the landed nor the applied one
+}
+
+// LandOptions name the branch the work lands on.
+type LandOptions struct {
+	Branch string // clauderon/<name> when empty
+	Force  bool   // overwrite an existing branch
+}
+
+// Create makes the workspace. On error nothing is left at o.Dir.
+func Create(ctx context.Context, o CreateOptions) (Info, error) {
+	return Info{}, errors.New("workspace.Create: not implemented")
+}
+
+// Diff computes the agent's work.
+func (i Info) Diff(ctx context.Context, o DiffOptions) (Diff, error) {
+	return Diff{}, errors.New("workspace.Diff: not implemented")
+}
+
+// Summarize is Diff without patches, reduced to what `list` shows.
+func (i Info) Summarize(ctx context.Context) (Summary, error) {
+	return Summary{}, errors.New("workspace.Summarize: not implemented")
+}
+
+// Land makes the work (its uncommitted part as one more commit) a branch of
+// the user's repository, leaving the user's checkout and working tree alone.
+func (i Info) Land(ctx context.Context, o LandOptions) (Mark, error) {
+	return Mark{}, errors.New("workspace.Land: not implemented")
+}
+
+// Apply writes the work into the user's working tree, uncommitted.
+func (i Info) Apply(ctx context.Context) (Mark, error) {
+	return Mark{}, errors.New("workspace.Apply: not implemented")
+}
+
+// Remove deletes the workspace directory.
+func (i Info) Remove() error {
+	return errors.New("workspace.Remove: not implemented")
+}
