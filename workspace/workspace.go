@@ -4,7 +4,6 @@
 package workspace
 
 import (
-	"context"
 	"errors"
 	"time"
 )
@@ -67,6 +66,12 @@ type CreateOptions struct {
 	Chown         int
 	WorldWritable bool
 	Progress      func(line string) // may be nil
+	// CheckTop, when set, is called with the repository's top level when
+	// Source is below it (the whole repository is copied, not only Source),
+	// before anything is copied; an error refuses the copy. The caller's
+	// mount guard checked Source, and a repository at the home directory
+	// (dotfiles) must not bring the whole home along.
+	CheckTop func(top string) error
 }
 
 // Change is one file's change between the baseline and the agent's work.
@@ -115,35 +120,4 @@ type Summary struct {
 type LandOptions struct {
 	Branch string // clauderon/<name> when empty
 	Force  bool   // overwrite an existing branch
-}
-
-// Create makes the workspace. On error nothing is left at o.Dir.
-func Create(ctx context.Context, o CreateOptions) (Info, error) {
-	return Info{}, errors.New("workspace.Create: not implemented")
-}
-
-// Diff computes the agent's work.
-func (i Info) Diff(ctx context.Context, o DiffOptions) (Diff, error) {
-	return Diff{}, errors.New("workspace.Diff: not implemented")
-}
-
-// Summarize is Diff without patches, reduced to what `list` shows.
-func (i Info) Summarize(ctx context.Context) (Summary, error) {
-	return Summary{}, errors.New("workspace.Summarize: not implemented")
-}
-
-// Land makes the work (its uncommitted part as one more commit) a branch of
-// the user's repository, leaving the user's checkout and working tree alone.
-func (i Info) Land(ctx context.Context, o LandOptions) (Mark, error) {
-	return Mark{}, errors.New("workspace.Land: not implemented")
-}
-
-// Apply writes the work into the user's working tree, uncommitted.
-func (i Info) Apply(ctx context.Context) (Mark, error) {
-	return Mark{}, errors.New("workspace.Apply: not implemented")
-}
-
-// Remove deletes the workspace directory.
-func (i Info) Remove() error {
-	return errors.New("workspace.Remove: not implemented")
 }

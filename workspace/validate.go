@@ -1,0 +1,141 @@
+package workspace
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits on what callers (and through them MCP clients) may ask for.
+const (
+	maxBranchLen = 200
+	maxFromLen   = 256
+	maxIncludes  = 64
+	maxGlobLen   = 256
+)
+
+// validBranch checks a branch name conservatively, more strictly than git
+// does: it is given to git on the command line and shown to the user.
+func validBranch(b string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: branch name %s %s", ErrInvalid, quote(b), why)
+	}
+	switch {
+	case b == "":
+		return bad("is empty")
+	case len(b) > maxBranchLen:
+		return bad(fmt.Sprintf("is longer than %d bytes", maxBranchLen))
+	case strings.HasPrefix(b, "-"):
+		return bad("starts with '-'")
+	case strings.HasSuffix(b, "/"):
+		return bad("ends with '/'")
+	case strings.Contains(b, "//"):
+		return bad("contains '//'")
+	case strings.Contains(b, ".."):
+		return bad("contains '..'")
+	}
+	for _, c := range strings.Split(b, "/") {
+		if c == "" {
+			return bad("has an empty component")
+		}
+		if strings.HasPrefix(c, ".") {
+			return bad("has a component starting with '.'")
+		}
+		if strings.HasSuffix(c, ".lock") {
+			return bad("has a component ending in '.lock'")
+		}
+		for _, r := range c {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+				return bad("may only hold letters, digits, '.', '_', '-' and '/'")
+			}
+		}
+	}
+	return nil
+}
+
+// validFrom checks a --from ref before it reaches git's command line.
+func validFrom(from string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: --from %s %s", ErrInvalid, quote(from), why)
+	}
+	switch {
+	case from == "":
+		return bad("is empty")
+	case len(from) > maxFromLen:
+		return bad(fmt.Sprintf("is longer than %d bytes", maxFromLen))
+	case strings.HasPrefix(from, "-"):
+		return bad("starts with '-'")
+	case !utf8.ValidString(from):
+		return bad("is not valid UTF-8")
+	}
+	for _, r := range from {
+		if r < 0x20 || r == 0x7f {
+			return bad("contains a control character")
+		}
+	}
+	return nil
+}
+
+// validIncludes checks the globs of ignored files to copy.
+func validIncludes(globs []string) error {
+	if len(globs) > maxIncludes {
+		return fmt.Errorf("%w: %d include globs, more than the limit of %d", ErrInvalid, len(globs), maxIncludes)
+	}
+	for _, g := range globs {
+		if g == "" || len(g) > maxGlobLen || strings.ContainsRune(g, 0) {
+			return fmt.Errorf("%w: include glob %s must be 1 to %d bytes without NUL", ErrInvalid, quote(g), maxGlobLen)
+		}
+		if _, err := path.Match(g, ""); err != nil {
+			return fmt.Errorf("%w: include glob %s is malformed: %v", ErrInvalid, quote(g), err)
+		}
+	}
+	return nil
+}
+
+// matchInclude says whether the relative path rel matches one of globs, by
+// its whole path or by its base name (so ".env.example" matches at any
+// depth).
+func matchInclude(globs []string, rel string) bool {
+	base := path.Base(rel)
+	for _, g := range globs {
+		if ok, _ := path.Match(g, rel); ok {
+			return true
+		}
+		if ok, _ := path.Match(g, base); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// truncate shortens s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+// quote makes a string that may come from the agent safe to put in an error
+// message: escaped by %q (no terminal escapes survive) and bounded.
+func quote(s string) string {
+	return fmt.Sprintf("%q", truncate(s, 200))
+}
+
+// humanSize prints n bytes the way people read them.
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
