@@ -16,8 +16,9 @@ import (
 )
 
 type createFlags struct {
-	name, prompt, image, workdir string
-	print, wait, json, noWorkdir bool
+	name, prompt, image, workdir, from string
+	includes, mounts                   []string
+	print, wait, json, noWorkdir       bool
 }
 
 func newCreateCmd() *cobra.Command {
@@ -35,8 +36,11 @@ func newCreateCmd() *cobra.Command {
 	fl.StringVar(&f.prompt, "prompt", "", "the prompt for Claude Code (required with --print)")
 	fl.BoolVar(&f.print, "print", false, "run once non-interactively (claude --print) and keep the result")
 	fl.StringVar(&f.image, "image", session.DefaultImage, "agent image")
-	fl.StringVar(&f.workdir, "workdir", "", "host directory mounted at /workspace (default: the current directory; never your home directory, /, a system directory, or clauderon's home)")
-	fl.BoolVar(&f.noWorkdir, "no-workdir", false, "mount no host directory")
+	fl.StringVar(&f.workdir, "workdir", "", "project copied into the session's workspace at /workspace (default: the current directory; never your home directory, /, a system directory, or clauderon's home)")
+	fl.BoolVar(&f.noWorkdir, "no-workdir", false, "give the session an empty /workspace")
+	fl.StringVar(&f.from, "from", "", "start the workspace at this git branch, tag or commit instead of HEAD (your uncommitted changes are then not carried)")
+	fl.StringArrayVar(&f.includes, "include", nil, "copy ignored files matching this glob too, e.g. .env.example (repeatable; the agent sees them)")
+	fl.StringArrayVar(&f.mounts, "mount", nil, "bind-mount a host directory: HOST[:CONTAINER][:ro] (repeatable; writable unless :ro; HOST:/workspace replaces the workspace)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the session to finish and print its result")
 	fl.BoolVar(&f.json, "json", false, "print the session as JSON")
 	return cmd
@@ -49,12 +53,27 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 	if f.noWorkdir && f.workdir != "" {
 		return errors.New("--workdir and --no-workdir cannot be used together: pass --workdir DIR to mount DIR, or --no-workdir to mount none")
 	}
-	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive}
+	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive, From: f.from, Includes: f.includes}
 	if f.print {
 		o.Mode = session.ModePrint
 	}
+	cwd, _ := os.Getwd()
+	for _, spec := range f.mounts {
+		m, err := session.ParseMount(spec, cwd)
+		if err != nil {
+			return err
+		}
+		o.Mounts = append(o.Mounts, m)
+	}
+	replaced := false
+	for _, m := range o.Mounts {
+		replaced = replaced || m.Target == session.ContainerWorkdir
+	}
+	if replaced && f.workdir != "" {
+		return fmt.Errorf("--workdir and --mount …:%s cannot be used together: the mount replaces the workspace", session.ContainerWorkdir)
+	}
 	defaulted := false
-	if !f.noWorkdir {
+	if !f.noWorkdir && !replaced {
 		dir := f.workdir
 		if dir == "" {
 			wd, err := defaultWorkdir()
@@ -70,7 +89,13 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 		o.Workdir = abs
 	}
 	var c client.Client
-	s, err := c.Create(ctx, o)
+	var s session.Session
+	var err error
+	if isTerminal(stderr) && !f.json {
+		s, err = c.CreateWithProgress(ctx, o, func(line string) { fmt.Fprintln(stderr, printable(line)) })
+	} else {
+		s, err = c.Create(ctx, o)
+	}
 	if err != nil {
 		if defaulted && errors.Is(err, client.ErrBadRequest) && strings.Contains(err.Error(), "workdir") {
 			return fmt.Errorf("%w (the workdir is the current directory by default: %s)", err, runFromProject)
@@ -82,6 +107,9 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 			return printJSON(stdout, s)
 		}
 		fmt.Fprintf(stdout, "created session %s (%s, %s)\n", s.Name, s.Mode, s.Status)
+		if w := s.Workspace; w != nil {
+			fmt.Fprintf(stderr, "workspace: a copy of %s on branch %s; review with `clauderon diff %s`, keep with `clauderon land %s` or `clauderon apply %s`\n", printable(w.Source), w.Branch, s.Name, s.Name, s.Name)
+		}
 		if s.Mode == session.ModeInteractive {
 			fmt.Fprintf(stderr, "attach with: clauderon attach %s\n", s.Name)
 		} else {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/session"
 )
 
 func newListCmd() *cobra.Command {
@@ -41,9 +42,9 @@ func runList(ctx context.Context, w io.Writer, asJSON bool) error {
 	} else {
 		now := time.Now()
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSTATUS\tMODE\tIMAGE\tCREATED\tPROMPT")
+		fmt.Fprintln(tw, "NAME\tSTATUS\tMODE\tIMAGE\tCREATED\tCHANGES\tPROMPT")
 		for _, s := range l.Sessions {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, printable(statusText(s)), s.Mode, printable(s.Image), ago(s.CreatedAt, now), oneLine(s.Prompt, 40))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, printable(statusText(s)), s.Mode, printable(s.Image), ago(s.CreatedAt, now), changesText(s), oneLine(s.Prompt, 40))
 		}
 		tw.Flush()
 		for _, s := range l.Sessions {
@@ -59,4 +60,27 @@ func runList(ctx context.Context, w io.Writer, asJSON bool) error {
 		}
 	}
 	return nil
+}
+
+// changesText says what a session's workspace holds for `list`: "+3 files"
+// not yet landed or applied, "landed" or "applied" when all of it was, "-"
+// when there is nothing (or no workspace).
+func changesText(s session.Session) string {
+	c := s.Changes
+	switch {
+	case c == nil:
+		return "-"
+	case c.Error != "":
+		return "? (see clauderon diff " + s.Name + ")"
+	case c.Unlanded:
+		if c.Files == 1 {
+			return "+1 file"
+		}
+		return fmt.Sprintf("+%d files", c.Files)
+	case c.Files > 0 && s.Workspace != nil && s.Workspace.Landed != nil && (s.Workspace.Applied == nil || s.Workspace.Landed.At.After(s.Workspace.Applied.At)):
+		return "landed"
+	case c.Files > 0:
+		return "applied"
+	}
+	return "-"
 }

@@ -11,30 +11,33 @@ import (
 )
 
 func newRmCmd() *cobra.Command {
-	var force, asJSON bool
+	var force, discard, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "rm NAME...",
 		Short: "Delete sessions: their proxy credential stops working at once",
 		Long: `Deletes each named session: its proxy credential stops working at once
-(new requests get 407 and its open connections are cut), then its container
-and state are removed. A running session needs --force. Every name is tried
-even when one fails; the exit code is 1 if any did.`,
+(new requests get 407 and its open connections are cut), then its container,
+workspace and state are removed. A running session needs --force. A session
+whose workspace holds work that was never landed or applied is refused: keep
+the work with land or apply, or pass --discard. Every name is tried even when
+one fails; the exit code is 1 if any did.`,
 		Aliases: []string{"remove"},
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRm(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, force, asJSON)
+			return runRm(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, force, discard, asJSON)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove running sessions too")
+	cmd.Flags().BoolVar(&discard, "discard", false, "delete work in the workspace that was never landed or applied")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the removed names and errors as JSON")
 	return cmd
 }
 
-func runRm(ctx context.Context, w, ew io.Writer, names []string, force, asJSON bool) error {
+func runRm(ctx context.Context, w, ew io.Writer, names []string, force, discard, asJSON bool) error {
 	var c client.Client
 	res := batchResult{Removed: []string{}}
 	err := forEach(names, &res, ew, asJSON, func(n string) error {
-		if err := c.Remove(ctx, n, force); err != nil {
+		if err := c.Remove(ctx, n, force, discard); err != nil {
 			return err
 		}
 		res.Removed = append(res.Removed, n)

@@ -1,6 +1,9 @@
 package client
 
-import "github.com/clauderon/clauderon/session"
+import (
+	"github.com/clauderon/clauderon/session"
+	"github.com/clauderon/clauderon/workspace"
+)
 
 // APIPrefix is the versioned root of every LocalAPI route.
 const APIPrefix = "/api/v0"
@@ -53,12 +56,30 @@ type PullImage struct {
 	Ref string `json:"ref"`
 }
 
-// Progress is one NDJSON line of a streamed image operation. The last line
-// has Done or Error set.
+// Progress is one NDJSON line of a streamed operation (an image build or
+// pull, a create with ?progress=1). The last line has Done or Error set.
 type Progress struct {
 	Line  string `json:"line,omitempty"`
 	Done  bool   `json:"done,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Status is the HTTP status the error would have had, had it come before
+	// the stream began.
+	Status int `json:"status,omitempty"`
+	// Session is the created session, on a create's last line.
+	Session *session.Session `json:"session,omitempty"`
+}
+
+// Land is the body of POST /sessions/{name}/land.
+type Land struct {
+	Branch string `json:"branch,omitempty"` // clauderon/<name> when empty
+	Force  bool   `json:"force,omitempty"`  // overwrite an existing branch
+}
+
+// BroughtBack is the answer of land and apply: what was brought back, where.
+type BroughtBack struct {
+	Session    string         `json:"session"`
+	Repository string         `json:"repository"` // the user's repository or directory
+	Mark       workspace.Mark `json:"mark"`
 }
 
 // UpgradeProto is the Upgrade token of the attach route.

@@ -14,11 +14,13 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/session"
+	"github.com/clauderon/clauderon/workspace"
 )
 
 // SocketFile is the LocalAPI socket's name inside CLAUDERON_HOME.
@@ -185,13 +187,70 @@ func (c *Client) Stop(ctx context.Context, name string) (session.Session, error)
 	return s, c.call(ctx, http.MethodPost, sessionPath(name, "/stop"), nil, &s)
 }
 
-// Remove deletes a session; force removes a running one.
-func (c *Client) Remove(ctx context.Context, name string, force bool) error {
-	q := ""
+// Remove deletes a session; force removes a running one, discard one whose
+// workspace holds work that was never landed or applied.
+func (c *Client) Remove(ctx context.Context, name string, force, discard bool) error {
+	q := url.Values{}
 	if force {
-		q = "?force=1"
+		q.Set("force", "1")
 	}
-	return c.call(ctx, http.MethodDelete, sessionPath(name, q), nil, nil)
+	if discard {
+		q.Set("discard", "1")
+	}
+	p := sessionPath(name, "")
+	if len(q) > 0 {
+		p += "?" + q.Encode()
+	}
+	return c.call(ctx, http.MethodDelete, p, nil, nil)
+}
+
+// CreateWithProgress creates and starts a session, sending each progress
+// line (checking the image, copying the workspace, …) to progress.
+func (c *Client) CreateWithProgress(ctx context.Context, o session.Options, progress func(string)) (session.Session, error) {
+	resp, err := c.do(ctx, http.MethodPost, "/sessions?progress=1", o)
+	if err != nil {
+		return session.Session{}, err
+	}
+	defer resp.Body.Close()
+	var s session.Session
+	err = readProgress(resp.Body, progress, func(p Progress) error {
+		if p.Session == nil {
+			return errors.New("the daemon ended the create without the session")
+		}
+		s = *p.Session
+		return nil
+	})
+	return s, err
+}
+
+// Diff returns the work in a session's workspace; with patches, each file's
+// unified diff, up to maxBytes of them (0: the daemon's default).
+func (c *Client) Diff(ctx context.Context, name string, patches bool, maxBytes int) (workspace.Diff, error) {
+	q := url.Values{}
+	if patches {
+		q.Set("patch", "1")
+	}
+	if maxBytes > 0 {
+		q.Set("max_bytes", strconv.Itoa(maxBytes))
+	}
+	p := sessionPath(name, "/diff")
+	if len(q) > 0 {
+		p += "?" + q.Encode()
+	}
+	var d workspace.Diff
+	return d, c.call(ctx, http.MethodGet, p, nil, &d)
+}
+
+// Land makes a session's work a branch of the user's repository.
+func (c *Client) Land(ctx context.Context, name string, l Land) (BroughtBack, error) {
+	var b BroughtBack
+	return b, c.call(ctx, http.MethodPost, sessionPath(name, "/land"), l, &b)
+}
+
+// Apply writes a session's work into the user's working tree, uncommitted.
+func (c *Client) Apply(ctx context.Context, name string) (BroughtBack, error) {
+	var b BroughtBack
+	return b, c.call(ctx, http.MethodPost, sessionPath(name, "/apply"), nil, &b)
 }
 
 // Wait blocks until the session has exited, failed or been deleted.
@@ -244,7 +303,13 @@ func (c *Client) stream(ctx context.Context, path string, in any, progress func(
 		return err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
+	return readProgress(resp.Body, progress, func(Progress) error { return nil })
+}
+
+// readProgress reads NDJSON progress lines until the last one, which done
+// (or the error it carries) ends.
+func readProgress(r io.Reader, progress func(string), done func(Progress) error) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
 		var p Progress
@@ -253,9 +318,13 @@ func (c *Client) stream(ctx context.Context, path string, in any, progress func(
 		}
 		switch {
 		case p.Error != "":
-			return &APIError{Status: http.StatusInternalServerError, Message: p.Error}
+			st := p.Status
+			if st == 0 {
+				st = http.StatusInternalServerError
+			}
+			return &APIError{Status: st, Message: p.Error}
 		case p.Done:
-			return nil
+			return done(p)
 		case progress != nil:
 			progress(p.Line)
 		}

@@ -16,7 +16,15 @@ const FileName = "config.json"
 // Config is the content of $CLAUDERON_HOME/config.json. Every field is
 // optional; the zero value is the default behaviour.
 type Config struct {
-	Proxy Proxy `json:"proxy"`
+	Proxy     Proxy     `json:"proxy"`
+	Workspace Workspace `json:"workspace"`
+}
+
+// Workspace configures the copies sessions work on.
+type Workspace struct {
+	// MaxCopyBytes refuses to copy a workdir that is not a git repository
+	// when it holds more than this; 0 means 1 GiB.
+	MaxCopyBytes int64 `json:"max_copy_bytes,omitempty"`
 }
 
 // Proxy configures the credential-injecting proxy.
@@ -99,6 +107,9 @@ func Load(home string) (Config, error) {
 		if u.Address == "" {
 			return c, fmt.Errorf("%s: proxy.upstreams[%q].address is empty", path, host)
 		}
+	}
+	if c.Workspace.MaxCopyBytes < 0 {
+		return c, fmt.Errorf("%s: workspace.max_copy_bytes %d is negative", path, c.Workspace.MaxCopyBytes)
 	}
 	if c.Proxy.Port < 0 || c.Proxy.Port > 65535 {
 		return c, fmt.Errorf("%s: proxy.port %d is not a port number", path, c.Proxy.Port)

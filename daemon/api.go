@@ -6,11 +6,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/secret"
 	"github.com/clauderon/clauderon/session"
+	"github.com/clauderon/clauderon/workspace"
 )
 
 // route is one LocalAPI endpoint. Every route lives in routes().
@@ -32,6 +34,9 @@ func (d *Daemon) routes() []route {
 		{"GET", "/sessions/{name}/logs", d.sessionLogs},
 		{"POST", "/sessions/{name}/attach", d.attachSession},
 		{"POST", "/sessions/{name}/resize", d.resizeSession},
+		{"GET", "/sessions/{name}/diff", d.diffSession},
+		{"POST", "/sessions/{name}/land", d.landSession},
+		{"POST", "/sessions/{name}/apply", d.applySession},
 		{"GET", "/doctor", d.doctor},
 		{"POST", "/images/build", d.buildImage},
 		{"POST", "/images/pull", d.pullImage},
@@ -101,7 +106,8 @@ func status(err error) int {
 	case errors.Is(err, errBody), errors.Is(err, session.ErrInvalid),
 		errors.Is(err, secret.ErrBadToken), errors.Is(err, secret.ErrTooBig):
 		return http.StatusBadRequest
-	case errors.Is(err, session.ErrExists), errors.Is(err, session.ErrState):
+	case errors.Is(err, session.ErrExists), errors.Is(err, session.ErrState),
+		errors.Is(err, session.ErrConflict), errors.Is(err, session.ErrUnlanded):
 		return http.StatusConflict
 	case errors.Is(err, session.ErrImage):
 		return http.StatusUnprocessableEntity
@@ -151,7 +157,8 @@ func (d *Daemon) getStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Daemon) listSessions(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, client.SessionList{Sessions: d.sessions.List(), Orphans: d.sessions.Orphans()})
+	ss := d.sessions.WithChanges(r.Context(), d.sessions.List())
+	writeJSON(w, http.StatusOK, client.SessionList{Sessions: ss, Orphans: d.sessions.Orphans()})
 	return nil
 }
 
@@ -164,11 +171,34 @@ func (d *Daemon) createSession(w http.ResponseWriter, r *http.Request) error {
 	if err := d.gatewayError(r.Context()); err != nil {
 		return err
 	}
-	s, err := d.sessions.Create(r.Context(), o)
-	if err != nil {
-		return err
+	if !queryFlag(r, "progress") {
+		s, err := d.sessions.Create(r.Context(), o)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, s)
+		return nil
 	}
-	writeJSON(w, http.StatusCreated, s)
+	// Progress lines are NDJSON; until the first one, an error is an
+	// ordinary answer with its status.
+	var ps *progressWriter
+	s, err := d.sessions.CreateWithProgress(r.Context(), o, func(line string) {
+		if ps == nil {
+			ps = newProgress(w, http.StatusCreated)
+		}
+		ps.send(client.Progress{Line: line})
+	})
+	if ps == nil {
+		if err != nil {
+			return err
+		}
+		ps = newProgress(w, http.StatusCreated)
+	}
+	if err != nil {
+		ps.send(client.Progress{Error: err.Error(), Status: status(err)})
+		return nil
+	}
+	ps.send(client.Progress{Done: true, Session: &s})
 	return nil
 }
 
@@ -177,17 +207,74 @@ func (d *Daemon) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s)
+	writeJSON(w, http.StatusOK, d.sessions.WithChanges(r.Context(), []session.Session{s})[0])
 	return nil
 }
 
 func (d *Daemon) removeSession(w http.ResponseWriter, r *http.Request) error {
-	force := r.URL.Query().Get("force")
-	if err := d.sessions.Remove(r.Context(), r.PathValue("name"), force == "1" || force == "true"); err != nil {
+	if err := d.sessions.Remove(r.Context(), r.PathValue("name"), queryFlag(r, "force"), queryFlag(r, "discard")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+func (d *Daemon) diffSession(w http.ResponseWriter, r *http.Request) error {
+	o := workspace.DiffOptions{Patches: queryFlag(r, "patch")}
+	if v := r.URL.Query().Get("max_bytes"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return session.Errorf(session.ErrInvalid, "max_bytes %q is not a positive number", v)
+		}
+		o.MaxPatchBytes = n
+	}
+	diff, err := d.sessions.Diff(r.Context(), r.PathValue("name"), o)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, diff)
+	return nil
+}
+
+func (d *Daemon) landSession(w http.ResponseWriter, r *http.Request) error {
+	var l client.Land
+	if err := readJSON(r, &l); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	mk, err := d.sessions.Land(r.Context(), name, workspace.LandOptions{Branch: l.Branch, Force: l.Force})
+	if err != nil {
+		return err
+	}
+	return d.writeBroughtBack(w, name, mk)
+}
+
+func (d *Daemon) applySession(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	mk, err := d.sessions.Apply(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	return d.writeBroughtBack(w, name, mk)
+}
+
+func (d *Daemon) writeBroughtBack(w http.ResponseWriter, name string, mk workspace.Mark) error {
+	s, err := d.sessions.Get(name)
+	if err != nil {
+		return err
+	}
+	out := client.BroughtBack{Session: name, Mark: mk}
+	if s.Workspace != nil {
+		out.Repository = s.Workspace.Source
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// queryFlag reads a boolean query parameter: 1 or true.
+func queryFlag(r *http.Request, name string) bool {
+	v := r.URL.Query().Get(name)
+	return v == "1" || v == "true"
 }
 
 func (d *Daemon) stopSession(w http.ResponseWriter, r *http.Request) error {

@@ -143,8 +143,9 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			CAFile:     d.ca.CertPath(),
 			BundleFile: d.bundlePath(),
 		},
-		Logger:      d.log.With("part", "session"),
-		ProxyServes: d.proxyServes,
+		Logger:       d.log.With("part", "session"),
+		ProxyServes:  d.proxyServes,
+		MaxCopyBytes: d.conf.Workspace.MaxCopyBytes,
 	})
 	if err != nil {
 		return nil, err

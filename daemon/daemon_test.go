@@ -87,7 +87,7 @@ func TestLocalAPI(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 422 || !strings.Contains(err.Error(), "clauderon image build") {
 		t.Errorf("create with a missing image: %v", err)
 	}
-	if err := c.Remove(ctx, "nope", true); !errors.Is(err, client.ErrNotFound) {
+	if err := c.Remove(ctx, "nope", true, false); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("rm unknown: %v", err)
 	}
 

@@ -17,9 +17,9 @@ type progressWriter struct {
 	w  http.ResponseWriter
 }
 
-func newProgress(w http.ResponseWriter) *progressWriter {
+func newProgress(w http.ResponseWriter, code int) *progressWriter {
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(code)
 	return &progressWriter{w: w}
 }
 
@@ -64,7 +64,7 @@ func (d *Daemon) buildImage(w http.ResponseWriter, r *http.Request) error {
 	if err := d.cfg.Backend.Ping(r.Context()); err != nil {
 		return session.Errorf(session.ErrEngine, "%v", err)
 	}
-	p := newProgress(w)
+	p := newProgress(w, http.StatusOK)
 	d.log.Info("building image", "tag", b.Tag)
 	p.end(d.cfg.Backend.BuildImage(r.Context(), dir, "", b.Tag, func(line string) { p.send(client.Progress{Line: line}) }))
 	return nil
@@ -81,7 +81,7 @@ func (d *Daemon) pullImage(w http.ResponseWriter, r *http.Request) error {
 	if err := d.cfg.Backend.Ping(r.Context()); err != nil {
 		return session.Errorf(session.ErrEngine, "%v", err)
 	}
-	p := newProgress(w)
+	p := newProgress(w, http.StatusOK)
 	p.end(d.cfg.Backend.PullImage(r.Context(), b.Ref, func(line string) { p.send(client.Progress{Line: line}) }))
 	return nil
 }

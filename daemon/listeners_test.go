@@ -216,7 +216,7 @@ func TestOldProxyPortServed(t *testing.T) {
 
 	// Once no session uses the old port, the daemon lets it go; its own
 	// port stays.
-	if err := c.Remove(ctx, "old", true); err != nil {
+	if err := c.Remove(ctx, "old", true, false); err != nil {
 		t.Fatal(err)
 	}
 	until(t, "the old port to be released", func() bool {

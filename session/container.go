@@ -3,10 +3,13 @@ package session
 import (
 	"net"
 	"net/url"
+	"path"
+	"path/filepath"
 	"strconv"
 
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/proxy"
+	"github.com/clauderon/clauderon/workspace"
 )
 
 // Paths inside the container.
@@ -67,8 +70,14 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON string) b
 		env = append(env, "TERM=xterm-256color")
 	}
 	mounts := append(c.CAMounts(), backend.Mount{Source: claudeJSON, Target: ContainerClaudeCfg})
-	if r.Workdir != "" {
-		mounts = append(mounts, backend.Mount{Source: r.Workdir, Target: ContainerWorkdir})
+	if w := r.Workspace; w != nil {
+		mounts = append(mounts, backend.Mount{Source: w.Dir, Target: ContainerWorkdir})
+		if w.ObjectsDir != "" {
+			mounts = append(mounts, backend.Mount{Source: w.ObjectsDir, Target: workspace.ContainerObjects, ReadOnly: true})
+		}
+	}
+	for _, m := range r.Mounts {
+		mounts = append(mounts, backend.Mount{Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	return backend.Spec{
 		Name:       ContainerName(r.Name),
@@ -78,9 +87,18 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON string) b
 		Labels:     labelsFor(r, homeID),
 		Mounts:     mounts,
 		User:       ContainerUser,
-		WorkingDir: ContainerWorkdir,
+		WorkingDir: r.containerWorkdir(),
 		TTY:        r.Mode == ModeInteractive,
 		OpenStdin:  r.Mode == ModeInteractive,
 		ExtraHosts: []string{ProxyHost + ":host-gateway"},
 	}
+}
+
+// containerWorkdir is where Claude Code starts: the workdir's place in the
+// workspace (a subdirectory when the workdir was inside a repository).
+func (r *record) containerWorkdir() string {
+	if w := r.Workspace; w != nil && w.Subdir != "" {
+		return path.Join(ContainerWorkdir, filepath.ToSlash(w.Subdir))
+	}
+	return ContainerWorkdir
 }

@@ -15,6 +15,11 @@ var (
 	ErrState       = errors.New("session is not in a state that allows this")
 	ErrClosed      = errors.New("session manager is shutting down")
 	ErrUnavailable = errors.New("temporarily unavailable")
+	// ErrConflict: the user's repository disagrees (a branch exists, the
+	// working tree changed where the work would be applied).
+	ErrConflict = errors.New("conflict with the user's repository")
+	// ErrUnlanded: deleting would lose work that was never landed or applied.
+	ErrUnlanded = errors.New("session holds unlanded work")
 )
 
 // kindError is an error of one of the kinds above whose message is only its

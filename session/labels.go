@@ -3,8 +3,12 @@ package session
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/clauderon/clauderon/workspace"
 )
 
 // Labels every session container carries, enough to rebuild the session
@@ -21,6 +25,10 @@ const (
 	LabelNonce   = "dev.clauderon.credential-nonce"
 	// LabelProxyPort is the host port the container's HTTPS_PROXY names.
 	LabelProxyPort = "dev.clauderon.proxy-port"
+	// LabelWorkspace is the workspace's description (JSON, without what was
+	// landed or applied), and LabelMounts the direct mounts (JSON).
+	LabelWorkspace = "dev.clauderon.workspace"
+	LabelMounts    = "dev.clauderon.mounts"
 )
 
 // HomeID names a CLAUDERON_HOME in labels, so daemons of different homes on
@@ -45,12 +53,23 @@ func labelsFor(r record, homeID string) map[string]string {
 	if r.ProxyPort != 0 {
 		l[LabelProxyPort] = strconv.Itoa(r.ProxyPort)
 	}
+	if w := r.Workspace; w != nil {
+		c := *w
+		c.Landed, c.Applied = nil, nil
+		b, _ := json.Marshal(c)
+		l[LabelWorkspace] = string(b)
+	}
+	if len(r.Mounts) > 0 {
+		b, _ := json.Marshal(r.Mounts)
+		l[LabelMounts] = string(b)
+	}
 	return l
 }
 
 // recordFromLabels rebuilds a session from its container's labels; ok is
-// false when they are not enough.
-func recordFromLabels(l map[string]string) (record, bool) {
+// false when they are not enough. wsRoot is where this home keeps workspaces:
+// a workspace label naming another place is not believed.
+func recordFromLabels(l map[string]string, wsRoot string) (record, bool) {
 	var r record
 	r.Name = l[LabelSession]
 	r.Nonce = l[LabelNonce]
@@ -64,6 +83,18 @@ func recordFromLabels(l map[string]string) (record, bool) {
 	r.CreatedAt, _ = time.Parse(time.RFC3339Nano, l[LabelCreated])
 	if p, err := strconv.Atoi(l[LabelProxyPort]); err == nil && p > 0 && p < 65536 {
 		r.ProxyPort = p
+	}
+	if v := l[LabelWorkspace]; v != "" {
+		var w workspace.Info
+		if json.Unmarshal([]byte(v), &w) != nil || w.Dir != filepath.Join(wsRoot, r.Name) || !filepath.IsAbs(w.Source) {
+			return record{}, false
+		}
+		r.Workspace = &w
+	}
+	if v := l[LabelMounts]; v != "" {
+		if json.Unmarshal([]byte(v), &r.Mounts) != nil {
+			return record{}, false
+		}
 	}
 	r.Container = ContainerName(r.Name)
 	r.Rebuilt = true

@@ -4,13 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/clauderon/clauderon/backend"
 )
 
-// Create validates o, starts the session's container and returns the
-// session. On any error nothing is left behind: no container, no state.
+// Create validates o, makes its workspace, starts the session's container
+// and returns the session. On any error nothing is left behind: no
+// container, no workspace, no state.
 func (m *Manager) Create(ctx context.Context, o Options) (Session, error) {
+	return m.CreateWithProgress(ctx, o, nil)
+}
+
+// CreateWithProgress is Create, telling progress (when not nil) what it does
+// on the way: long work such as copying a large project shows.
+func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress func(string)) (Session, error) {
+	if progress == nil {
+		progress = func(string) {}
+	}
 	o, err := normalize(o, m.guard)
 	if err != nil {
 		return Session{}, err
@@ -24,15 +36,24 @@ func (m *Manager) Create(ctx context.Context, o Options) (Session, error) {
 		m.mu.Unlock()
 		return Session{}, Errorf(ErrExists, "session %q is already being %s", o.Name, what)
 	}
+	if err := m.checkReachLocked(&record{Session: Session{Name: o.Name, Mounts: o.Mounts}}, o.Workdir); err != nil {
+		m.mu.Unlock()
+		return Session{}, err
+	}
 	m.busy[o.Name] = "created"
+	if o.Workdir != "" {
+		m.copying[o.Name] = o.Workdir
+	}
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
 		delete(m.busy, o.Name)
+		delete(m.copying, o.Name)
 		m.mu.Unlock()
 	}()
 
 	be := m.cfg.Backend
+	progress("checking the image " + o.Image)
 	if err := be.Ping(ctx); err != nil {
 		return Session{}, engineErr("cannot reach the container engine", err)
 	}
@@ -55,14 +76,41 @@ func (m *Manager) Create(ctx context.Context, o Options) (Session, error) {
 	r.Session = Session{
 		Name: o.Name, Status: StatusCreating, Mode: o.Mode, Prompt: o.Prompt, PromptSHA256: promptHash(o.Prompt),
 		Image: o.Image, Workdir: o.Workdir, CreatedAt: now, Container: cname, ProxyPort: m.cfg.Container.ProxyPort,
+		Mounts: o.Mounts,
 	}
-	claudeJSON, err := writeClaudeJSON(m.st.sessionDir(o.Name))
+	wsDir := filepath.Join(m.wsRoot(), o.Name)
+	removeAll := func() {
+		if err := m.st.remove(o.Name); err != nil {
+			m.log.Warn("cannot remove session state", "session", o.Name, "err", err)
+		}
+		if o.Workdir != "" {
+			if err := os.RemoveAll(wsDir); err != nil {
+				m.log.Warn("cannot remove a workspace", "session", o.Name, "dir", wsDir, "err", err)
+			}
+		}
+	}
+	if o.Workdir != "" {
+		info, err := m.makeWorkspace(ctx, o, wsDir, progress)
+		if err != nil {
+			removeAll()
+			return Session{}, err
+		}
+		r.Workspace = &info
+	}
+	claudeJSON, err := writeClaudeJSON(m.st.sessionDir(o.Name), r.containerWorkdir())
 	if err != nil {
-		m.st.remove(o.Name)
+		removeAll()
 		return Session{}, fmt.Errorf("cannot write the session's claude.json: %w", err)
 	}
 	sec := m.secret(r)
 	m.mu.Lock()
+	// Checked again where the session is registered: a session created
+	// meanwhile may have a writable mount above this one's paths.
+	if err := m.checkReachLocked(r, ""); err != nil {
+		m.mu.Unlock()
+		removeAll()
+		return Session{}, err
+	}
 	m.sessions[o.Name] = r
 	m.saveLocked(r)
 	m.mu.Unlock()
@@ -73,10 +121,9 @@ func (m *Manager) Create(ctx context.Context, o Options) (Session, error) {
 		m.mu.Lock()
 		m.forgetLocked(o.Name)
 		m.mu.Unlock()
-		if err := m.st.remove(o.Name); err != nil {
-			m.log.Warn("cannot remove session state", "session", o.Name, "err", err)
-		}
+		removeAll()
 	}
+	progress("starting the container")
 	// Engine calls below must finish even if the client goes away, or a
 	// container could be left half made.
 	ectx := context.WithoutCancel(ctx)
@@ -151,8 +198,9 @@ func (m *Manager) ownContainer(ctx context.Context, name, cname string) (string,
 }
 
 // Remove deletes a session: its proxy credential stops working at once, then
-// its container and state are removed. A running session needs force.
-func (m *Manager) Remove(ctx context.Context, name string, force bool) error {
+// its container, workspace and state are removed. A running session needs
+// force; a workspace holding work never landed or applied needs discard.
+func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) error {
 	m.mu.Lock()
 	r, ok := m.sessions[name]
 	if !ok {
@@ -170,12 +218,18 @@ func (m *Manager) Remove(ctx context.Context, name string, force bool) error {
 	m.busy[name] = "removed"
 	id, cname := r.ContainerID, r.Container
 	sec := m.secret(r)
+	snap := r.Session
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
 		delete(m.busy, name)
 		m.mu.Unlock()
 	}()
+	if !discard {
+		if err := m.checkUnlanded(ctx, snap); err != nil {
+			return err
+		}
+	}
 
 	m.cfg.Auth.Delete(name)
 	ectx := context.WithoutCancel(ctx)
@@ -196,7 +250,13 @@ func (m *Manager) Remove(ctx context.Context, name string, force bool) error {
 	}
 	m.mu.Lock()
 	m.forgetLocked(name)
+	delete(m.summaries, name)
 	m.mu.Unlock()
+	if w := snap.Workspace; w != nil {
+		if err := w.Remove(); err != nil {
+			m.log.Warn("cannot remove a workspace", "session", name, "err", err)
+		}
+	}
 	if err := m.st.remove(name); err != nil {
 		m.log.Warn("cannot remove session state", "session", name, "err", err)
 	}

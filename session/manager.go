@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,9 @@ type Config struct {
 	// session whose container names a port it does not gets a Warning; nil
 	// means it listens on every one.
 	ProxyServes func(port int) bool
+	// MaxCopyBytes bounds the copy of a workdir that is not a git repository;
+	// workspace.DefaultMaxBytes when 0.
+	MaxCopyBytes int64
 }
 
 // Orphan is a container that looks like ours but cannot be rebuilt into a
@@ -64,8 +68,13 @@ type Manager struct {
 	mu       sync.Mutex
 	sessions map[string]*record
 	busy     map[string]string // name → what is in progress ("creating", "removing")
-	orphans  []Orphan
-	changed  chan struct{} // closed and replaced on every change
+	copying  map[string]string // name → the workdir its workspace is being copied from
+	// summaries are the workspaces' change summaries last computed for list.
+	summaries map[string]summary
+	// landMu lets one land or apply write into users' repositories at a time.
+	landMu  sync.Mutex
+	orphans []Orphan
+	changed chan struct{} // closed and replaced on every change
 
 	// Reconcile lists the engine's containers without the lock, so what
 	// Create and Remove finish meanwhile must not be undone by what that
@@ -108,7 +117,7 @@ func Open(cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg: cfg, st: store{dir: filepath.Join(cfg.Home, "sessions")}, key: key,
 		homeID: HomeID(cfg.Home), log: cfg.Logger, guard: newMountGuard(cfg.Home, cfg.UserHome, cfg.EngineSockets),
-		sessions: map[string]*record{}, busy: map[string]string{}, changed: make(chan struct{}),
+		sessions: map[string]*record{}, busy: map[string]string{}, copying: map[string]string{}, summaries: map[string]summary{}, changed: make(chan struct{}),
 		tombs: map[string]uint64{},
 	}
 	recs, errs := m.st.load()
@@ -184,6 +193,15 @@ func (m *Manager) List() []Session {
 		out[i] = m.annotate(out[i])
 	}
 	return out
+}
+
+// WithChanges fills in each session's Changes: what its workspace holds that
+// was never landed or applied.
+func (m *Manager) WithChanges(ctx context.Context, ss []Session) []Session {
+	for i := range ss {
+		ss[i].Changes = m.changes(ctx, ss[i])
+	}
+	return ss
 }
 
 // annotate sets s.Warning. Call without mu: ProxyServes may take its own lock.
@@ -334,29 +352,31 @@ func (m *Manager) container(name string) (string, Session, error) {
 	return r.ContainerID, r.Session, nil
 }
 
+// claudeJSON is a new session's Claude Code configuration. The container is
+// the sandbox the user chose, so the first-run questions a person would
+// click through — onboarding, trusting the workdir, accepting
+// --dangerously-skip-permissions — are answered, and a session (or an agent
+// that started it over MCP) gets straight to its prompt.
+func claudeJSON(workdir string) []byte {
+	trusted := map[string]any{"hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true}
+	projects := map[string]any{ContainerWorkdir: trusted, workdir: trusted}
+	b, _ := json.MarshalIndent(map[string]any{
+		"hasCompletedOnboarding":        true,
+		"bypassPermissionsModeAccepted": true,
+		"projects":                      projects,
+	}, "", "  ")
+	return append(b, '\n')
+}
+
 // writeClaudeJSON gives a session its own writable Claude Code settings file.
 // The container user (uid 1000) must be able to write it; the directory
 // around it is 0700, so the file's own mode does not expose it.
-// claudeJSON is a new session's Claude Code configuration. The container is
-// the sandbox the user chose, so the first-run questions a person would
-// click through — onboarding, trusting /workspace, accepting
-// --dangerously-skip-permissions — are answered, and a session (or an agent
-// that started it over MCP) gets straight to its prompt.
-var claudeJSON = []byte(`{
-  "hasCompletedOnboarding": true,
-  "bypassPermissionsModeAccepted": true,
-  "projects": {
-    "` + ContainerWorkdir + `": {"hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true}
-  }
-}
-`)
-
-func writeClaudeJSON(dir string) (string, error) {
+func writeClaudeJSON(dir, workdir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	p := filepath.Join(dir, "claude.json")
-	if err := os.WriteFile(p, claudeJSON, 0o600); err != nil {
+	if err := os.WriteFile(p, claudeJSON(workdir), 0o600); err != nil {
 		return "", err
 	}
 	mode := os.FileMode(0o666)
@@ -365,3 +385,6 @@ func writeClaudeJSON(dir string) (string, error) {
 	}
 	return p, os.Chmod(p, mode)
 }
+
+// wsRoot is the directory of this home's workspaces.
+func (m *Manager) wsRoot() string { return filepath.Join(m.cfg.Home, "workspaces") }

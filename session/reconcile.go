@@ -63,7 +63,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			}
 			continue
 		}
-		r, ok := recordFromLabels(c.Labels)
+		r, ok := recordFromLabels(c.Labels, m.wsRoot())
 		if !ok {
 			orphans = append(orphans, Orphan{ID: c.ID, Name: c.Name, Status: c.Status,
 				Reason: "its labels are not enough to rebuild a session"})

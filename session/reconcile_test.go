@@ -18,7 +18,7 @@ func TestReconcileRaceWithRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.be.afterList = func() {
-		if err := h.m.Remove(ctx, "gone", true); err != nil {
+		if err := h.m.Remove(ctx, "gone", true, false); err != nil {
 			t.Error(err)
 		}
 	}
@@ -99,7 +99,7 @@ func TestRemoveWithoutIDSparesOtherHomes(t *testing.T) {
 	spec := backendSpec(ContainerName("x"))
 	spec.Labels = map[string]string{LabelManaged: "1", LabelHome: "another-home", LabelSession: "x"}
 	foreign, _ := h.be.Create(ctx, spec)
-	if err := h.m.Remove(ctx, "x", true); err != nil {
+	if err := h.m.Remove(ctx, "x", true, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.be.find(foreign); err != nil {
@@ -118,7 +118,7 @@ func TestRemoveWithoutIDSparesOtherHomes(t *testing.T) {
 	spec.Labels[LabelHome] = HomeID(h.home)
 	spec.Labels[LabelNonce], spec.Labels[LabelMode] = "n1", string(ModeInteractive)
 	ours, _ := h.be.Create(ctx, spec)
-	if err := h.m.Remove(ctx, "x", true); err != nil {
+	if err := h.m.Remove(ctx, "x", true, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.be.find(ours); err == nil {

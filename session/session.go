@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
+
+	"github.com/clauderon/clauderon/workspace"
 )
 
 // Status is where a session is in its lifecycle:
@@ -66,6 +68,28 @@ type Session struct {
 	// Warning says what is wrong with a live session, such as a proxy port
 	// nothing listens on any more. It is computed when read, never stored.
 	Warning string `json:"warning,omitempty"`
+	// Workspace is the copy of the project the session works on; nil when
+	// it has none (--no-workdir, or a direct mount at /workspace).
+	Workspace *workspace.Info `json:"workspace,omitempty"`
+	// Mounts are the host paths bind-mounted on the user's explicit request.
+	Mounts []Mount `json:"mounts,omitempty"`
+	// Changes is what the workspace holds that was never landed or applied;
+	// computed when read, never stored.
+	Changes *Changes `json:"changes,omitempty"`
+}
+
+// Changes summarises a workspace's work for `list`.
+type Changes struct {
+	Files    int    `json:"files"`           // files changed since the baseline
+	Unlanded bool   `json:"unlanded"`        // some of it was neither landed nor applied
+	Error    string `json:"error,omitempty"` // why it could not be read
+}
+
+// Mount binds a host path into the container, on the user's explicit request.
+type Mount struct {
+	Source   string `json:"source"` // absolute host path
+	Target   string `json:"target"` // absolute container path; Source when empty
+	ReadOnly bool   `json:"read_only,omitempty"`
 }
 
 // Result is the outcome of a print session, from the stream's final
@@ -82,11 +106,16 @@ type Result struct {
 
 // Options are what a client asks for when creating a session.
 type Options struct {
-	Name    string `json:"name"`
-	Prompt  string `json:"prompt"`
-	Mode    Mode   `json:"mode,omitempty"`    // interactive when empty
-	Image   string `json:"image,omitempty"`   // DefaultImage when empty
-	Workdir string `json:"workdir,omitempty"` // absolute host directory mounted at /workspace; none when empty
+	Name   string `json:"name"`
+	Prompt string `json:"prompt"`
+	Mode   Mode   `json:"mode,omitempty"`  // interactive when empty
+	Image  string `json:"image,omitempty"` // DefaultImage when empty
+	// Workdir is the absolute host directory whose copy (the workspace) the
+	// session works on at /workspace; none when empty.
+	Workdir  string   `json:"workdir,omitempty"`
+	From     string   `json:"from,omitempty"`     // git ref the workspace starts at instead of HEAD
+	Includes []string `json:"includes,omitempty"` // globs of ignored files copied into the workspace too
+	Mounts   []Mount  `json:"mounts,omitempty"`   // direct bind mounts; one at /workspace replaces the workspace
 }
 
 // ContainerName is the engine's name for a session's container.

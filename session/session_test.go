@@ -209,7 +209,7 @@ func TestCreateRunExitRemove(t *testing.T) {
 		t.Fatalf("after exit: %+v", s)
 	}
 
-	if err := h.m.Remove(ctx, "p", false); err != nil {
+	if err := h.m.Remove(ctx, "p", false, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := h.auth.get("p"); ok {
@@ -285,11 +285,11 @@ func TestCreateFailuresLeaveNothing(t *testing.T) {
 		}
 	})
 	t.Run("running needs force", func(t *testing.T) {
-		err := h.m.Remove(ctx, "a", false)
+		err := h.m.Remove(ctx, "a", false, false)
 		if !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "--force") {
 			t.Fatalf("err %v", err)
 		}
-		if err := h.m.Remove(ctx, "a", true); err != nil {
+		if err := h.m.Remove(ctx, "a", true, false); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"path"
 	"regexp"
 	"strings"
 	"unicode"
@@ -76,6 +77,9 @@ func normalize(o Options, g mountGuard) (Options, error) {
 	if !ValidImageRef(o.Image) {
 		return o, Errorf(ErrInvalid, "image %q is not a valid image reference", o.Image)
 	}
+	if o.Workdir != "" && mountsAt(o.Mounts, ContainerWorkdir) {
+		return o, Errorf(ErrInvalid, "a --mount at %s replaces the workspace, so a workdir cannot be copied there too: drop one of them (--no-workdir)", ContainerWorkdir)
+	}
 	if o.Workdir != "" {
 		wd, err := g.check(o.Workdir)
 		if err != nil {
@@ -83,5 +87,51 @@ func normalize(o Options, g mountGuard) (Options, error) {
 		}
 		o.Workdir = wd
 	}
+	if o.Workdir == "" && (o.From != "" || len(o.Includes) > 0) {
+		return o, Errorf(ErrInvalid, "--from and --include shape the workspace copied from a workdir, and this session has none")
+	}
+	if err := checkFrom(o.From); err != nil {
+		return o, err
+	}
+	if err := checkIncludes(o.Includes); err != nil {
+		return o, err
+	}
+	ms, err := checkMounts(o.Mounts, g, o.Workdir != "")
+	if err != nil {
+		return o, err
+	}
+	o.Mounts = ms
 	return o, nil
+}
+
+// MaxIncludes bounds the --include globs of one session.
+const MaxIncludes = 64
+
+func checkFrom(ref string) error {
+	switch {
+	case ref == "":
+		return nil
+	case len(ref) > 256:
+		return Errorf(ErrInvalid, "--from is %d bytes long; a git ref is at most 256", len(ref))
+	case strings.HasPrefix(ref, "-"):
+		return Errorf(ErrInvalid, "--from %q starts with '-'; name a branch, tag or commit", ref)
+	case !printableText(ref) || strings.ContainsAny(ref, " \t"):
+		return Errorf(ErrInvalid, "--from %q contains a space or control character; name a branch, tag or commit", ref)
+	}
+	return nil
+}
+
+func checkIncludes(globs []string) error {
+	if len(globs) > MaxIncludes {
+		return Errorf(ErrInvalid, "%d --include globs; at most %d are allowed", len(globs), MaxIncludes)
+	}
+	for _, g := range globs {
+		if g == "" || len(g) > 1024 || !printableText(g) {
+			return Errorf(ErrInvalid, "--include %q is not a glob: use a pattern such as .env.example or config/*.local", g)
+		}
+		if _, err := path.Match(g, ""); err != nil {
+			return Errorf(ErrInvalid, "--include %q is not a valid glob: %v", g, err)
+		}
+	}
+	return nil
 }

@@ -102,38 +102,45 @@ func within(p, dir string) bool {
 const pickProject = "pick a project directory (--workdir DIR) or use --no-workdir"
 
 // check validates a workdir and returns it with its links resolved: the
-// path that is then mounted.
+// path that is then copied.
 func (g mountGuard) check(dir string) (string, error) {
+	return g.checkAs("workdir", pickProject, dir)
+}
+
+// checkAs validates a host directory that a container will see (what names
+// it in messages, such as "workdir" or "--mount source"; instead says what to
+// do when it is refused) and returns it with its links resolved.
+func (g mountGuard) checkAs(what, instead, dir string) (string, error) {
 	if !filepath.IsAbs(dir) {
-		return "", Errorf(ErrInvalid, "workdir %q must be an absolute path", dir)
+		return "", Errorf(ErrInvalid, "%s %q must be an absolute path", what, dir)
 	}
 	if strings.ContainsAny(dir, ":,\x00") {
-		return "", Errorf(ErrInvalid, "workdir %q contains a character that cannot be mounted (':' or ',')", dir)
+		return "", Errorf(ErrInvalid, "%s %q contains a character that cannot be mounted (':' or ',')", what, dir)
 	}
 	dir = filepath.Clean(dir)
 	fi, err := os.Stat(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return "", Errorf(ErrInvalid, "workdir %s does not exist", dir)
+			return "", Errorf(ErrInvalid, "%s %s does not exist", what, dir)
 		}
-		return "", Errorf(ErrInvalid, "workdir %s cannot be used: %v", dir, err)
+		return "", Errorf(ErrInvalid, "%s %s cannot be used: %v", what, dir, err)
 	}
 	if !fi.IsDir() {
-		return "", Errorf(ErrInvalid, "workdir %s is not a directory", dir)
+		return "", Errorf(ErrInvalid, "%s %s is not a directory", what, dir)
 	}
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return "", Errorf(ErrInvalid, "workdir %s cannot be resolved: %v", dir, err)
+		return "", Errorf(ErrInvalid, "%s %s cannot be resolved: %v", what, dir, err)
 	}
 	shown := dir
 	if real != dir {
 		shown = dir + " (" + real + ")"
 	}
 	if strings.ContainsAny(real, ":,") {
-		return "", Errorf(ErrInvalid, "workdir %s contains a character that cannot be mounted (':' or ',')", shown)
+		return "", Errorf(ErrInvalid, "%s %s contains a character that cannot be mounted (':' or ',')", what, shown)
 	}
 	refuse := func(why string) error {
-		return Errorf(ErrInvalid, "workdir %s %s; %s", shown, why, pickProject)
+		return Errorf(ErrInvalid, "%s %s %s; %s", what, shown, why, instead)
 	}
 	if real == "/" {
 		return "", refuse("is the whole host filesystem: the container would see every file, clauderon's keys and the Docker socket")

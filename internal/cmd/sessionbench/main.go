@@ -275,7 +275,7 @@ func (b *bench) cleanup() {
 	if b.cl != nil {
 		if l, err := b.cl.List(context.Background()); err == nil {
 			for _, s := range l.Sessions {
-				_ = b.cl.Remove(context.Background(), s.Name, true)
+				_ = b.cl.Remove(context.Background(), s.Name, true, false)
 			}
 		}
 	}
