@@ -77,10 +77,12 @@ func (s *scanner) scan(head *object.Tree) (plumbing.Hash, error) {
 	if err := s.hashFiles(); err != nil {
 		return plumbing.ZeroHash, err
 	}
+	// Every file becomes a lazy object, read again (and hash-checked) only
+	// if a patch or a land needs it. Asking the stores first whether they
+	// hold each one cost a quarter of a large diff, and lookups find the
+	// stores' copies before this one anyway.
 	for _, n := range s.files {
-		if err := s.objs.put(&fileBlob{root: s.dir, path: n.path, hash: n.hash, size: n.size}); err != nil {
-			return plumbing.ZeroHash, err
-		}
+		s.objs.mem.set(&fileBlob{root: s.dir, path: n.path, hash: n.hash, size: n.size})
 	}
 	return s.build(top)
 }
