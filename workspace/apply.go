@@ -43,9 +43,12 @@ type step struct {
 }
 
 // Apply writes the work into the user's working tree, uncommitted.
-func (i Info) Apply(ctx context.Context) (Mark, error) {
+func (i Info) Apply(ctx context.Context, o ApplyOptions) (Mark, error) {
 	if !filepath.IsAbs(i.Source) {
 		return Mark{}, fmt.Errorf("%w: the workspace's source %s is not an absolute path", ErrInvalid, quote(i.Source))
+	}
+	if err := validTree(o.Tree); err != nil {
+		return Mark{}, err
 	}
 	r, err := i.open()
 	if err != nil {
@@ -54,6 +57,9 @@ func (i Info) Apply(ctx context.Context) (Mark, error) {
 	defer r.Close()
 	w, err := r.work(ctx)
 	if err != nil {
+		return Mark{}, err
+	}
+	if err := sameTree(o.Tree, w.tree.String()); err != nil {
 		return Mark{}, err
 	}
 	steps, err := r.steps(ctx, w.baseline.TreeHash, w.tree)
@@ -65,6 +71,17 @@ func (i Info) Apply(ctx context.Context) (Mark, error) {
 		return Mark{}, fmt.Errorf("opening %s: %w", i.Source, err)
 	}
 	defer src.Close()
+	var written []string
+	for _, s := range steps {
+		if s.new != nil {
+			written = append(written, s.path)
+		}
+	}
+	// The top of a repository has its own .git, which git finds first; a
+	// plain directory has none.
+	if err := r.noNestedRepo(w.tree, written, !i.Git, src, "applied"); err != nil {
+		return Mark{}, err
+	}
 	if conflicts := r.conflicts(ctx, src, steps); len(conflicts) > 0 {
 		msg := strings.Join(conflicts[:min(len(conflicts), maxConflictsShown)], "\n  ")
 		if len(conflicts) > maxConflictsShown {

@@ -22,7 +22,7 @@ func TestApply(t *testing.T) {
 	}
 	indexBefore := readFile(t, filepath.Join(repo, ".git", "index"))
 
-	m, err := info.Apply(context.Background())
+	m, err := info.Apply(context.Background(), ApplyOptions{})
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -69,7 +69,7 @@ func TestApply(t *testing.T) {
 	t.Run("again conflicts", func(t *testing.T) {
 		// The user's tree now holds the work, not the baseline.
 		before := listing(t, repo, filepath.Join(repo, ".git"))
-		_, err := info.Apply(context.Background())
+		_, err := info.Apply(context.Background(), ApplyOptions{})
 		if !errors.Is(err, ErrConflict) {
 			t.Fatalf("second Apply = %v, want ErrConflict", err)
 		}
@@ -88,7 +88,7 @@ func TestApplyConflict(t *testing.T) {
 	writeFile(t, filepath.Join(repo, "new.txt"), "the user's own new.txt\n")
 	before := listing(t, repo, filepath.Join(repo, ".git"))
 
-	_, err := info.Apply(context.Background())
+	_, err := info.Apply(context.Background(), ApplyOptions{})
 	if !errors.Is(err, ErrConflict) {
 		t.Fatalf("Apply = %v, want ErrConflict", err)
 	}
@@ -115,7 +115,7 @@ func TestApplyTypeChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(info.Dir, "dir"), "now a file\n")
-	if _, err := info.Apply(context.Background()); err != nil {
+	if _, err := info.Apply(context.Background(), ApplyOptions{}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 	if got := readFile(t, filepath.Join(repo, "b.txt", "inside")); got != "now a dir\n" {
@@ -137,7 +137,7 @@ func TestApplyRefusesEscapingSymlink(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := listing(t, repo, filepath.Join(repo, ".git"))
-			_, err := info.Apply(context.Background())
+			_, err := info.Apply(context.Background(), ApplyOptions{})
 			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `"evil" would become a symlink`) {
 				t.Errorf("Apply = %v, want ErrInvalid naming evil", err)
 			}
@@ -161,7 +161,7 @@ func TestApplyRefusesSymlinkedParent(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(repo, "dir")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := info.Apply(context.Background())
+	_, err := info.Apply(context.Background(), ApplyOptions{})
 	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "is a symlink") {
 		t.Errorf("Apply = %v, want ErrConflict about the symlink", err)
 	}
@@ -189,7 +189,7 @@ func TestPlainDirDiffAndApply(t *testing.T) {
 	if len(d.Files) != 3 || d.Commits != 1 || d.Uncommitted {
 		t.Errorf("Diff = %d files, %d commits, uncommitted %v; want 3, 1, false", len(d.Files), d.Commits, d.Uncommitted)
 	}
-	if _, err := info.Apply(context.Background()); err != nil {
+	if _, err := info.Apply(context.Background(), ApplyOptions{}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 	if got := readFile(t, filepath.Join(src, "x.txt")); got != "x changed\n" {

@@ -54,9 +54,17 @@ func Create(ctx context.Context, o CreateOptions) (info Info, err error) {
 	if err != nil {
 		return Info{}, err
 	}
-	if repo != nil && repo.top != resolved(o.Source) && o.CheckTop != nil {
-		// The whole repository is copied, not only the directory asked for.
-		if err := o.CheckTop(repo.top); err != nil {
+	// What is checked is what is read: a plain directory is read at its
+	// resolved path too.
+	var check Repo
+	if repo != nil {
+		check = Repo{Top: repo.top, GitDir: repo.gitDir, CommonDir: repo.commonDir, ObjectsDir: repo.objects}
+	} else if check.Top, err = filepath.EvalSymlinks(o.Source); err != nil {
+		return Info{}, fmt.Errorf("%w: %s cannot be read: %v", ErrInvalid, quote(o.Source), err)
+	}
+	if o.CheckRepo != nil {
+		// Before git reads any of the repository's config or attributes.
+		if err := o.CheckRepo(check); err != nil {
 			return Info{}, err
 		}
 	}
@@ -81,7 +89,7 @@ func Create(ctx context.Context, o CreateOptions) (info Info, err error) {
 	if repo != nil {
 		info, err = createFromRepo(ctx, o, repo, progress)
 	} else {
-		info, err = createFromDir(ctx, o, progress)
+		info, err = createFromDir(ctx, o, check.Top, progress)
 	}
 	if err != nil {
 		return Info{}, err
@@ -104,20 +112,22 @@ func resolved(p string) string {
 	return filepath.Clean(p)
 }
 
-// userRepo is where the user's repository keeps things, as git says.
+// userRepo is where the user's repository keeps things, as git says, with
+// symlinks resolved.
 type userRepo struct {
-	top     string // the work tree's top level
-	gitDir  string // absolute; a linked worktree's own
-	objects string // the (common) object store
-	index   string
-	shallow string
+	top       string // the work tree's top level
+	gitDir    string // absolute; a linked worktree's own
+	commonDir string // the common git directory
+	objects   string // the (common) object store
+	index     string
+	shallow   string
 }
 
 // findRepo asks git whether dir is in a repository; nil when it is not.
 func findRepo(ctx context.Context, dir string) (*userRepo, error) {
 	g := gitCmd{dir: dir}
 	out, err := g.run(ctx, "rev-parse", "--is-inside-git-dir", "--is-bare-repository", "--absolute-git-dir",
-		"--git-path", "objects", "--git-path", "index", "--git-path", "shallow", "--show-object-format")
+		"--git-path", "objects", "--git-path", "index", "--git-path", "shallow", "--show-object-format", "--git-common-dir")
 	if err != nil {
 		msg := gitStderr(err)
 		switch {
@@ -129,7 +139,7 @@ func findRepo(ctx context.Context, dir string) (*userRepo, error) {
 		return nil, fmt.Errorf("finding the repository of %s: %w", dir, err)
 	}
 	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if len(lines) != 7 {
+	if len(lines) != 8 {
 		return nil, fmt.Errorf("finding the repository of %s: unexpected output from git rev-parse: %q", dir, truncate(string(out), 500))
 	}
 	if lines[0] == "true" || lines[1] == "true" {
@@ -138,13 +148,44 @@ func findRepo(ctx context.Context, dir string) (*userRepo, error) {
 	if lines[6] != "sha1" {
 		return nil, fmt.Errorf("%w: %s uses %s object names; only sha1 repositories are supported", ErrInvalid, dir, quote(lines[6]))
 	}
+	// git prints relative paths from its working directory, which the
+	// kernel holds resolved: join them to dir resolved, or a ".." after a
+	// symlink would lead elsewhere.
+	cwd, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("finding the repository of %s: %w", dir, err)
+	}
 	abs := func(p string) string {
 		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
+			p = filepath.Join(cwd, p)
 		}
 		return filepath.Clean(p)
 	}
-	r := &userRepo{gitDir: abs(lines[2]), objects: abs(lines[3]), index: abs(lines[4]), shallow: abs(lines[5])}
+	// git prints these as text, symlinks and all; a git directory or an
+	// object store reached through a symlink is checked (CheckRepo) and
+	// mounted at the place the link leads to now, so that swapping the link
+	// later changes nothing (and a link into a directory a container can
+	// write is seen for what it is).
+	resolve := func(what, p string) (string, error) {
+		r, err := filepath.EvalSymlinks(abs(p))
+		if err != nil {
+			return "", fmt.Errorf("%w: the %s of %s cannot be resolved: %v", ErrInvalid, what, dir, err)
+		}
+		return r, nil
+	}
+	r := &userRepo{index: abs(lines[4]), shallow: abs(lines[5])}
+	for _, c := range []struct {
+		dst        *string
+		what, path string
+	}{
+		{&r.gitDir, "git directory", lines[2]},
+		{&r.objects, "object store", lines[3]},
+		{&r.commonDir, "common git directory", lines[7]},
+	} {
+		if *c.dst, err = resolve(c.what, c.path); err != nil {
+			return nil, err
+		}
+	}
 	if filepath.Base(r.objects) != "objects" {
 		return nil, fmt.Errorf("%w: the object store of %s is at %s, not in a git directory", ErrInvalid, dir, r.objects)
 	}
@@ -155,6 +196,9 @@ func findRepo(ctx context.Context, dir string) (*userRepo, error) {
 	r.top = filepath.Clean(strings.TrimRight(string(top), "\n"))
 	if !filepath.IsAbs(r.top) {
 		return nil, fmt.Errorf("finding the top of the repository of %s: git printed %q", dir, truncate(r.top, 500))
+	}
+	if r.top, err = resolve("top level", r.top); err != nil {
+		return nil, err
 	}
 	alt, err := os.ReadFile(filepath.Join(r.objects, "info", "alternates"))
 	if err == nil && len(bytes.TrimSpace(alt)) > 0 {
@@ -255,11 +299,10 @@ func createFromRepo(ctx context.Context, o CreateOptions, r *userRepo, progress 
 	return info, nil
 }
 
-// createFromDir copies a directory that is not in a repository: everything
-// not ignored by .gitignore files in it becomes the baseline, a root commit
-// in the workspace's own object store.
-func createFromDir(ctx context.Context, o CreateOptions, progress func(string)) (Info, error) {
-	src := filepath.Clean(o.Source)
+// createFromDir copies a directory that is not in a repository (src, its
+// resolved path): everything not ignored by .gitignore files in it becomes
+// the baseline, a root commit in the workspace's own object store.
+func createFromDir(ctx context.Context, o CreateOptions, src string, progress func(string)) (Info, error) {
 	wsGit := filepath.Join(o.Dir, ".git")
 	env := []string{"GIT_DIR=" + wsGit}
 	g := gitCmd{dir: src, env: append(append([]string{}, env...), "GIT_WORK_TREE="+src)}

@@ -211,7 +211,7 @@ func TestCreateRefuses(t *testing.T) {
 		{"bad glob", CreateOptions{Source: repo, Includes: []string{"[x"}}, ErrInvalid},
 		{"relative source", CreateOptions{Source: "repo"}, ErrInvalid},
 		{"dir exists", CreateOptions{Source: repo, Dir: taken}, os.ErrExist},
-		{"top refused", CreateOptions{Source: filepath.Join(repo, "dir"), CheckTop: func(string) error { return ErrInvalid }}, ErrInvalid},
+		{"repo refused", CreateOptions{Source: filepath.Join(repo, "dir"), CheckRepo: func(Repo) error { return ErrInvalid }}, ErrInvalid},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := c.o
@@ -291,5 +291,104 @@ func TestCreateUnbornAndBare(t *testing.T) {
 	_, err := Create(context.Background(), CreateOptions{Source: bare, Dir: filepath.Join(t.TempDir(), "ws"), Branch: "clauderon/x", Chown: -1})
 	if !errors.Is(err, ErrInvalid) {
 		t.Errorf("Create from a bare repository = %v, want ErrInvalid", err)
+	}
+}
+
+// TestCreateResolvesRepoPaths: git prints where a repository keeps things
+// as text, symlinks and all; what is checked and mounted is where they
+// lead.
+func TestCreateResolvesRepoPaths(t *testing.T) {
+	isolateGit(t)
+	repo := newRepo(t)
+	parent := filepath.Dir(repo)
+	// The object store lives elsewhere, through a symlink another container
+	// could swap; and the repository is reached through a symlink too.
+	store := filepath.Join(parent, "store", "objects")
+	if err := os.MkdirAll(filepath.Dir(store), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(repo, ".git", "objects"), store); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..", "..", "store", "objects"), filepath.Join(repo, ".git", "objects")); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(parent, "link")
+	if err := os.Symlink("repo", link); err != nil {
+		t.Fatal(err)
+	}
+	var got []Repo
+	info := create(t, CreateOptions{Source: filepath.Join(link, "dir"), CheckRepo: func(r Repo) error { got = append(got, r); return nil }})
+	want := Repo{Top: repo, GitDir: filepath.Join(repo, ".git"), CommonDir: filepath.Join(repo, ".git"), ObjectsDir: store}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("CheckRepo saw %+v, want once %+v", got, want)
+	}
+	if info.ObjectsDir != store || info.GitDir != want.GitDir || info.Source != repo || info.Subdir != "dir" {
+		t.Errorf("Info = %+v, want the resolved paths %+v (and Subdir dir)", info, want)
+	}
+
+	t.Run("linked worktree", func(t *testing.T) {
+		wt := filepath.Join(parent, "wt")
+		userGit(t, repo, "worktree", "add", "-q", "-b", "feature", wt)
+		var got []Repo
+		create(t, CreateOptions{Source: wt, CheckRepo: func(r Repo) error { got = append(got, r); return nil }})
+		want := Repo{Top: wt, GitDir: filepath.Join(repo, ".git", "worktrees", "wt"), CommonDir: filepath.Join(repo, ".git"), ObjectsDir: store}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("CheckRepo saw %+v, want once %+v", got, want)
+		}
+	})
+
+	t.Run("plain directory", func(t *testing.T) {
+		src := filepath.Join(t.TempDir(), "plain")
+		writeFile(t, filepath.Join(src, "x.txt"), "x\n")
+		plainLink := filepath.Join(t.TempDir(), "plain-link")
+		if err := os.Symlink(src, plainLink); err != nil {
+			t.Fatal(err)
+		}
+		var got []Repo
+		info := create(t, CreateOptions{Source: plainLink, CheckRepo: func(r Repo) error { got = append(got, r); return nil }})
+		if len(got) != 1 || got[0] != (Repo{Top: src}) {
+			t.Errorf("CheckRepo saw %+v, want once {Top: %s}", got, src)
+		}
+		if info.Source != src {
+			t.Errorf("Source = %s, want the resolved %s", info.Source, src)
+		}
+	})
+}
+
+// TestCheckRepoBeforeGitReadsConfig: the caller refuses a repository whose
+// git directory a container can write; by then git must not have obeyed
+// its config (a clean filter runs at `git add`).
+func TestCheckRepoBeforeGitReadsConfig(t *testing.T) {
+	isolateGit(t)
+	repo := newRepo(t)
+	mark := filepath.Join(t.TempDir(), "filter-ran")
+	script := filepath.Join(t.TempDir(), "clean.sh")
+	writeFile(t, script, "#!/bin/sh\ntouch "+mark+"\ncat\n")
+	if err := os.Chmod(script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	userGit(t, repo, "config", "filter.planted.clean", script)
+	writeFile(t, filepath.Join(repo, ".gitattributes"), "* filter=planted\n")
+	writeFile(t, filepath.Join(repo, "a.txt"), "changed, so that add -A cleans it\n")
+	refused := errors.New("refused by the caller")
+	for _, source := range []string{repo, filepath.Join(repo, "dir")} {
+		dir := filepath.Join(t.TempDir(), "ws")
+		_, err := Create(context.Background(), CreateOptions{Source: source, Dir: dir, Branch: "clauderon/x", Chown: -1,
+			CheckRepo: func(Repo) error { return refused }})
+		if err != refused {
+			t.Errorf("Create(%s) = %v, want the caller's error as it is", source, err)
+		}
+		if exists(mark) {
+			t.Fatalf("Create(%s) ran the repository's filter before asking the caller", source)
+		}
+		if exists(dir) {
+			t.Error("the workspace directory was left behind")
+		}
+	}
+	// Allowed, the copy runs the filter: the test above proves something.
+	create(t, CreateOptions{Source: repo, CheckRepo: func(Repo) error { return nil }})
+	if !exists(mark) {
+		t.Fatal("the repository's filter never ran, even when the copy was allowed")
 	}
 }

@@ -107,9 +107,10 @@ func (i Info) Summarize(ctx context.Context) (Summary, error) {
 		return Summary{}, err
 	}
 	s := Summary{Files: len(changes), Tree: w.tree.String()}
-	s.Unlanded = s.Files > 0 &&
-		(i.Landed == nil || i.Landed.Tree != s.Tree) &&
-		(i.Applied == nil || i.Applied.Tree != s.Tree)
+	if s.OtherRefs, err = r.otherRefs(ctx, w); err != nil {
+		return Summary{}, err
+	}
+	s.Unlanded = i.unlanded(s)
 	return s, nil
 }
 
@@ -268,7 +269,7 @@ func (r *reader) patch(ctx context.Context, ch *object.Change, c *Change, budget
 		return "", false, nil
 	}
 	var texts [2]string
-	var files [2]fdiff.File
+	var files [2]*patchFile
 	for i, e := range []object.ChangeEntry{ch.From, ch.To} {
 		if e.Name == "" {
 			continue
@@ -278,12 +279,14 @@ func (r *reader) patch(ctx context.Context, ch *object.Change, c *Change, budget
 			return "", false, fmt.Errorf("%s: %w", quote(e.Name), err)
 		}
 		texts[i] = string(b)
-		files[i] = patchFile{hash: e.TreeEntry.Hash, mode: e.TreeEntry.Mode, path: e.Name}
+		files[i] = &patchFile{hash: e.TreeEntry.Hash, mode: e.TreeEntry.Mode, path: e.Name}
 	}
 	if err := ctx.Err(); err != nil {
 		return "", false, err
 	}
-	fp := filePatch{from: files[0], to: files[1]}
+	// go-git's encoder writes only the hunks (it writes no header for a
+	// patch without files); the header is ours, its names quoted.
+	fp := filePatch{}
 	var adds, dels int
 	for _, d := range diff.DoWithTimeout(texts[0], texts[1], diffTimeout) {
 		ck := chunk{content: d.Text}
@@ -300,6 +303,7 @@ func (r *reader) patch(ctx context.Context, ch *object.Change, c *Change, budget
 		fp.chunks = append(fp.chunks, ck)
 	}
 	var sb strings.Builder
+	writePatchHeader(&sb, files[0], files[1])
 	if err := guard(func() error { return fdiff.NewUnifiedEncoder(&sb, fdiff.DefaultContextLines).Encode(onePatch{fp}) }); err != nil {
 		return "", false, fmt.Errorf("%s: %w", quote(c.Path), err)
 	}
@@ -324,24 +328,22 @@ type onePatch struct{ fp filePatch }
 func (p onePatch) FilePatches() []fdiff.FilePatch { return []fdiff.FilePatch{p.fp} }
 func (p onePatch) Message() string                { return "" }
 
+// filePatch is the hunks of one file: with no files, the encoder writes
+// no header (writePatchHeader does).
 type filePatch struct {
-	from, to fdiff.File // nil interfaces when absent
-	chunks   []fdiff.Chunk
+	chunks []fdiff.Chunk
 }
 
 func (p filePatch) IsBinary() bool               { return false }
-func (p filePatch) Files() (from, to fdiff.File) { return p.from, p.to }
+func (p filePatch) Files() (from, to fdiff.File) { return nil, nil }
 func (p filePatch) Chunks() []fdiff.Chunk        { return p.chunks }
 
+// patchFile is one side of a patch.
 type patchFile struct {
 	hash plumbing.Hash
 	mode filemode.FileMode
 	path string
 }
-
-func (f patchFile) Hash() plumbing.Hash     { return f.hash }
-func (f patchFile) Mode() filemode.FileMode { return f.mode }
-func (f patchFile) Path() string            { return f.path }
 
 type chunk struct {
 	content string

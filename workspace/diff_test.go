@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,5 +182,127 @@ func TestSummarize(t *testing.T) {
 	info.Landed, info.Applied = nil, &Mark{Tree: s.Tree}
 	if s, _ := info.Summarize(context.Background()); s.Unlanded {
 		t.Errorf("after applying that tree: %+v, want not unlanded", s)
+	}
+}
+
+func TestSummarizeOtherRefs(t *testing.T) {
+	isolateGit(t)
+	repo := newRepo(t)
+	info := create(t, CreateOptions{Source: repo})
+	// What the agent did: work on another branch, and in the stash, then
+	// back to its own branch with a clean tree.
+	agentGit(t, info, "checkout", "-q", "-b", "feature")
+	writeFile(t, filepath.Join(info.Dir, "feature.txt"), "on a branch\n")
+	agentGit(t, info, "add", "-A")
+	agentGit(t, info, "commit", "-q", "-m", "feature")
+	feature := strings.TrimSpace(agentGit(t, info, "rev-parse", "HEAD"))
+	writeFile(t, filepath.Join(info.Dir, "stashed.txt"), "stashed\n")
+	agentGit(t, info, "stash", "-q", "-u")
+	agentGit(t, info, "checkout", "-q", "clauderon/x")
+	// Branches that hold nothing land would miss.
+	agentGit(t, info, "branch", "at-baseline")
+	agentGit(t, info, "branch", "user-main", strings.TrimSpace(userGit(t, repo, "rev-parse", "HEAD")))
+
+	s, err := info.Summarize(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Files != 0 || !s.Unlanded || strings.Join(s.OtherRefs, ",") != "refs/heads/feature,refs/stash" {
+		t.Errorf("Summarize = %+v, want no files, unlanded, other refs feature and the stash", s)
+	}
+
+	t.Run("packed", func(t *testing.T) {
+		agentGit(t, info, "pack-refs", "--all")
+		if exists(filepath.Join(info.Dir, ".git", "refs", "heads", "feature")) {
+			t.Fatal("pack-refs left the loose ref")
+		}
+		s, err := info.Summarize(context.Background())
+		if err != nil || strings.Join(s.OtherRefs, ",") != "refs/heads/feature,refs/stash" {
+			t.Errorf("Summarize with packed refs = %+v, %v; want feature and the stash", s, err)
+		}
+	})
+
+	t.Run("landed", func(t *testing.T) {
+		agentGit(t, info, "stash", "drop", "-q")
+		info := info
+		info.Landed = &Mark{Commit: feature}
+		s, err := info.Summarize(context.Background())
+		if err != nil || s.Unlanded || len(s.OtherRefs) != 0 {
+			t.Errorf("Summarize with feature landed and no stash = %+v, %v; want nothing unlanded", s, err)
+		}
+	})
+
+	t.Run("bounded", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString(readFile(t, filepath.Join(info.Dir, ".git", "packed-refs")))
+		long := "refs/heads/" + strings.Repeat("\x1b[31m", 100)
+		fmt.Fprintf(&b, "%040x %s\n", 1, long)
+		for i := range maxOtherRefs + 500 {
+			fmt.Fprintf(&b, "%040x refs/heads/b%05d\n", i+2, i)
+			fmt.Fprintf(&b, "^%040x\n", i+2)
+		}
+		writeFile(t, filepath.Join(info.Dir, ".git", "packed-refs"), b.String())
+		s, err := info.Summarize(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.OtherRefs) != maxOtherRefs || !s.Unlanded {
+			t.Errorf("%d other refs listed, want %d", len(s.OtherRefs), maxOtherRefs)
+		}
+		for _, r := range s.OtherRefs {
+			if len(r) > maxRefName {
+				t.Errorf("a name of %d bytes listed, more than %d", len(r), maxRefName)
+			}
+		}
+		if want := truncate(long, maxRefName-3); len(s.OtherRefs) == 0 || s.OtherRefs[0] != want {
+			t.Errorf("listed %q, want first the long name cut to %q", s.OtherRefs[:min(len(s.OtherRefs), 1)], want)
+		}
+	})
+}
+
+// TestPatchQuotesNames: a file name cannot forge lines of the patch text.
+func TestPatchQuotesNames(t *testing.T) {
+	isolateGit(t)
+	repo := newRepo(t)
+	info := create(t, CreateOptions{Source: repo})
+	evil := "install.sh\n README.md    |    1 +\n 2 files changed\n+++ b-README.md"
+	writeFile(t, filepath.Join(info.Dir, evil), "rm -rf ~\n")
+	if err := os.Rename(filepath.Join(info.Dir, "b.txt"), filepath.Join(info.Dir, "b\"\\\x7f\xff\u009b.txt")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := info.Diff(context.Background(), DiffOptions{Patches: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := filesByPath(d)
+	c, ok := files[evil]
+	if !ok {
+		t.Fatalf("the file is not listed by its raw name: %+v", d.Files)
+	}
+	q := `install.sh\n README.md    |    1 +\n 2 files changed\n+++ b-README.md`
+	header, _, _ := strings.Cut(c.Patch, "@@")
+	lines := strings.Split(strings.TrimSuffix(header, "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("the patch header has %d lines, want 5:\n%s", len(lines), header)
+	}
+	for i, w := range []string{`diff --git "a/` + q + `" "b/` + q + `"`, "new file mode 100644", "", "--- /dev/null", `+++ "b/` + q + `"`} {
+		if w != "" && lines[i] != w {
+			t.Errorf("header line %d = %q, want %q", i, lines[i], w)
+		}
+	}
+	if !strings.HasPrefix(lines[2], "index 0000000000000000000000000000000000000000..") {
+		t.Errorf("header line 2 = %q, want the index line", lines[2])
+	}
+	for _, c := range d.Files {
+		if c.Status == StatusRenamed {
+			wantFrom := `rename from b.txt`
+			wantTo := `rename to "b\"\\\177\377\302\233.txt"`
+			if !strings.Contains(c.Patch, wantFrom+"\n"+wantTo+"\n") {
+				t.Errorf("rename patch = %q, want %q and %q", c.Patch, wantFrom, wantTo)
+			}
+		}
+	}
+	if got := quotePath("a/", "é ü.txt"); got != "a/é ü.txt" {
+		t.Errorf("quotePath of a UTF-8 name = %q, want it as it is", got)
 	}
 }

@@ -179,7 +179,7 @@ func TestHostileWorkspace(t *testing.T) {
 		t.Errorf("landed tree %s, diff's %s", m.Tree, d.Tree)
 	}
 
-	_, err = h.info.Apply(ctx)
+	_, err = h.info.Apply(ctx, ApplyOptions{})
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `"README.md" would become a symlink`) {
 		t.Errorf("Apply with README.md escaping = %v, want ErrInvalid naming it", err)
 	}
@@ -189,7 +189,7 @@ func TestHostileWorkspace(t *testing.T) {
 	// The agent puts README.md back; the rest applies.
 	os.Remove(filepath.Join(ws, "README.md"))
 	writeFile(t, filepath.Join(ws, "README.md"), "# readme\n")
-	if _, err := h.info.Apply(ctx); err != nil {
+	if _, err := h.info.Apply(ctx, ApplyOptions{}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 
@@ -267,7 +267,7 @@ func TestHostileFIFOHead(t *testing.T) {
 	}{
 		{"Diff", func(ctx context.Context) error { _, err := h.info.Diff(ctx, DiffOptions{}); return err }},
 		{"Land", func(ctx context.Context) error { _, err := h.info.Land(ctx, LandOptions{}); return err }},
-		{"Apply", func(ctx context.Context) error { _, err := h.info.Apply(ctx); return err }},
+		{"Apply", func(ctx context.Context) error { _, err := h.info.Apply(ctx, ApplyOptions{}); return err }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := ctxTimeout(t, 10*time.Second)

@@ -37,6 +37,9 @@ func (i Info) Land(ctx context.Context, o LandOptions) (Mark, error) {
 	if err := validBranch(branch); err != nil {
 		return Mark{}, err
 	}
+	if err := validTree(o.Tree); err != nil {
+		return Mark{}, err
+	}
 	ref := "refs/heads/" + branch
 	user := gitCmd{dir: i.GitDir, env: []string{"GIT_DIR=" + i.GitDir}}
 	if _, err := user.run(ctx, "check-ref-format", ref); err != nil {
@@ -65,6 +68,18 @@ func (i Info) Land(ctx context.Context, o LandOptions) (Mark, error) {
 	defer r.Close()
 	w, err := r.work(ctx)
 	if err != nil {
+		return Mark{}, err
+	}
+	if err := sameTree(o.Tree, w.tree.String()); err != nil {
+		return Mark{}, err
+	}
+	// The branch is checked out later, and git run in a directory of it
+	// would obey what the agent planted there.
+	written, err := r.written(ctx, w.baseline.TreeHash, w.tree)
+	if err != nil {
+		return Mark{}, err
+	}
+	if err := r.noNestedRepo(w.tree, written, false, nil, "landed"); err != nil {
 		return Mark{}, err
 	}
 	objs, err := r.missing(ctx, w.final)

@@ -164,3 +164,56 @@ func TestLandFromLinkedWorktree(t *testing.T) {
 		}
 	}
 }
+
+// TestTreePinned: land and apply bring back only the tree the user
+// reviewed.
+func TestTreePinned(t *testing.T) {
+	isolateGit(t)
+	for _, c := range []struct {
+		name string
+		do   func(Info, string) error
+		done func(t *testing.T, repo string) bool
+	}{
+		{"land", func(i Info, tree string) error {
+			_, err := i.Land(context.Background(), LandOptions{Tree: tree})
+			return err
+		},
+			func(t *testing.T, repo string) bool { return userGit(t, repo, "branch", "--list", "clauderon/x") != "" }},
+		{"apply", func(i Info, tree string) error {
+			_, err := i.Apply(context.Background(), ApplyOptions{Tree: tree})
+			return err
+		},
+			func(t *testing.T, repo string) bool { return exists(filepath.Join(repo, "new.txt")) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			repo := newRepo(t)
+			info := create(t, CreateOptions{Source: repo})
+			writeFile(t, filepath.Join(info.Dir, "new.txt"), "reviewed\n")
+			d, err := info.Diff(context.Background(), DiffOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{"abc", "xyz1234", strings.Repeat("a", 41), "-abcdefg", d.Tree[:6]} {
+				if err := c.do(info, bad); !errors.Is(err, ErrInvalid) {
+					t.Errorf("%s with tree %q = %v, want ErrInvalid", c.name, bad, err)
+				}
+			}
+			// The agent changes the work after the review.
+			writeFile(t, filepath.Join(info.Dir, "new.txt"), "changed after the review\n")
+			err = c.do(info, d.Tree)
+			if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "not "+d.Tree+"); look at `clauderon diff` again") {
+				t.Errorf("%s of a changed work = %v, want ErrConflict", c.name, err)
+			}
+			if c.done(t, repo) {
+				t.Fatalf("a refused %s brought the work back", c.name)
+			}
+			writeFile(t, filepath.Join(info.Dir, "new.txt"), "reviewed\n")
+			if err := c.do(info, strings.ToUpper(d.Tree[:7])); err != nil {
+				t.Fatalf("%s with the reviewed tree's prefix: %v", c.name, err)
+			}
+			if !c.done(t, repo) {
+				t.Errorf("%s did nothing", c.name)
+			}
+		})
+	}
+}

@@ -83,17 +83,18 @@ func (r *reader) Close() {
 // maxSymrefs bounds a chain of symbolic refs from HEAD.
 const maxSymrefs = 5
 
-// head resolves the workspace's HEAD to a commit.
-func (r *reader) head() (*object.Commit, error) {
+// head resolves the workspace's HEAD to a commit, and names the ref that
+// holds it (HEAD itself when detached).
+func (r *reader) head() (*object.Commit, plumbing.ReferenceName, error) {
 	bad := func(detail string) error {
 		return corrupt("the workspace's HEAD cannot be read; the agent may have broken its repository: %s", quote(detail))
 	}
 	// go-git would report a HEAD it cannot open as merely missing.
 	if fi, err := r.git.Lstat("HEAD"); err != nil || !fi.Mode().IsRegular() {
 		if err != nil {
-			return nil, bad(err.Error())
+			return nil, "", bad(err.Error())
 		}
-		return nil, bad("HEAD is not a regular file")
+		return nil, "", bad("HEAD is not a regular file")
 	}
 	name := plumbing.HEAD
 	for range maxSymrefs {
@@ -103,25 +104,25 @@ func (r *reader) head() (*object.Commit, error) {
 			return err
 		})
 		if err != nil {
-			return nil, bad(fmt.Sprintf("%s: %v", name, err))
+			return nil, "", bad(fmt.Sprintf("%s: %v", name, err))
 		}
 		switch ref.Type() {
 		case plumbing.HashReference:
 			if ref.Hash().IsZero() {
-				return nil, bad(fmt.Sprintf("%s does not name a commit", name))
+				return nil, "", bad(fmt.Sprintf("%s does not name a commit", name))
 			}
 			c, err := r.commit(ref.Hash())
 			if err != nil {
-				return nil, fmt.Errorf("the workspace's HEAD (%s): %w", quote(string(name)), err)
+				return nil, "", fmt.Errorf("the workspace's HEAD (%s): %w", quote(string(name)), err)
 			}
-			return c, nil
+			return c, name, nil
 		case plumbing.SymbolicReference:
 			name = ref.Target()
 		default:
-			return nil, bad("not a reference")
+			return nil, "", bad("not a reference")
 		}
 	}
-	return nil, bad("too many symbolic references")
+	return nil, "", bad("too many symbolic references")
 }
 
 // commit reads a commit by hash from any layer.
@@ -172,7 +173,8 @@ func getTree(s storer.EncodedObjectStorer, h plumbing.Hash) (*object.Tree, error
 type work struct {
 	baseline *object.Commit
 	head     *object.Commit
-	tree     plumbing.Hash // the working tree, as `git add -A` would record it
+	headRef  plumbing.ReferenceName // the branch HEAD resolves to; HEAD when detached
+	tree     plumbing.Hash          // the working tree, as `git add -A` would record it
 	// uncommitted says the working tree differs from HEAD; final is then a
 	// commit (in memory) of it on top of HEAD, else HEAD itself.
 	uncommitted bool
@@ -188,7 +190,7 @@ func (r *reader) work(ctx context.Context) (*work, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the session's baseline: %w", err)
 	}
-	head, err := r.head()
+	head, headRef, err := r.head()
 	if err != nil {
 		return nil, err
 	}
@@ -196,12 +198,12 @@ func (r *reader) work(ctx context.Context) (*work, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the tree of the workspace's HEAD: %w", err)
 	}
-	sc := scanner{ctx: ctx, dir: r.dir, git: r.git, objs: r.objs}
+	sc := scanner{ctx: ctx, dir: r.dir, git: r.git, objs: r.objs, cache: r.info.Cache}
 	tree, err := sc.scan(headTree)
 	if err != nil {
 		return nil, err
 	}
-	w := &work{baseline: baseline, head: head, tree: tree, final: head.Hash}
+	w := &work{baseline: baseline, head: head, headRef: headRef, tree: tree, final: head.Hash}
 	if tree != head.TreeHash {
 		w.uncommitted = true
 		now := time.Now()

@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-billy/v5"
@@ -26,9 +27,17 @@ import (
 
 // Read limits for what the agent wrote.
 const (
-	maxSmallFile = 16 << 20  // HEAD, a ref, packed-refs, .gitignore, info/exclude
-	maxIdxFile   = 512 << 20 // a pack's index (read into memory by go-git)
-	maxDirEntry  = 100000    // entries of one directory of .git
+	maxSmallFile = 16 << 20 // HEAD, a ref, packed-refs, .gitignore, info/exclude
+	maxDirEntry  = 100000   // entries of one directory of .git
+	// go-git decodes every pack's index into memory (about as much memory as
+	// the index's size) when the store is first used: six sparse 532 MB
+	// indexes took the daemon to 3.1 GB on one `list`. So a reader opens
+	// at most maxPacks packs and maxIdxBytes of indexes in all.
+	maxPacks    = 256
+	maxIdxBytes = 128 << 20
+	// A pack or index over sparseIdxMin bytes with less than half of it on
+	// disk is sparse: git never writes one.
+	sparseIdxMin = 1 << 20
 )
 
 var errNotRegular = errors.New("not a regular file")
@@ -80,10 +89,68 @@ func readSmall(root *os.Root, name string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// gitFS is the read-only billy.Filesystem described above.
+// gitFS is the read-only billy.Filesystem described above. One is made per
+// reader, and its limits hold for the reader's whole life.
 type gitFS struct {
 	root *os.Root
 	name string // for Root(), messages only
+	// maxPacks and maxIdxBytes override the package's limits when > 0.
+	maxPacks    int
+	maxIdxBytes int64
+
+	mu  sync.Mutex
+	idx map[string]int64 // the indexes opened, and their sizes
+}
+
+func (g *gitFS) packLimit() int {
+	if g.maxPacks > 0 {
+		return g.maxPacks
+	}
+	return maxPacks
+}
+
+func (g *gitFS) idxLimit() int64 {
+	if g.maxIdxBytes > 0 {
+		return g.maxIdxBytes
+	}
+	return maxIdxBytes
+}
+
+// admitIdx counts an index against the reader's limits before go-git
+// decodes it.
+func (g *gitFS) admitIdx(p string, size int64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.idx[p]; ok {
+		return nil // opened again: already counted
+	}
+	if len(g.idx) >= g.packLimit() {
+		return corrupt("the workspace's repository holds more than %d packs, more than we read; repack it with `git repack -a -d -l` in the session", g.packLimit())
+	}
+	var total int64
+	for _, n := range g.idx {
+		total += n
+	}
+	if total+size > g.idxLimit() {
+		return corrupt("the workspace's pack indexes hold more than %s, more than we read; the agent may have forged them (%s is %s)",
+			humanSize(g.idxLimit()), quote(p), humanSize(size))
+	}
+	if g.idx == nil {
+		g.idx = map[string]int64{}
+	}
+	g.idx[p] = size
+	return nil
+}
+
+// notSparse refuses a pack or an index that is mostly holes: its length
+// would cost memory or time that its disk use does not show.
+func notSparse(p string, fi fs.FileInfo) error {
+	on, ok := allocated(fi)
+	if ok && fi.Size() > sparseIdxMin && on < fi.Size()/2 {
+		return corrupt("the workspace's %s is a sparse file of %s (%s of it on disk), which git never writes; the agent may have forged it",
+			quote(p), humanSize(fi.Size()), humanSize(on))
+	}
+	return nil
 }
 
 var _ billy.Filesystem = (*gitFS)(nil)
@@ -136,11 +203,20 @@ func (g *gitFS) OpenFile(name string, flag int, _ os.FileMode) (billy.File, erro
 	case strings.HasSuffix(p, ".pack"):
 		// Packs are read in place (go-git seeks in them); each object read
 		// from one is bounded and hash-checked by wsObjects.
+		if err := notSparse(p, fi); err != nil {
+			f.Close()
+			return nil, err
+		}
 		return &rootFile{File: f, name: p}, nil
 	case strings.HasSuffix(p, ".idx"):
-		if fi.Size() > maxIdxFile {
+		// Checked here, on the open file, before go-git decodes any of it.
+		if err := notSparse(p, fi); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("%s is %s, more than the %s we read", quote(p), humanSize(fi.Size()), humanSize(maxIdxFile))
+			return nil, err
+		}
+		if err := g.admitIdx(p, fi.Size()); err != nil {
+			f.Close()
+			return nil, err
 		}
 		return &rootFile{File: f, name: p}, nil
 	}
@@ -184,6 +260,7 @@ func (g *gitFS) ReadDir(name string) ([]os.FileInfo, error) {
 	}
 	defer d.Close()
 	var list []os.FileInfo
+	packs := 0
 	for {
 		ents, err := d.ReadDir(1000)
 		for _, e := range ents {
@@ -197,6 +274,13 @@ func (g *gitFS) ReadDir(name string) ([]os.FileInfo, error) {
 			list = append(list, info)
 			if len(list) > maxDirEntry {
 				return nil, fmt.Errorf("%s holds more than %d entries", quote(p), maxDirEntry)
+			}
+			// go-git lists the packs, then decodes every index: refuse too
+			// many before it starts.
+			if p == "objects/pack" && strings.HasSuffix(e.Name(), ".pack") {
+				if packs++; packs > g.packLimit() {
+					return nil, corrupt("the workspace's repository holds more than %d packs, more than we read; repack it with `git repack -a -d -l` in the session", g.packLimit())
+				}
 			}
 		}
 		if err == io.EOF {

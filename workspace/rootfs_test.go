@@ -1,7 +1,9 @@
 package workspace
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -108,5 +110,99 @@ func TestGitFS(t *testing.T) {
 	}
 	if _, err := g.Chroot("refs"); err == nil {
 		t.Error("Chroot succeeded")
+	}
+}
+
+// sparse makes a file of size bytes with nothing on disk, or skips.
+func sparse(t *testing.T, p string, size int64) {
+	t.Helper()
+	writeFile(t, p, "")
+	if err := os.Truncate(p, size); err != nil {
+		t.Skipf("sparse file: %v", err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if on, ok := allocated(fi); !ok || on >= size/8 {
+		t.Skipf("this filesystem does not make sparse files (%d of %d bytes on disk)", on, size)
+	}
+}
+
+func TestGitFSPackLimits(t *testing.T) {
+	git := filepath.Join(t.TempDir(), ".git")
+	packDir := filepath.Join(git, "objects", "pack")
+	name := func(i int) string { return fmt.Sprintf("objects/pack/pack-%040d", i) }
+	for i := range 3 {
+		writeFile(t, filepath.Join(git, name(i)+".idx"), strings.Repeat("i", 1000))
+		writeFile(t, filepath.Join(git, name(i)+".pack"), "PACK")
+	}
+	root, err := os.OpenRoot(git)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	open := func(g *gitFS, p string) error {
+		f, err := g.Open(p)
+		if err == nil {
+			f.Close()
+		}
+		return err
+	}
+
+	t.Run("index bytes", func(t *testing.T) {
+		g := &gitFS{root: root, name: git, maxIdxBytes: 2500}
+		for i := range 2 {
+			if err := open(g, name(i)+".idx"); err != nil {
+				t.Fatalf("index %d: %v", i, err)
+			}
+		}
+		if err := open(g, name(0)+".idx"); err != nil {
+			t.Errorf("an index opened again counted twice: %v", err)
+		}
+		if err := open(g, name(2)+".idx"); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "pack indexes hold more than") {
+			t.Errorf("the index past the budget: %v, want ErrCorrupt", err)
+		}
+	})
+
+	t.Run("packs", func(t *testing.T) {
+		g := &gitFS{root: root, name: git, maxPacks: 2}
+		if _, err := g.ReadDir("objects/pack"); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "more than 2 packs") {
+			t.Errorf("ReadDir of 3 packs = %v, want ErrCorrupt", err)
+		}
+		for i := range 2 {
+			if err := open(g, name(i)+".idx"); err != nil {
+				t.Fatalf("index %d: %v", i, err)
+			}
+		}
+		if err := open(g, name(2)+".idx"); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "more than 2 packs") {
+			t.Errorf("the third index = %v, want ErrCorrupt", err)
+		}
+	})
+
+	t.Run("sparse", func(t *testing.T) {
+		g := &gitFS{root: root, name: git}
+		for _, ext := range []string{".idx", ".pack"} {
+			sparse(t, filepath.Join(packDir, "pack-"+strings.Repeat("5", 40)+ext), 2<<20)
+			if err := open(g, "objects/pack/pack-"+strings.Repeat("5", 40)+ext); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "sparse") {
+				t.Errorf("a sparse %s = %v, want ErrCorrupt saying it is sparse", ext, err)
+			}
+		}
+	})
+}
+
+// TestSparseIdxInWorkspace: a sparse index in the workspace is refused
+// before go-git decodes it, whatever reads the store.
+func TestSparseIdxInWorkspace(t *testing.T) {
+	isolateGit(t)
+	repo := newRepo(t)
+	info := create(t, CreateOptions{Source: repo})
+	writeFile(t, filepath.Join(info.Dir, "new.txt"), "x\n")
+	base := filepath.Join(info.Dir, ".git", "objects", "pack", "pack-"+strings.Repeat("7", 40))
+	sparse(t, base+".idx", 500<<20) // under the old limit of one index, like the 532 MB ones
+	writeFile(t, base+".pack", "PACK")
+	_, err := info.Summarize(context.Background())
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "sparse") {
+		t.Errorf("Summarize = %v, want ErrCorrupt saying the index is sparse", err)
 	}
 }

@@ -139,3 +139,30 @@ func humanSize(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
+
+// validTree checks the tree a caller says the user reviewed: 40 hex digits,
+// or a prefix of at least 7 ("" for none).
+func validTree(t string) error {
+	if t == "" {
+		return nil
+	}
+	if len(t) < 7 || len(t) > 40 {
+		return fmt.Errorf("%w: tree %s must be 7 to 40 hex digits", ErrInvalid, quote(t))
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return fmt.Errorf("%w: tree %s must be 7 to 40 hex digits", ErrInvalid, quote(t))
+		}
+	}
+	return nil
+}
+
+// sameTree refuses the work when its tree is not the one reviewed (want,
+// checked by validTree; "" for any).
+func sameTree(want, got string) error {
+	if want == "" || strings.HasPrefix(got, strings.ToLower(want)) {
+		return nil
+	}
+	return fmt.Errorf("%w: the work changed since you reviewed it (its tree is now %s, not %s); look at `clauderon diff` again", ErrConflict, got, strings.ToLower(want))
+}

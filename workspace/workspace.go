@@ -40,6 +40,9 @@ type Info struct {
 	Baseline   string `json:"baseline"`              // the commit diffs are taken against: Base plus the user's uncommitted changes
 	Landed     *Mark  `json:"landed,omitempty"`      // the last land
 	Applied    *Mark  `json:"applied,omitempty"`     // the last apply
+	// Cache, when set, lets a scan of the working tree skip hashing files
+	// it hashed before and that did not change since (see HashCache).
+	Cache *HashCache `json:"-"`
 }
 
 // Mark records the work that was landed or applied, by its tree, so work done
@@ -66,12 +69,24 @@ type CreateOptions struct {
 	Chown         int
 	WorldWritable bool
 	Progress      func(line string) // may be nil
-	// CheckTop, when set, is called with the repository's top level when
-	// Source is below it (the whole repository is copied, not only Source),
-	// before anything is copied; an error refuses the copy. The caller's
-	// mount guard checked Source, and a repository at the home directory
-	// (dotfiles) must not bring the whole home along.
-	CheckTop func(top string) error
+	// CheckRepo, when set, is called once the repository (or plain
+	// directory) is found and before git reads anything of it but its
+	// location (no config, attributes or index); an error refuses the copy
+	// and is returned as it is. The whole repository is copied, not only
+	// Source, and a repository at the home directory (dotfiles) must not
+	// bring the whole home along; and git obeys the config of the git
+	// directory, which no container may be able to write.
+	CheckRepo func(r Repo) error
+}
+
+// Repo is where the source lives, every path absolute with its symlinks
+// resolved (what is checked is what is then read and mounted). For a plain
+// directory only Top is set.
+type Repo struct {
+	Top        string // the work tree's top level, or the plain directory
+	GitDir     string // the git directory (a linked worktree's own)
+	CommonDir  string // the common git directory (GitDir but for a linked worktree)
+	ObjectsDir string // the object store, mounted read-only in the container
 }
 
 // Change is one file's change between the baseline and the agent's work.
@@ -111,13 +126,29 @@ type DiffOptions struct {
 
 // Summary is what `list` shows: how much work is not yet landed or applied.
 type Summary struct {
-	Files    int    `json:"files"`    // files changed since the baseline
-	Tree     string `json:"tree"`     // the work's tree
-	Unlanded bool   `json:"unlanded"` // Files > 0 and Tree is neither the landed nor the applied one
+	Files int    `json:"files"` // files changed since the baseline
+	Tree  string `json:"tree"`  // the work's tree
+	// OtherRefs are the workspace's branches (but HEAD's) and its stash
+	// that hold commits land would not bring back: neither the baseline,
+	// HEAD, the landed commit, nor one the user's repository has. The names
+	// are the agent's (each at most 256 bytes): escape them to print.
+	OtherRefs []string `json:"other_refs,omitempty"`
+	// Unlanded: Files > 0 and Tree is neither the landed nor the applied
+	// one, or there are OtherRefs.
+	Unlanded bool `json:"unlanded"`
 }
 
 // LandOptions name the branch the work lands on.
 type LandOptions struct {
 	Branch string // clauderon/<name> when empty
 	Force  bool   // overwrite an existing branch
+	// Tree, when set, is the work's tree the user reviewed (40 hex digits,
+	// or a prefix of at least 7): land refuses with ErrConflict if the work
+	// is no longer that tree.
+	Tree string
+}
+
+// ApplyOptions say what apply may write.
+type ApplyOptions struct {
+	Tree string // as LandOptions.Tree
 }

@@ -25,6 +25,10 @@ const maxObjectBytes = 256 << 20
 type wsObjects struct {
 	git   *os.Root // <Dir>/.git
 	packs *filesystem.ObjectStorage
+	// broken is the first error reading the packs. It sticks: go-git
+	// would carry on with the indexes it loaded before the one that failed,
+	// and report the objects of the rest as missing.
+	broken error
 }
 
 func corrupt(format string, args ...any) error {
@@ -49,6 +53,9 @@ func (w *wsObjects) has(h plumbing.Hash) (bool, error) {
 	if err == nil && fi.Mode().IsRegular() {
 		return true, nil
 	}
+	if w.broken != nil {
+		return false, w.broken
+	}
 	err = guard(func() error { return w.packs.HasEncodedObject(h) })
 	if err == nil {
 		return true, nil
@@ -56,7 +63,7 @@ func (w *wsObjects) has(h plumbing.Hash) (bool, error) {
 	if errors.Is(err, plumbing.ErrObjectNotFound) {
 		return false, nil
 	}
-	return false, corrupt("reading the workspace's packs: %s", quote(err.Error()))
+	return false, w.packErr(err, "reading the workspace's packs")
 }
 
 // size reads only an object's header: it is shown, never relied on, so it
@@ -81,6 +88,9 @@ func (w *wsObjects) size(h plumbing.Hash) (int64, error) {
 		}
 		return n, nil
 	}
+	if w.broken != nil {
+		return 0, w.broken
+	}
 	var n int64
 	err = guard(func() (err error) {
 		n, err = w.packs.EncodedObjectSize(h)
@@ -90,7 +100,7 @@ func (w *wsObjects) size(h plumbing.Hash) (int64, error) {
 		return 0, plumbing.ErrObjectNotFound
 	}
 	if err != nil {
-		return 0, corrupt("object %s in the workspace's packs cannot be read: %s", h, quote(err.Error()))
+		return 0, w.packErr(err, fmt.Sprintf("object %s in the workspace's packs cannot be read", h))
 	}
 	return n, nil
 }
@@ -165,6 +175,9 @@ func isContentType(t plumbing.ObjectType) bool {
 
 // packed reads an object from the workspace's packs.
 func (w *wsObjects) packed(h plumbing.Hash) (plumbing.EncodedObject, error) {
+	if w.broken != nil {
+		return nil, w.broken
+	}
 	var size int64
 	err := guard(func() (err error) {
 		size, err = w.packs.EncodedObjectSize(h)
@@ -174,7 +187,7 @@ func (w *wsObjects) packed(h plumbing.Hash) (plumbing.EncodedObject, error) {
 		return nil, plumbing.ErrObjectNotFound
 	}
 	if err != nil {
-		return nil, corrupt("object %s in the workspace's packs cannot be read: %s", h, quote(err.Error()))
+		return nil, w.packErr(err, fmt.Sprintf("object %s in the workspace's packs cannot be read", h))
 	}
 	if size < 0 || size > maxObjectBytes {
 		return nil, corrupt("object %s in the workspace is %s, more than the %s we read", h, humanSize(size), humanSize(maxObjectBytes))
@@ -201,7 +214,7 @@ func (w *wsObjects) packed(h plumbing.Hash) (plumbing.EncodedObject, error) {
 		return nil, plumbing.ErrObjectNotFound
 	}
 	if err != nil {
-		return nil, corrupt("object %s in the workspace's packs cannot be read: %s", h, quote(err.Error()))
+		return nil, w.packErr(err, fmt.Sprintf("object %s in the workspace's packs cannot be read", h))
 	}
 	if int64(len(buf)) > maxObjectBytes {
 		return nil, corrupt("object %s in the workspace is more than the %s we read", h, humanSize(maxObjectBytes))
@@ -221,6 +234,16 @@ func verified(h plumbing.Hash, t plumbing.ObjectType, content []byte) (plumbing.
 	o.SetType(t)
 	o.Write(content)
 	return o, nil
+}
+
+// packErr is an error of go-git's pack reading, as ErrCorrupt (one of our
+// own limits, from gitFS, is already that and says what it is); it sticks.
+func (w *wsObjects) packErr(err error, what string) error {
+	if !errors.Is(err, ErrCorrupt) {
+		err = corrupt("%s: %s", what, quote(err.Error()))
+	}
+	w.broken = err
+	return err
 }
 
 // guard runs go-git's parsing of agent-written packs, turning a panic into
