@@ -53,11 +53,12 @@ func runDiff(ctx context.Context, w io.Writer, name string, stat, asJSON bool) e
 	}
 	if stat {
 		printStat(w, d)
+		printTree(w, name, d)
 		return nil
 	}
 	for _, f := range d.Files {
 		if f.Binary {
-			fmt.Fprintf(w, "Binary file %s %s (%d → %d bytes)\n", visible(f.Path), f.Status, f.OldSize, f.NewSize)
+			fmt.Fprintf(w, "Binary file %s %s (%d → %d bytes)\n", visiblePath(f.Path), f.Status, f.OldSize, f.NewSize)
 			continue
 		}
 		fmt.Fprint(w, visible(f.Patch))
@@ -68,20 +69,27 @@ func runDiff(ctx context.Context, w io.Writer, name string, stat, asJSON bool) e
 	if d.Truncated {
 		fmt.Fprintf(w, "(the diff was cut short: it is too large to show whole; see `clauderon diff --stat %s`)\n", name)
 	}
+	printTree(w, name, d)
 	return nil
+}
+
+// printTree names the work's tree, so land and apply can take exactly what
+// was reviewed while the agent keeps working.
+func printTree(w io.Writer, name string, d workspace.Diff) {
+	fmt.Fprintf(w, "\nthis is tree %.12s: `clauderon land %s --tree %.12s` (or apply) brings back exactly this\n", d.Tree, name, d.Tree)
 }
 
 // printStat prints one line per file and a total, as git diff --stat does.
 func printStat(w io.Writer, d workspace.Diff) {
 	width := 0
 	for _, f := range d.Files {
-		width = max(width, len([]rune(visible(f.Path))))
+		width = max(width, len([]rune(visiblePath(f.Path))))
 	}
 	width = min(width, 60)
 	for _, f := range d.Files {
-		p := visible(f.Path)
+		p := visiblePath(f.Path)
 		if f.OldPath != "" {
-			p = visible(f.OldPath) + " => " + p
+			p = visiblePath(f.OldPath) + " => " + p
 		}
 		if f.Binary {
 			fmt.Fprintf(w, " %-*s | Bin %d → %d bytes\n", width, p, f.OldSize, f.NewSize)

@@ -21,7 +21,11 @@ func newLandCmd() *cobra.Command {
 "work in progress" commit. Your checkout, index and working tree are not
 touched; look at the branch with git log -p, merge or cherry-pick it. An
 existing branch is never overwritten without --force. Nothing the agent wrote
-is executed: its git config, hooks and filters are not read.`,
+is executed: its git config, hooks and filters are not read.
+
+A running session can change its work at any moment, so landing it needs
+--tree, the tree that ` + "`clauderon diff`" + ` showed: the land is refused if the
+work changed since. A stopped session needs none.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLand(cmd.Context(), cmd.OutOrStdout(), args[0], l, asJSON)
@@ -29,6 +33,7 @@ is executed: its git config, hooks and filters are not read.`,
 	}
 	cmd.Flags().StringVar(&l.Branch, "branch", "", "branch to create (default clauderon/NAME)")
 	cmd.Flags().BoolVar(&l.Force, "force", false, "overwrite the branch if it exists")
+	cmd.Flags().StringVar(&l.Tree, "tree", "", "land only if the work's tree is still this one (from `clauderon diff`); required while the session runs")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was landed as JSON")
 	return cmd
 }

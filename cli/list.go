@@ -72,11 +72,17 @@ func changesText(s session.Session) string {
 		return "-"
 	case c.Error != "":
 		return "? (see clauderon diff " + s.Name + ")"
+	case c.Unlanded && c.Files == 0:
+		return "+branches"
 	case c.Unlanded:
-		if c.Files == 1 {
-			return "+1 file"
+		extra := ""
+		if len(c.OtherRefs) > 0 {
+			extra = " +branches"
 		}
-		return fmt.Sprintf("+%d files", c.Files)
+		if c.Files == 1 {
+			return "+1 file" + extra
+		}
+		return fmt.Sprintf("+%d files", c.Files) + extra
 	case c.Files > 0 && s.Workspace != nil && s.Workspace.Landed != nil && (s.Workspace.Applied == nil || s.Workspace.Landed.At.After(s.Workspace.Applied.At)):
 		return "landed"
 	case c.Files > 0:

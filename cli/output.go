@@ -98,6 +98,12 @@ func visible(text string) string {
 	return b.String()
 }
 
+// visiblePath is visible for a name on one line: a newline or tab in it is
+// escaped too, so a file name cannot forge lines of a listing.
+func visiblePath(name string) string {
+	return strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(visible(name))
+}
+
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

@@ -73,6 +73,15 @@ type Progress struct {
 type Land struct {
 	Branch string `json:"branch,omitempty"` // clauderon/<name> when empty
 	Force  bool   `json:"force,omitempty"`  // overwrite an existing branch
+	// Tree is the work's tree the caller reviewed (Diff.Tree, or a prefix of
+	// at least 7 hex digits): the land is refused if the work changed since.
+	// Required while the session runs.
+	Tree string `json:"tree,omitempty"`
+}
+
+// Apply is the body of POST /sessions/{name}/apply (optional).
+type Apply struct {
+	Tree string `json:"tree,omitempty"` // as Land.Tree
 }
 
 // BroughtBack is the answer of land and apply: what was brought back, where.

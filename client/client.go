@@ -248,9 +248,9 @@ func (c *Client) Land(ctx context.Context, name string, l Land) (BroughtBack, er
 }
 
 // Apply writes a session's work into the user's working tree, uncommitted.
-func (c *Client) Apply(ctx context.Context, name string) (BroughtBack, error) {
+func (c *Client) Apply(ctx context.Context, name string, a Apply) (BroughtBack, error) {
 	var b BroughtBack
-	return b, c.call(ctx, http.MethodPost, sessionPath(name, "/apply"), nil, &b)
+	return b, c.call(ctx, http.MethodPost, sessionPath(name, "/apply"), a, &b)
 }
 
 // Wait blocks until the session has exited, failed or been deleted.

@@ -242,7 +242,7 @@ func (d *Daemon) landSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := r.PathValue("name")
-	mk, err := d.sessions.Land(r.Context(), name, workspace.LandOptions{Branch: l.Branch, Force: l.Force})
+	mk, err := d.sessions.Land(r.Context(), name, workspace.LandOptions{Branch: l.Branch, Force: l.Force, Tree: l.Tree})
 	if err != nil {
 		return err
 	}
@@ -250,8 +250,14 @@ func (d *Daemon) landSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Daemon) applySession(w http.ResponseWriter, r *http.Request) error {
+	var a client.Apply
+	if r.ContentLength != 0 {
+		if err := readJSON(r, &a); err != nil {
+			return err
+		}
+	}
 	name := r.PathValue("name")
-	mk, err := d.sessions.Apply(r.Context(), name)
+	mk, err := d.sessions.Apply(r.Context(), name, workspace.ApplyOptions{Tree: a.Tree})
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,9 @@ func labelsFor(r record, homeID string) map[string]string {
 	if r.ProxyPort != 0 {
 		l[LabelProxyPort] = strconv.Itoa(r.ProxyPort)
 	}
+	// Both are always set, empty for none, so an image's own labels of the
+	// same names (which the engine would otherwise merge in) are not believed.
+	l[LabelWorkspace], l[LabelMounts] = "", ""
 	if w := r.Workspace; w != nil {
 		c := *w
 		c.Landed, c.Applied = nil, nil

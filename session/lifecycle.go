@@ -42,7 +42,7 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 	}
 	m.busy[o.Name] = "created"
 	if o.Workdir != "" {
-		m.copying[o.Name] = o.Workdir
+		m.copying[o.Name] = []string{o.Workdir}
 	}
 	m.mu.Unlock()
 	defer func() {
@@ -251,6 +251,7 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 	m.mu.Lock()
 	m.forgetLocked(name)
 	delete(m.summaries, name)
+	delete(m.caches, name)
 	m.mu.Unlock()
 	if w := snap.Workspace; w != nil {
 		if err := w.Remove(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/workspace"
 )
 
 // Authorizer is the proxy's table of per-session credentials.
@@ -67,10 +68,13 @@ type Manager struct {
 
 	mu       sync.Mutex
 	sessions map[string]*record
-	busy     map[string]string // name → what is in progress ("creating", "removing")
-	copying  map[string]string // name → the workdir its workspace is being copied from
-	// summaries are the workspaces' change summaries last computed for list.
-	summaries map[string]summary
+	busy     map[string]string   // name → what is in progress ("creating", "removing")
+	copying  map[string][]string // name → the directories its workspace is being copied from (workdir, repository, git directory)
+	// summaries are the workspaces' change summaries last computed for list;
+	// caches their hashes of unchanged files, so a summary reads only what
+	// changed.
+	summaries map[string]*summary
+	caches    map[string]*workspace.HashCache
 	// landMu lets one land or apply write into users' repositories at a time.
 	landMu  sync.Mutex
 	orphans []Orphan
@@ -117,7 +121,7 @@ func Open(cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg: cfg, st: store{dir: filepath.Join(cfg.Home, "sessions")}, key: key,
 		homeID: HomeID(cfg.Home), log: cfg.Logger, guard: newMountGuard(cfg.Home, cfg.UserHome, cfg.EngineSockets),
-		sessions: map[string]*record{}, busy: map[string]string{}, copying: map[string]string{}, summaries: map[string]summary{}, changed: make(chan struct{}),
+		sessions: map[string]*record{}, busy: map[string]string{}, copying: map[string][]string{}, caches: map[string]*workspace.HashCache{}, summaries: map[string]*summary{}, changed: make(chan struct{}),
 		tombs: map[string]uint64{},
 	}
 	recs, errs := m.st.load()
@@ -193,15 +197,6 @@ func (m *Manager) List() []Session {
 		out[i] = m.annotate(out[i])
 	}
 	return out
-}
-
-// WithChanges fills in each session's Changes: what its workspace holds that
-// was never landed or applied.
-func (m *Manager) WithChanges(ctx context.Context, ss []Session) []Session {
-	for i := range ss {
-		ss[i].Changes = m.changes(ctx, ss[i])
-	}
-	return ss
 }
 
 // annotate sets s.Warning. Call without mu: ProxyServes may take its own lock.

@@ -167,10 +167,12 @@ func (m *Manager) checkReachLocked(n *record, copySrc string) error {
 	}
 	// Nor may n's writable mounts lie above what another session mounts, or
 	// a workdir being copied right now.
-	for name, src := range m.copying {
-		for _, w := range n.writable() {
-			if name != n.Name && overlaps(src, w) {
-				return Errorf(ErrUnavailable, "--mount %s holds %s, which is being copied into session %q's workspace; try again once that session is created", w, src, name)
+	for name, srcs := range m.copying {
+		for _, src := range srcs {
+			for _, w := range n.writable() {
+				if name != n.Name && overlaps(src, w) {
+					return Errorf(ErrUnavailable, "--mount %s and %s overlap, and %s is being copied into session %q's workspace; try again once that session is created", w, src, src, name)
+				}
 			}
 		}
 	}

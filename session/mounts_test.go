@@ -84,10 +84,10 @@ func TestCheckMounts(t *testing.T) {
 // directory another (or the same) session's container can write, and no new
 // writable mount lies above what another session mounts.
 func TestCheckReach(t *testing.T) {
-	m := &Manager{sessions: map[string]*record{}, copying: map[string]string{}}
+	m := &Manager{sessions: map[string]*record{}, copying: map[string][]string{}}
 	m.sessions["w"] = &record{Session: Session{Name: "w", Mounts: []Mount{{Source: "/p/w", Target: "/data"}}}}
 	m.sessions["r"] = &record{Session: Session{Name: "r", Mounts: []Mount{{Source: "/q/r/ref", Target: "/ref", ReadOnly: true}}}}
-	m.copying["c"] = "/s/repo"
+	m.copying["c"] = []string{"/s/repo"}
 	tests := []struct {
 		name    string
 		mounts  []Mount

@@ -80,9 +80,12 @@ type Session struct {
 
 // Changes summarises a workspace's work for `list`.
 type Changes struct {
-	Files    int    `json:"files"`           // files changed since the baseline
-	Unlanded bool   `json:"unlanded"`        // some of it was neither landed nor applied
-	Error    string `json:"error,omitempty"` // why it could not be read
+	Files    int  `json:"files"`    // files changed since the baseline
+	Unlanded bool `json:"unlanded"` // some of it was neither landed nor applied
+	// OtherRefs are the workspace's other branches (or its stash) with
+	// commits that were never landed.
+	OtherRefs []string `json:"other_refs,omitempty"`
+	Error     string   `json:"error,omitempty"` // why it could not be read
 }
 
 // Mount binds a host path into the container, on the user's explicit request.

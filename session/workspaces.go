@@ -23,16 +23,28 @@ func (m *Manager) makeWorkspace(ctx context.Context, o Options, dir string, prog
 	co := workspace.CreateOptions{
 		Source: o.Workdir, Dir: dir, Branch: "clauderon/" + o.Name, From: o.From, Includes: o.Includes,
 		MaxBytes: m.cfg.MaxCopyBytes, Chown: -1, Progress: progress,
-		// A workdir inside a repository brings the whole repository: that
-		// top must pass the same guard (a dotfiles repository at the home
-		// directory would copy the home).
-		CheckTop: func(top string) error {
-			if _, err := m.guard.checkAs("the repository around the workdir,", pickProject, top); err != nil {
-				return err
+		// Called before git reads anything of the repository but its
+		// location: a workdir inside a repository brings the whole
+		// repository, which must pass the guard too (a dotfiles repository
+		// at the home directory would copy the home); and no container may
+		// be able to write any of it, or the copy would read what it swaps
+		// in and git would obey the config it plants there.
+		CheckRepo: func(repo workspace.Repo) error {
+			if repo.Top != o.Workdir {
+				if _, err := m.guard.checkAs("the repository around the workdir,", pickProject, repo.Top); err != nil {
+					return err
+				}
 			}
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			return m.checkReachLocked(&record{Session: Session{Name: o.Name}}, top)
+			dirs := repoDirs(repo)
+			for _, d := range dirs {
+				if err := m.checkReachLocked(&record{Session: Session{Name: o.Name}}, d); err != nil {
+					return err
+				}
+			}
+			m.copying[o.Name] = dirs
+			return nil
 		},
 	}
 	// The container's user must write the copy. The workspaces directory is
@@ -103,6 +115,9 @@ func (m *Manager) Diff(ctx context.Context, name string, o workspace.DiffOptions
 	if err != nil {
 		return workspace.Diff{}, err
 	}
+	m.mu.Lock()
+	w.Cache = m.cacheLocked(name)
+	m.mu.Unlock()
 	d, err := w.Diff(ctx, o)
 	if err != nil {
 		return workspace.Diff{}, wsErr(err)
@@ -110,21 +125,25 @@ func (m *Manager) Diff(ctx context.Context, name string, o workspace.DiffOptions
 	return d, nil
 }
 
-// Land makes a session's work a branch of the user's repository.
+// Land makes a session's work a branch of the user's repository. A running
+// session's work can change at any moment: o.Tree, the tree the user
+// reviewed, is required then.
 func (m *Manager) Land(ctx context.Context, name string, o workspace.LandOptions) (workspace.Mark, error) {
-	return m.bringBack(ctx, name, "land", func(w workspace.Info) (workspace.Mark, error) { return w.Land(ctx, o) },
+	return m.bringBack(ctx, name, "land", o.Tree, func(w workspace.Info) (workspace.Mark, error) { return w.Land(ctx, o) },
 		func(w *workspace.Info, mk workspace.Mark) { w.Landed = &mk })
 }
 
-// Apply writes a session's work into the user's working tree, uncommitted.
-func (m *Manager) Apply(ctx context.Context, name string) (workspace.Mark, error) {
-	return m.bringBack(ctx, name, "apply", func(w workspace.Info) (workspace.Mark, error) { return w.Apply(ctx) },
+// Apply writes a session's work into the user's working tree, uncommitted;
+// o.Tree as for Land.
+func (m *Manager) Apply(ctx context.Context, name string, o workspace.ApplyOptions) (workspace.Mark, error) {
+	return m.bringBack(ctx, name, "apply", o.Tree, func(w workspace.Info) (workspace.Mark, error) { return w.Apply(ctx, o) },
 		func(w *workspace.Info, mk workspace.Mark) { w.Applied = &mk })
 }
 
 // bringBack runs land or apply (one at a time per manager: both write into
-// the user's repository) and records what it brought back.
-func (m *Manager) bringBack(ctx context.Context, name, verb string, do func(workspace.Info) (workspace.Mark, error), record func(*workspace.Info, workspace.Mark)) (workspace.Mark, error) {
+// the user's repository) and records what it brought back. tree is the
+// work's tree the user reviewed ("" for none).
+func (m *Manager) bringBack(ctx context.Context, name, verb, tree string, do func(workspace.Info) (workspace.Mark, error), record func(*workspace.Info, workspace.Mark)) (workspace.Mark, error) {
 	m.landMu.Lock()
 	defer m.landMu.Unlock()
 	w, err := m.workspaceOf(name)
@@ -132,10 +151,20 @@ func (m *Manager) bringBack(ctx context.Context, name, verb string, do func(work
 		return workspace.Mark{}, err
 	}
 	m.mu.Lock()
-	other, dir, exposed := m.writerOfLocked(w.Source)
+	running := m.sessions[name].Status == StatusRunning || m.sessions[name].Status == StatusCreating
+	var other, dir string
+	exposed := false
+	for _, d := range repoDirs(workspace.Repo{Top: w.Source, GitDir: w.GitDir, ObjectsDir: w.ObjectsDir}) {
+		if other, dir, exposed = m.writerOfLocked(d); exposed {
+			break
+		}
+	}
 	m.mu.Unlock()
 	if exposed {
 		return workspace.Mark{}, Errorf(ErrState, "cannot %s into %s: it overlaps %s, which session %q's container can write (--mount), so what is there cannot be trusted; remove that session first, or bring the work back by hand from `clauderon diff %s`", verb, w.Source, dir, other, name)
+	}
+	if running && tree == "" {
+		return workspace.Mark{}, Errorf(ErrState, "session %q is running, so its work can change between your review and the %s; pass the tree `clauderon diff %s` shows (--tree) to %s exactly what you reviewed, or stop the session first (`clauderon stop %s`)", name, verb, name, verb, name)
 	}
 	mk, err := do(w)
 	if err != nil {
@@ -153,41 +182,107 @@ func (m *Manager) bringBack(ctx context.Context, name, verb string, do func(work
 }
 
 // summaryTTL is how long a running session's change summary is reused: its
-// container may change the workspace at any moment, and reading a large one
-// costs a scan of every file.
+// container may change the workspace at any moment.
 const summaryTTL = 3 * time.Second
 
+// summaryWait is how long `list` waits for the summaries it asked for; past
+// it, a summary still being computed shows the last one known (or "?").
+const summaryWait = 2 * time.Second
+
+// summary is one workspace's change summary, and the computation under way.
 type summary struct {
 	changes Changes
 	at      time.Time
 	status  Status
+	done    chan struct{} // closed when the computation under way ends; nil when none
 }
 
-// changes returns the change summary of a session's workspace for `list`,
-// reusing a recent one. A stopped session's workspace changes only through
-// clauderon, so its summary is kept until then.
-func (m *Manager) changes(ctx context.Context, s Session) *Changes {
+// WithChanges fills in each session's Changes: what its workspace holds that
+// was never landed or applied. The workspaces are read in the background,
+// all at once, and list waits for them at most summaryWait: a huge or hostile
+// workspace slows only its own line.
+func (m *Manager) WithChanges(ctx context.Context, ss []Session) []Session {
+	timer := time.NewTimer(summaryWait)
+	defer timer.Stop()
+	var waits []chan struct{}
+	for _, s := range ss {
+		if ch := m.refreshSummary(s); ch != nil {
+			waits = append(waits, ch)
+		}
+	}
+	for _, ch := range waits {
+		select {
+		case <-ch:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range ss {
+		if c, ok := m.summaries[ss[i].Name]; ok && !c.at.IsZero() {
+			ch := c.changes
+			ss[i].Changes = &ch
+		} else if ss[i].Workspace != nil && ss[i].ContainerID != "" {
+			ss[i].Changes = &Changes{Error: "still being read"}
+		}
+	}
+	return ss
+}
+
+// refreshSummary starts reading s's workspace unless a recent enough summary
+// or a reading under way exists, and returns what to wait for (nil: nothing).
+func (m *Manager) refreshSummary(s Session) chan struct{} {
 	if s.Workspace == nil || s.ContainerID == "" {
 		return nil
 	}
 	now := m.cfg.Now()
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	c, ok := m.summaries[s.Name]
-	m.mu.Unlock()
-	if ok && c.status == s.Status && (s.Status.Terminal() || now.Sub(c.at) < summaryTTL) {
-		return &c.changes
+	if !ok {
+		c = &summary{}
+		m.summaries[s.Name] = c
 	}
-	var out Changes
-	sum, err := s.Workspace.Summarize(ctx)
-	if err != nil {
-		out.Error = err.Error()
-	} else {
-		out.Files, out.Unlanded = sum.Files, sum.Unlanded
+	if c.done != nil {
+		return c.done
 	}
-	m.mu.Lock()
-	m.summaries[s.Name] = summary{changes: out, at: now, status: s.Status}
-	m.mu.Unlock()
-	return &out
+	if !c.at.IsZero() && c.status == s.Status && (s.Status.Terminal() || now.Sub(c.at) < summaryTTL) {
+		return nil
+	}
+	done := make(chan struct{})
+	c.done = done
+	w := *s.Workspace
+	w.Cache = m.cacheLocked(s.Name)
+	go func() {
+		defer close(done)
+		// Not the request's context: the reading goes on for the next list.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var out Changes
+		sum, err := w.Summarize(ctx)
+		if err != nil {
+			out.Error = err.Error()
+		} else {
+			out.Files, out.Unlanded, out.OtherRefs = sum.Files, sum.Unlanded, sum.OtherRefs
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if cur, ok := m.summaries[s.Name]; ok && cur == c {
+			c.changes, c.at, c.status, c.done = out, m.cfg.Now(), s.Status, nil
+		}
+	}()
+	return done
+}
+
+// cacheLocked returns the hash cache of a session's workspace. Call with mu held.
+func (m *Manager) cacheLocked(name string) *workspace.HashCache {
+	c, ok := m.caches[name]
+	if !ok {
+		c = workspace.NewHashCache()
+		m.caches[name] = c
+	}
+	return c
 }
 
 // checkUnlanded refuses to delete work that was never landed or applied.
@@ -195,13 +290,33 @@ func (m *Manager) checkUnlanded(ctx context.Context, r Session) error {
 	if r.Workspace == nil || r.ContainerID == "" {
 		return nil // no container ever ran in it: nothing but the user's own files
 	}
-	sum, err := r.Workspace.Summarize(ctx)
+	w := *r.Workspace
+	m.mu.Lock()
+	w.Cache = m.cacheLocked(r.Name)
+	m.mu.Unlock()
+	sum, err := w.Summarize(ctx)
 	if err != nil {
 		return Errorf(ErrUnlanded, "cannot tell whether session %q's workspace holds work that was never landed (%v); look at it in %s, or delete it anyway with `clauderon rm --discard %s`", r.Name, err, r.Workspace.Dir, r.Name)
 	}
-	if sum.Unlanded {
-		return Errorf(ErrUnlanded, "session %q holds work that was never landed or applied (%d changed file(s)); keep it with `clauderon land %s` (a branch in %s) or `clauderon apply %s` (into your working tree), see it with `clauderon diff %s`, or delete it anyway with `clauderon rm --discard %s`",
-			r.Name, sum.Files, r.Name, r.Workspace.Source, r.Name, r.Name, r.Name)
+	if !sum.Unlanded {
+		return nil
 	}
-	return nil
+	what := fmt.Sprintf("%d changed file(s)", sum.Files)
+	if len(sum.OtherRefs) > 0 {
+		what += fmt.Sprintf(", and commits on %d other branch(es) or the stash (%q), which land does not bring back: look at them in %s", len(sum.OtherRefs), sum.OtherRefs[0], r.Workspace.Dir)
+	}
+	return Errorf(ErrUnlanded, "session %q holds work that was never landed or applied (%s); keep it with `clauderon land %s` (a branch in %s) or `clauderon apply %s` (into your working tree), see it with `clauderon diff %s`, or delete it anyway with `clauderon rm --discard %s`",
+		r.Name, what, r.Name, r.Workspace.Source, r.Name, r.Name, r.Name)
+}
+
+// repoDirs are the directories of a repository that clauderon reads or that
+// git obeys (its config, attributes, objects): no container may write them.
+func repoDirs(r workspace.Repo) []string {
+	var out []string
+	for _, d := range []string{r.Top, r.GitDir, r.CommonDir, r.ObjectsDir} {
+		if d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
 }

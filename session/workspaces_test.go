@@ -1,0 +1,155 @@
+package session
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/clauderon/clauderon/workspace"
+)
+
+// gitT runs the host's git for a test, with none of the machine's config.
+func gitT(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=u", "GIT_AUTHOR_EMAIL=u@example.com", "GIT_COMMITTER_NAME=u", "GIT_COMMITTER_EMAIL=u@example.com")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func newRepo(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gitT(t, dir, "init", "-q", "-b", "main")
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("f\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitT(t, dir, "add", "f.txt")
+	gitT(t, dir, "commit", "-q", "-m", "one")
+}
+
+// TestCreateRefusesRepositoryAContainerCanWrite: a workdir whose git
+// directory, or whose object store through a link, lies in a directory
+// another session's container can write is refused before git reads any of
+// it, so a filter that container planted in that git directory's config
+// never runs on the host, and its object store can never be swapped for /
+// before it is mounted.
+func TestCreateRefusesRepositoryAContainerCanWrite(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	shared := t.TempDir() // what session "w" can write
+	if _, err := h.m.Create(ctx, Options{Name: "w", Mounts: []Mount{{Source: shared, Target: "/data"}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A worktree outside the shared directory, of a repository inside it,
+	// whose config the other container has armed.
+	main := filepath.Join(shared, "main")
+	newRepo(t, main)
+	wt := filepath.Join(t.TempDir(), "wt")
+	gitT(t, main, "worktree", "add", "-q", wt)
+	sentinel := filepath.Join(t.TempDir(), "ran")
+	cfg, err := os.OpenFile(filepath.Join(main, ".git", "config"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = cfg.WriteString("[filter \"x\"]\n\tclean = \"touch " + sentinel + "; cat\"\n\tsmudge = \"touch " + sentinel + "; cat\"\n")
+	cfg.Close()
+	if err := os.WriteFile(filepath.Join(main, ".git", "info", "attributes"), []byte("* filter=x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(wt, "f.txt"), []byte("changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.m.Create(ctx, Options{Name: "wt", Workdir: wt})
+	if err == nil || !strings.Contains(err.Error(), `session "w"'s container can write`) {
+		t.Errorf("create on a worktree of a repository the other container can write: %v", err)
+	}
+	if _, err := os.Stat(sentinel); err == nil {
+		t.Error("the filter planted in the other container's git directory ran on the host")
+	}
+
+	// A repository whose object store is a link into the shared directory.
+	linked := filepath.Join(t.TempDir(), "linked")
+	newRepo(t, linked)
+	objs := filepath.Join(shared, "store", "objects")
+	if err := os.Mkdir(filepath.Dir(objs), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(linked, ".git", "objects"), objs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(objs, filepath.Join(linked, ".git", "objects")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.m.Create(ctx, Options{Name: "linked", Workdir: linked})
+	if err == nil || !strings.Contains(err.Error(), `session "w"'s container can write`) {
+		t.Errorf("create on a repository whose objects link into the other container's mount: %v", err)
+	}
+	for _, n := range []string{"wt", "linked"} {
+		if _, err := os.Stat(filepath.Join(h.home, "workspaces", n)); !os.IsNotExist(err) {
+			t.Errorf("a refused create left its workspace %s behind: %v", n, err)
+		}
+	}
+}
+
+// TestLandRunningNeedsTree: the work of a running session can change between
+// the user's review and the land, so the land of a running session names the
+// tree that was reviewed.
+func TestLandRunningNeedsTree(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	repo := filepath.Join(t.TempDir(), "r")
+	newRepo(t, repo)
+	s, err := h.m.Create(ctx, Options{Name: "a", Workdir: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The container's user (uid 1000) must be able to write its workspace.
+	fi, err := os.Stat(filepath.Join(s.Workspace.Dir, "f.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch st := fi.Sys().(*syscall.Stat_t); {
+	case os.Geteuid() == 0 && st.Uid != ContainerUID:
+		t.Errorf("a root daemon's workspace file is owned by uid %d, not the container's %d", st.Uid, ContainerUID)
+	case os.Geteuid() != 0 && os.Geteuid() != ContainerUID && fi.Mode().Perm()&0o002 == 0:
+		t.Errorf("a workspace file has mode %v: the container's uid %d cannot write it", fi.Mode(), ContainerUID)
+	}
+	if err := os.WriteFile(filepath.Join(s.Workspace.Dir, "f.txt"), []byte("agent\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.m.Land(ctx, "a", workspace.LandOptions{})
+	if err == nil || !strings.Contains(err.Error(), "--tree") {
+		t.Fatalf("land of a running session without a tree: %v", err)
+	}
+	d, err := h.m.Diff(ctx, "a", workspace.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Land(ctx, "a", workspace.LandOptions{Tree: d.Tree}); err != nil {
+		t.Fatalf("land of the reviewed tree: %v", err)
+	}
+	got := h.m.WithChanges(ctx, []Session{mustGet(t, h.m, "a")})[0]
+	if got.Changes == nil || got.Changes.Unlanded {
+		t.Errorf("after the land, changes = %+v", got.Changes)
+	}
+}
+
+func mustGet(t *testing.T, m *Manager, name string) Session {
+	t.Helper()
+	s, err := m.Get(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
