@@ -141,3 +141,10 @@ func changedPaths(d workspace.Diff) map[string]string {
 
 // wsDir is a session's workspace on the host.
 func wsDir(home, name string) string { return filepath.Join(home, "workspaces", name) }
+
+// tree is the work's tree of a session, as `clauderon diff --json` shows it:
+// land and apply of a running session name it.
+func tree(t testing.TB, home, name string) string {
+	t.Helper()
+	return diffJSON(t, home, name).Tree
+}

@@ -105,7 +105,8 @@ rm LICENSE && ln -s ` + filepath.Join(outside, "secret.txt") + ` LICENSE
 	clOK(t, e.home, "diff", name, "--stat")
 	noSentinel("diff")
 
-	out := clOK(t, e.home, "land", name)
+
+	out := clOK(t, e.home, "land", name, "--tree", d.Tree)
 	if !strings.Contains(out, "clauderon/"+name) {
 		t.Errorf("land printed %q", out)
 	}
@@ -125,7 +126,7 @@ rm LICENSE && ln -s ` + filepath.Join(outside, "secret.txt") + ` LICENSE
 	noSentinel("land")
 
 	// The link leads out of the repository: apply refuses, and writes nothing.
-	_, errOut, code := cl(t, e.home, "apply", name)
+	_, errOut, code := cl(t, e.home, "apply", name, "--tree", d.Tree)
 	if code == 0 || !strings.Contains(errOut, "LICENSE") || !strings.Contains(errOut, "outside the repository") {
 		t.Errorf("apply with a link out of the repository: exit %d, %s", code, errOut)
 	}
@@ -133,7 +134,33 @@ rm LICENSE && ln -s ` + filepath.Join(outside, "secret.txt") + ` LICENSE
 		t.Errorf("a refused apply changed the user's working tree:\n%s", st)
 	}
 	agentSh(t, name, "rm LICENSE && printf 'MIT\\n' > LICENSE")
-	clOK(t, e.home, "apply", name)
+	// The work changed since the review: the reviewed tree is refused.
+	if _, errOut, code := cl(t, e.home, "apply", name, "--tree", d.Tree); code == 0 || !strings.Contains(errOut, "changed since you reviewed it") {
+		t.Errorf("apply of a tree that is no longer the work's: exit %d, %s", code, errOut)
+	}
+	if _, errOut, code := cl(t, e.home, "apply", name); code == 0 || !strings.Contains(errOut, "--tree") {
+		t.Errorf("apply of a running session without --tree: exit %d, %s", code, errOut)
+	}
+	// A directory shaped like a git repository, whose config git would obey
+	// as soon as the user ran a git command in it, is neither landed nor applied.
+	agentSh(t, name, `mkdir -p tools/cache/objects/info tools/cache/refs/heads
+printf 'ref: refs/heads/main\n' > tools/cache/HEAD
+printf '[core]\n\tbare = false\n\tworktree = .\n\tfsmonitor = "touch `+sentinels+`/nested; false"\n' > tools/cache/config
+touch tools/cache/objects/info/packs tools/cache/refs/heads/.keep`)
+	planted := tree(t, e.home, name)
+	for _, args := range [][]string{{"land", name, "--branch", "planted"}, {"apply", name}} {
+		if _, errOut, code := cl(t, e.home, append(args, "--tree", planted)...); code == 0 || !strings.Contains(errOut, "tools/cache") {
+			t.Errorf("%s of a planted git directory: exit %d, %s", args[0], code, errOut)
+		}
+	}
+	if _, err := userGitErr(t, repo, "rev-parse", "--verify", "-q", "refs/heads/planted"); err == nil {
+		t.Error("a refused land created its branch")
+	}
+	if _, err := os.Stat(filepath.Join(repo, "tools")); !os.IsNotExist(err) {
+		t.Errorf("a refused apply wrote the planted git directory: %v", err)
+	}
+	agentSh(t, name, "rm -r tools")
+	clOK(t, e.home, "apply", name, "--tree", tree(t, e.home, name))
 	diff := userGit(t, repo, "diff")
 	if !strings.Contains(diff, `println("agent")`) || !strings.Contains(diff, "agent notes") {
 		t.Errorf("git diff after apply lacks the agent's changes:\n%s", diff)
@@ -206,7 +233,7 @@ func TestWorkspaceCarriesUncommitted(t *testing.T) {
 		t.Fatalf("rm of unlanded work: exit %d, %s", code, errOut)
 	}
 
-	clOK(t, e.home, "land", name, "--branch", "agent/work")
+	clOK(t, e.home, "land", name, "--branch", "agent/work", "--tree", tree(t, e.home, name))
 	files := userGit(t, repo, "show", "agent/work:b.txt") + userGit(t, repo, "show", "agent/work:agent.txt") + userGit(t, repo, "show", "agent/work:a.txt") + userGit(t, repo, "show", "agent/work:new.txt")
 	for _, want := range []string{"b by agent", "agent", "a staged", "untracked"} {
 		if !strings.Contains(files, want) {
@@ -224,11 +251,11 @@ func TestWorkspaceCarriesUncommitted(t *testing.T) {
 	if !bytes.Equal(indexBefore, indexAfter) {
 		t.Error("the user's index changed")
 	}
-	_, errOut, code = cl(t, e.home, "land", name, "--branch", "agent/work")
+	_, errOut, code = cl(t, e.home, "land", name, "--branch", "agent/work", "--tree", tree(t, e.home, name))
 	if code == 0 || !strings.Contains(errOut, "already exists") {
 		t.Errorf("a second land on the same branch: exit %d, %s", code, errOut)
 	}
-	clOK(t, e.home, "land", name, "--branch", "agent/work", "--force")
+	clOK(t, e.home, "land", name, "--branch", "agent/work", "--force", "--tree", tree(t, e.home, name))
 
 	// Landed work can go; new work after the land cannot, without --discard.
 	agentSh(t, name, "printf 'more\\n' > more.txt")
@@ -261,10 +288,10 @@ func TestWorkspacePlainFromAndKill(t *testing.T) {
 	if p := changedPaths(d); p["todo.md"] != "modified" || p["sub/x.txt"] != "deleted" || len(p) != 2 {
 		t.Errorf("plain directory diff: %v", p)
 	}
-	if _, errOut, code := cl(t, e.home, "land", pname); code == 0 || !strings.Contains(errOut, "clauderon apply") {
+	if _, errOut, code := cl(t, e.home, "land", pname, "--tree", tree(t, e.home, pname)); code == 0 || !strings.Contains(errOut, "clauderon apply") {
 		t.Errorf("land of a plain directory: exit %d, %s", code, errOut)
 	}
-	clOK(t, e.home, "apply", pname)
+	clOK(t, e.home, "apply", pname, "--tree", tree(t, e.home, pname))
 	if b, _ := os.ReadFile(filepath.Join(plain, "todo.md")); string(b) != "- one\n- two\n" {
 		t.Errorf("apply wrote todo.md = %q", b)
 	}
@@ -300,13 +327,21 @@ func TestWorkspacePlainFromAndKill(t *testing.T) {
 	if p := changedPaths(diffJSON(t, e.home, fname)); p["v.txt"] != "modified" {
 		t.Errorf("diff after the restart: %v", p)
 	}
-	clOK(t, e.home, "land", fname)
+	clOK(t, e.home, "land", fname, "--tree", tree(t, e.home, fname))
 	if got := userGit(t, repo, "show", "clauderon/"+fname+":v.txt"); got != "agent\n" {
 		t.Errorf("landed v.txt = %q", got)
 	}
 	if got := userGit(t, repo, "log", "--format=%s", "-1", "clauderon/"+fname+"^"); strings.TrimSpace(got) != "initial" {
 		t.Errorf("the landed branch's base is %q, want the tag's commit", got)
 	}
+
+	// Commits on another branch of the workspace are work too, though land
+	// does not bring them back: rm refuses to lose them.
+	agentSh(t, fname, "git checkout -q -b feature && printf 'f\\n' > f.txt && git add f.txt && "+agentGit+" commit -q -m feature && git checkout -q clauderon/"+fname)
+	if _, errOut, code := cl(t, e.home, "rm", "--force", fname); code == 0 || !strings.Contains(errOut, "other branch") {
+		t.Errorf("rm with commits on another branch: exit %d, %s", code, errOut)
+	}
+	clOK(t, e.home, "rm", "--force", "--discard", fname)
 }
 
 // TestMountRace: a session that can write a directory swaps a component of
