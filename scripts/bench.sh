@@ -13,5 +13,5 @@ go build -o bin/sessionbench ./internal/cmd/sessionbench
 echo "== proxy: direct vs clauderon vs mitmproxy (loopback, local TLS upstream)"
 ./bin/proxybench -clauderon bin/clauderon
 echo
-echo "== sessions: clauderon vs plain docker run, on the real engine with the real Claude Code"
+echo "== sessions and workspaces: clauderon vs plain docker run and git, on the real engine with the real Claude Code"
 ./bin/sessionbench -clauderon bin/clauderon
