@@ -105,7 +105,6 @@ rm LICENSE && ln -s ` + filepath.Join(outside, "secret.txt") + ` LICENSE
 	clOK(t, e.home, "diff", name, "--stat")
 	noSentinel("diff")
 
-
 	out := clOK(t, e.home, "land", name, "--tree", d.Tree)
 	if !strings.Contains(out, "clauderon/"+name) {
 		t.Errorf("land printed %q", out)
