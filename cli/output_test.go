@@ -26,3 +26,31 @@ func TestOneLine(t *testing.T) {
 		})
 	}
 }
+
+// TestVisible: what a container wrote (file names, diff lines) reaches the
+// terminal with no control sequence, invisible formatting character or
+// line break that it did not show as text.
+func TestVisible(t *testing.T) {
+	tests := []struct{ name, in, want, wantPath string }{
+		{"plain", "a/b.go", "a/b.go", "a/b.go"},
+		{"osc 52 and a title", "x\x1b]52;c;aGk=\a\x1b]0;pwn\a", `x\x1b]52;c;aGk=\x07\x1b]0;pwn\x07`, `x\x1b]52;c;aGk=\x07\x1b]0;pwn\x07`},
+		{"screen clear", "\x1b[2J\x1b[H", `\x1b[2J\x1b[H`, `\x1b[2J\x1b[H`},
+		{"c1 csi", "a\u009b2Jb", `a\u009b2Jb`, `a\u009b2Jb`},
+		{"bidi override", "evil\u202etxt.sh", `evil\u202etxt.sh`, `evil\u202etxt.sh`},
+		{"zero width", "a\u200bb", `a\u200bb`, `a\u200bb`},
+		{"newline and tab", "a\nb\tc", "a\nb\tc", `a\nb\tc`},
+		{"carriage return", "ok\rFAKE", `ok\x0dFAKE`, `ok\x0dFAKE`},
+		{"invalid utf-8", "a\xffb", `a\xffb`, `a\xffb`},
+		{"unicode text stays", "héllo 世界", "héllo 世界", "héllo 世界"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := visible(tt.in); got != tt.want {
+				t.Errorf("visible(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if got := visiblePath(tt.in); got != tt.wantPath {
+				t.Errorf("visiblePath(%q) = %q, want %q", tt.in, got, tt.wantPath)
+			}
+		})
+	}
+}

@@ -87,6 +87,25 @@ func TestLocalAPI(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 422 || !strings.Contains(err.Error(), "clauderon image build") {
 		t.Errorf("create with a missing image: %v", err)
 	}
+	// With progress, the same error arrives after a progress line, with its status.
+	var lines []string
+	_, err = c.CreateWithProgress(ctx, session.Options{Name: "ok", Image: "missing:1", Workdir: t.TempDir()}, func(l string) { lines = append(lines, l) })
+	if !errors.As(err, &ae) || ae.Status != 422 || !strings.Contains(err.Error(), "clauderon image build") {
+		t.Errorf("create with progress and a missing image: %v", err)
+	}
+	if len(lines) == 0 || !strings.Contains(lines[0], "checking the image missing:1") {
+		t.Errorf("create's progress lines: %q", lines)
+	}
+	_, err = c.CreateWithProgress(ctx, session.Options{Name: "Bad Name"}, nil)
+	if !errors.Is(err, client.ErrBadRequest) {
+		t.Errorf("create with progress and a bad name: %v", err)
+	}
+	if _, err := c.Diff(ctx, "nope", true, 0); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("diff of an unknown session: %v", err)
+	}
+	if _, err := c.Land(ctx, "nope", client.Land{Branch: "-x"}); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("land of an unknown session: %v", err)
+	}
 	if err := c.Remove(ctx, "nope", true, false); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("rm unknown: %v", err)
 	}
