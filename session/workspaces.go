@@ -120,6 +120,7 @@ func (m *Manager) Diff(ctx context.Context, name string, o workspace.DiffOptions
 	m.mu.Unlock()
 	d, err := w.Diff(ctx, o)
 	if err != nil {
+		m.dropCacheIfChanged(name, err)
 		return workspace.Diff{}, wsErr(err)
 	}
 	return d, nil
@@ -154,7 +155,7 @@ func (m *Manager) bringBack(ctx context.Context, name, verb, tree string, do fun
 	running := m.sessions[name].Status == StatusRunning || m.sessions[name].Status == StatusCreating
 	var other, dir string
 	exposed := false
-	for _, d := range repoDirs(workspace.Repo{Top: w.Source, GitDir: w.GitDir, ObjectsDir: w.ObjectsDir}) {
+	for _, d := range repoDirs(workspace.Repo{Top: w.Source, GitDir: w.GitDir, CommonDir: w.CommonDir, ObjectsDir: w.ObjectsDir}) {
 		if other, dir, exposed = m.writerOfLocked(d); exposed {
 			break
 		}
@@ -262,6 +263,7 @@ func (m *Manager) refreshSummary(s Session) chan struct{} {
 		var out Changes
 		sum, err := w.Summarize(ctx)
 		if err != nil {
+			m.dropCacheIfChanged(s.Name, err)
 			out.Error = err.Error()
 		} else {
 			out.Files, out.Unlanded, out.OtherRefs = sum.Files, sum.Unlanded, sum.OtherRefs
@@ -273,6 +275,17 @@ func (m *Manager) refreshSummary(s Session) chan struct{} {
 		}
 	}()
 	return done
+}
+
+// dropCacheIfChanged forgets a session's cached hashes when a read found a
+// file whose content no longer matches them (a change its stamps did not
+// show), so the next read hashes everything again instead of failing.
+func (m *Manager) dropCacheIfChanged(name string, err error) {
+	if errors.Is(err, workspace.ErrCorrupt) {
+		m.mu.Lock()
+		delete(m.caches, name)
+		m.mu.Unlock()
+	}
 }
 
 // cacheLocked returns the hash cache of a session's workspace. Call with mu held.
@@ -290,11 +303,10 @@ func (m *Manager) checkUnlanded(ctx context.Context, r Session) error {
 	if r.Workspace == nil || r.ContainerID == "" {
 		return nil // no container ever ran in it: nothing but the user's own files
 	}
-	w := *r.Workspace
-	m.mu.Lock()
-	w.Cache = m.cacheLocked(r.Name)
-	m.mu.Unlock()
-	sum, err := w.Summarize(ctx)
+	// No hash cache here, nor in land and apply: writes through a shared
+	// mapping can change a file without its ctime until the kernel writes
+	// the page back, and what is deleted or brought back must be what is there.
+	sum, err := r.Workspace.Summarize(ctx)
 	if err != nil {
 		return Errorf(ErrUnlanded, "cannot tell whether session %q's workspace holds work that was never landed (%v); look at it in %s, or delete it anyway with `clauderon rm --discard %s`", r.Name, err, r.Workspace.Dir, r.Name)
 	}

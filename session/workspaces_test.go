@@ -2,12 +2,14 @@ package session
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/clauderon/clauderon/workspace"
 )
@@ -152,4 +154,87 @@ func mustGet(t *testing.T, m *Manager, name string) Session {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestLandRefusesCommonDirAContainerCanWrite: a session on a linked
+// worktree lands refs into the main repository's git directory; when another
+// session's container can write part of that directory (here its refs), the
+// land is refused.
+func TestLandRefusesCommonDirAContainerCanWrite(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	main := filepath.Join(t.TempDir(), "main")
+	newRepo(t, main)
+	wt := filepath.Join(t.TempDir(), "wt")
+	gitT(t, main, "worktree", "add", "-q", wt)
+	s, err := h.m.Create(ctx, Options{Name: "a", Workdir: wt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Workspace.CommonDir == "" || s.Workspace.CommonDir == s.Workspace.GitDir {
+		t.Fatalf("a linked worktree's workspace records common dir %q (git dir %q)", s.Workspace.CommonDir, s.Workspace.GitDir)
+	}
+	if _, err := h.m.Create(ctx, Options{Name: "b", Mounts: []Mount{{Source: filepath.Join(main, ".git", "refs"), Target: "/refs"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Stop(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.m.Land(ctx, "a", workspace.LandOptions{})
+	if err == nil || !strings.Contains(err.Error(), `session "b"'s container can write`) {
+		t.Errorf("land into a repository whose refs another container can write: %v", err)
+	}
+}
+
+// TestChangeThroughMappingIsNotCached: a write through a shared mapping does
+// not move the file's ctime until the kernel writes the page back, so a
+// cached hash can go stale. rm's check reads every file afresh, and a diff
+// that finds the content changed forgets the cache rather than failing for
+// ever.
+func TestChangeThroughMappingIsNotCached(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	repo := filepath.Join(t.TempDir(), "r")
+	newRepo(t, repo)
+	s, err := h.m.Create(ctx, Options{Name: "a", Workdir: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(s.Workspace.Dir, "f.txt")
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	mem, err := syscall.Mmap(int(f.Fd()), 0, 2, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(mem)
+	copy(mem, "g\n")
+	// The cache keeps a hash only once the file's ctime is 2 s old.
+	time.Sleep(2100 * time.Millisecond)
+	if _, err := h.m.Diff(ctx, "a", workspace.DiffOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Stop(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Land(ctx, "a", workspace.LandOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	copy(mem, "h\n") // a change the file's stamps do not show
+	err = h.m.Remove(ctx, "a", false, false)
+	if err == nil || !errors.Is(err, ErrUnlanded) {
+		t.Fatalf("rm after a change through a mapping: %v (the change would be lost)", err)
+	}
+	var diffErr error
+	for range 2 {
+		if _, diffErr = h.m.Diff(ctx, "a", workspace.DiffOptions{Patches: true}); diffErr == nil {
+			break
+		}
+	}
+	if diffErr != nil {
+		t.Errorf("diff keeps failing after a change through a mapping: %v", diffErr)
+	}
 }

@@ -223,7 +223,7 @@ func createFromRepo(ctx context.Context, o CreateOptions, r *userRepo, progress 
 		"GIT_ALTERNATE_OBJECT_DIRECTORIES=" + r.objects,
 	}
 	user := gitCmd{dir: r.top, env: append(append([]string{}, env...), "GIT_WORK_TREE="+r.top)}
-	info := Info{Source: r.top, Git: true, GitDir: r.gitDir, ObjectsDir: r.objects}
+	info := Info{Source: r.top, Git: true, GitDir: r.gitDir, CommonDir: r.commonDir, ObjectsDir: r.objects}
 	// git prints the top level with symlinks resolved.
 	if rel, err := filepath.Rel(r.top, resolved(o.Source)); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
 		info.Subdir = filepath.ToSlash(rel)

@@ -33,6 +33,7 @@ type Info struct {
 	Source     string `json:"source"`                // the user's repository (its top level), or the plain directory that was copied
 	Git        bool   `json:"git"`                   // Source is a git repository
 	GitDir     string `json:"git_dir,omitempty"`     // the user's git directory (absolute; a linked worktree's own)
+	CommonDir  string `json:"common_dir,omitempty"`  // the user's common git directory (refs, config), GitDir but for a linked worktree
 	ObjectsDir string `json:"objects_dir,omitempty"` // the user's object store, mounted read-only at ContainerObjects
 	Subdir     string `json:"subdir,omitempty"`      // the requested workdir relative to Source; "" for the top
 	Branch     string `json:"branch"`                // the workspace's branch, clauderon/<name>
