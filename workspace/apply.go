@@ -50,18 +50,11 @@ func (i Info) Apply(ctx context.Context, o ApplyOptions) (Mark, error) {
 	if err := validTree(o.Tree); err != nil {
 		return Mark{}, err
 	}
-	r, err := i.open()
+	r, w, err := i.reviewedWork(ctx, o.Tree)
 	if err != nil {
 		return Mark{}, err
 	}
 	defer r.Close()
-	w, err := r.work(ctx)
-	if err != nil {
-		return Mark{}, err
-	}
-	if err := sameTree(o.Tree, w.tree.String()); err != nil {
-		return Mark{}, err
-	}
 	steps, err := r.steps(ctx, w.baseline.TreeHash, w.tree)
 	if err != nil {
 		return Mark{}, err
@@ -97,20 +90,9 @@ func (i Info) Apply(ctx context.Context, o ApplyOptions) (Mark, error) {
 
 // steps turns the changes from the baseline into checked steps.
 func (r *reader) steps(ctx context.Context, from, to plumbing.Hash) ([]*step, error) {
-	a, err := r.tree(from)
+	changes, err := r.rawChanges(ctx, from, to)
 	if err != nil {
 		return nil, err
-	}
-	b, err := r.tree(to)
-	if err != nil {
-		return nil, err
-	}
-	var changes object.Changes
-	if err := guard(func() (err error) {
-		changes, err = object.DiffTreeWithOptions(ctx, a, b, nil)
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("comparing the baseline with the work: %w", err)
 	}
 	var steps []*step
 	for _, ch := range changes {

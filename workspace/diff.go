@@ -114,8 +114,9 @@ func (i Info) Summarize(ctx context.Context) (Summary, error) {
 	return s, nil
 }
 
-// changes lists the file changes from one tree to another, renames found.
-func (r *reader) changes(ctx context.Context, from, to plumbing.Hash) (object.Changes, error) {
+// rawChanges lists the file changes from one tree to another, each path
+// once (no renames).
+func (r *reader) rawChanges(ctx context.Context, from, to plumbing.Hash) (object.Changes, error) {
 	a, err := r.tree(from)
 	if err != nil {
 		return nil, err
@@ -134,6 +135,15 @@ func (r *reader) changes(ctx context.Context, from, to plumbing.Hash) (object.Ch
 			return nil, ctx.Err()
 		}
 		return nil, fmt.Errorf("comparing the baseline with the work: %w", err)
+	}
+	return changes, nil
+}
+
+// changes lists the file changes from one tree to another, renames found.
+func (r *reader) changes(ctx context.Context, from, to plumbing.Hash) (object.Changes, error) {
+	changes, err := r.rawChanges(ctx, from, to)
+	if err != nil {
+		return nil, err
 	}
 	// go-git's rename detection refuses a path it would not check out (a
 	// control character, a .git); such a change is listed as it is.

@@ -61,18 +61,11 @@ func (i Info) Land(ctx context.Context, o LandOptions) (Mark, error) {
 		return Mark{}, fmt.Errorf("%w: branch %s already exists in %s; pass --force to overwrite it, or --branch NAME", ErrConflict, branch, i.Source)
 	}
 
-	r, err := i.open()
+	r, w, err := i.reviewedWork(ctx, o.Tree)
 	if err != nil {
 		return Mark{}, err
 	}
 	defer r.Close()
-	w, err := r.work(ctx)
-	if err != nil {
-		return Mark{}, err
-	}
-	if err := sameTree(o.Tree, w.tree.String()); err != nil {
-		return Mark{}, err
-	}
 	// The branch is checked out later, and git run in a directory of it
 	// would obey what the agent planted there.
 	written, err := r.written(ctx, w.baseline.TreeHash, w.tree)

@@ -24,23 +24,9 @@ import (
 
 // written lists the paths the work adds or modifies.
 func (r *reader) written(ctx context.Context, from, to plumbing.Hash) ([]string, error) {
-	a, err := r.tree(from)
+	changes, err := r.rawChanges(ctx, from, to)
 	if err != nil {
 		return nil, err
-	}
-	b, err := r.tree(to)
-	if err != nil {
-		return nil, err
-	}
-	var changes object.Changes
-	if err := guard(func() (err error) {
-		changes, err = object.DiffTreeWithOptions(ctx, a, b, nil)
-		return err
-	}); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("comparing the baseline with the work: %w", err)
 	}
 	var out []string
 	for _, ch := range changes {

@@ -185,6 +185,24 @@ type work struct {
 // maxCommitWalk bounds the walk that counts the agent's commits.
 const maxCommitWalk = 100000
 
+// reviewedWork opens the workspace and reads the work, which must still be
+// the tree the user reviewed (when tree is not ""). Close the reader.
+func (i Info) reviewedWork(ctx context.Context, tree string) (*reader, *work, error) {
+	r, err := i.open()
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := r.work(ctx)
+	if err == nil {
+		err = sameTree(tree, w.tree.String())
+	}
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	return r, w, nil
+}
+
 func (r *reader) work(ctx context.Context) (*work, error) {
 	baseline, err := r.commit(plumbing.NewHash(r.info.Baseline))
 	if err != nil {
