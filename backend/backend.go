@@ -37,6 +37,17 @@ type Spec struct {
 	TTY        bool
 	OpenStdin  bool
 	ExtraHosts []string // host:ip, e.g. host.docker.internal:host-gateway
+	// Hardened drops every capability, sets no-new-privileges and runs an
+	// init process as PID 1 (which reaps what the agent leaves behind).
+	Hardened bool
+	Limits   Limits
+}
+
+// Limits bound what a container may use; a zero field sets no bound.
+type Limits struct {
+	MemoryBytes int64 // memory (and, as the engine does by default, as much swap again)
+	NanoCPUs    int64 // CPU time, in billionths of a CPU
+	Pids        int64 // processes and threads
 }
 
 // Container is what the engine reports about one container.

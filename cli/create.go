@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,9 +17,10 @@ import (
 )
 
 type createFlags struct {
-	name, prompt, image, workdir, from string
-	includes, mounts                   []string
-	print, wait, json, noWorkdir       bool
+	name, prompt, image, workdir, from, memory string
+	includes, mounts                           []string
+	cpus                                       float64
+	print, wait, json, noWorkdir               bool
 }
 
 func newCreateCmd() *cobra.Command {
@@ -41,6 +43,8 @@ func newCreateCmd() *cobra.Command {
 	fl.StringVar(&f.from, "from", "", "start the workspace at this git branch, tag or commit instead of HEAD (your uncommitted changes are then not carried)")
 	fl.StringArrayVar(&f.includes, "include", nil, "copy ignored files matching this glob too, e.g. .env.example (repeatable; the agent sees them)")
 	fl.StringArrayVar(&f.mounts, "mount", nil, "bind-mount a host directory: HOST[:CONTAINER][:ro] (repeatable; writable unless :ro; HOST:/workspace replaces the workspace)")
+	fl.Float64Var(&f.cpus, "cpus", 0, "CPUs the container may use, e.g. 1.5 (default: every CPU, or container.cpus in config.json)")
+	fl.StringVar(&f.memory, "memory", "", "memory the container may use, e.g. 2g or 512m (default 4g, or container.memory_bytes in config.json)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the session to finish and print its result")
 	fl.BoolVar(&f.json, "json", false, "print the session as JSON")
 	return cmd
@@ -53,7 +57,14 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 	if f.noWorkdir && f.workdir != "" {
 		return errors.New("--workdir and --no-workdir cannot be used together: pass --workdir DIR to mount DIR, or --no-workdir to mount none")
 	}
-	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive, From: f.from, Includes: f.includes}
+	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive, From: f.from, Includes: f.includes, CPUs: f.cpus}
+	if f.memory != "" {
+		n, err := parseBytes(f.memory)
+		if err != nil {
+			return fmt.Errorf("--memory %q: %w", f.memory, err)
+		}
+		o.MemoryBytes = n
+	}
 	if f.print {
 		o.Mode = session.ModePrint
 	}
@@ -181,4 +192,28 @@ func reportFinished(stdout, stderr io.Writer, s session.Session, asJSON bool) er
 		fmt.Fprintf(stderr, "session %s produced no result; see `clauderon logs %s`\n", s.Name, s.Name)
 	}
 	return nil
+}
+
+// parseBytes reads a size such as 512m, 2g or 1073741824 (k, m, g, t are
+// powers of 1024, as docker's --memory has them).
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	t := strings.ToLower(strings.TrimSuffix(strings.ToLower(s), "b"))
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'k':
+			mult, t = 1<<10, t[:n-1]
+		case 'm':
+			mult, t = 1<<20, t[:n-1]
+		case 'g':
+			mult, t = 1<<30, t[:n-1]
+		case 't':
+			mult, t = 1<<40, t[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v <= 0 || v*float64(mult) > 1<<50 {
+		return 0, errors.New("not a size: use a number of bytes, or one with k, m or g (e.g. 2g)")
+	}
+	return int64(v * float64(mult)), nil
 }

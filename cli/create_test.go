@@ -45,3 +45,30 @@ func TestCreateWorkdirAndNoWorkdir(t *testing.T) {
 		t.Errorf("create --workdir DIR --no-workdir: %v", err)
 	}
 }
+
+func TestParseBytes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"1073741824", 1 << 30, true},
+		{"512m", 512 << 20, true},
+		{"2g", 2 << 30, true},
+		{"2G", 2 << 30, true},
+		{"1.5g", 3 << 29, true},
+		{"64k", 64 << 10, true},
+		{"2gb", 2 << 30, true},
+		{"", 0, false},
+		{"g", 0, false},
+		{"-1g", 0, false},
+		{"lots", 0, false},
+		{"9999999t", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseBytes(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d (ok %v)", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

@@ -18,6 +18,15 @@ const FileName = "config.json"
 type Config struct {
 	Proxy     Proxy     `json:"proxy"`
 	Workspace Workspace `json:"workspace"`
+	Container Container `json:"container"`
+}
+
+// Container sets the default limits of sessions' containers; a zero field
+// keeps clauderon's default (every CPU, 4 GiB of memory, 2048 processes).
+type Container struct {
+	CPUs        float64 `json:"cpus,omitempty"`
+	MemoryBytes int64   `json:"memory_bytes,omitempty"`
+	Pids        int64   `json:"pids,omitempty"`
 }
 
 // Workspace configures the copies sessions work on.
@@ -107,6 +116,9 @@ func Load(home string) (Config, error) {
 		if u.Address == "" {
 			return c, fmt.Errorf("%s: proxy.upstreams[%q].address is empty", path, host)
 		}
+	}
+	if c.Container.CPUs < 0 || c.Container.MemoryBytes < 0 || c.Container.Pids < 0 {
+		return c, fmt.Errorf("%s: container limits cannot be negative", path)
 	}
 	if c.Workspace.MaxCopyBytes < 0 {
 		return c, fmt.Errorf("%s: workspace.max_copy_bytes %d is negative", path, c.Workspace.MaxCopyBytes)

@@ -134,6 +134,10 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err := d.setupProxy(ctx); err != nil {
 		return nil, err
 	}
+	limits := session.Limits{CPUs: d.conf.Container.CPUs, MemoryBytes: d.conf.Container.MemoryBytes, Pids: d.conf.Container.Pids}
+	if err := session.CheckLimits(limits); err != nil {
+		return nil, fmt.Errorf("%s: container: %w", filepath.Join(cfg.Home, config.FileName), err)
+	}
 	d.sessions, err = session.Open(session.Config{
 		Home:    cfg.Home,
 		Backend: d.cfg.Backend,
@@ -142,6 +146,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			ProxyPort:  d.proxyPort,
 			CAFile:     d.ca.CertPath(),
 			BundleFile: d.bundlePath(),
+			Limits:     limits,
 		},
 		Logger:       d.log.With("part", "session"),
 		ProxyServes:  d.proxyServes,

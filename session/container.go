@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strconv"
 
 	"github.com/clauderon/clauderon/backend"
@@ -27,6 +28,36 @@ type ContainerConfig struct {
 	ProxyPort  int    // the proxy's port on the host
 	CAFile     string // host path of the proxy CA (PEM)
 	BundleFile string // host path of system roots + the proxy CA (PEM)
+	// Limits are a session's when it asks for none; DefaultLimits' fields
+	// fill in the zero ones.
+	Limits Limits
+}
+
+// DefaultLimits bound a session's container unless config.json or create
+// says otherwise: enough for Claude Code, git and a build, not the host.
+func DefaultLimits() Limits {
+	return Limits{CPUs: float64(runtime.NumCPU()), MemoryBytes: 4 << 30, Pids: 2048}
+}
+
+// limitsFor fills the limits a session asked for with the defaults.
+func (c ContainerConfig) limitsFor(o Options) Limits {
+	l, d := c.Limits, DefaultLimits()
+	if l.CPUs == 0 {
+		l.CPUs = d.CPUs
+	}
+	if l.MemoryBytes == 0 {
+		l.MemoryBytes = d.MemoryBytes
+	}
+	if l.Pids == 0 {
+		l.Pids = d.Pids
+	}
+	if o.CPUs != 0 {
+		l.CPUs = o.CPUs
+	}
+	if o.MemoryBytes != 0 {
+		l.MemoryBytes = o.MemoryBytes
+	}
+	return l
 }
 
 // ProxyURL is the HTTPS_PROXY a session's container uses.
@@ -91,6 +122,12 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON string) b
 		TTY:        r.Mode == ModeInteractive,
 		OpenStdin:  r.Mode == ModeInteractive,
 		ExtraHosts: []string{ProxyHost + ":host-gateway"},
+		Hardened:   true,
+		Limits: backend.Limits{
+			MemoryBytes: r.Limits.MemoryBytes,
+			NanoCPUs:    int64(r.Limits.CPUs * 1e9),
+			Pids:        r.Limits.Pids,
+		},
 	}
 }
 

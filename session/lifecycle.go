@@ -76,7 +76,7 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 	r.Session = Session{
 		Name: o.Name, Status: StatusCreating, Mode: o.Mode, Prompt: o.Prompt, PromptSHA256: promptHash(o.Prompt),
 		Image: o.Image, Workdir: o.Workdir, CreatedAt: now, Container: cname, ProxyPort: m.cfg.Container.ProxyPort,
-		Mounts: o.Mounts,
+		Mounts: o.Mounts, Limits: m.cfg.Container.limitsFor(o),
 	}
 	wsDir := filepath.Join(m.wsRoot(), o.Name)
 	removeAll := func() {

@@ -73,6 +73,8 @@ type Session struct {
 	Workspace *workspace.Info `json:"workspace,omitempty"`
 	// Mounts are the host paths bind-mounted on the user's explicit request.
 	Mounts []Mount `json:"mounts,omitempty"`
+	// Limits are the container's; zero for a session of an older clauderon.
+	Limits Limits `json:"limits,omitzero"`
 	// Changes is what the workspace holds that was never landed or applied;
 	// computed when read, never stored.
 	Changes *Changes `json:"changes,omitempty"`
@@ -119,6 +121,17 @@ type Options struct {
 	From     string   `json:"from,omitempty"`     // git ref the workspace starts at instead of HEAD
 	Includes []string `json:"includes,omitempty"` // globs of ignored files copied into the workspace too
 	Mounts   []Mount  `json:"mounts,omitempty"`   // direct bind mounts; one at /workspace replaces the workspace
+	// CPUs and MemoryBytes override the default limits (config.json's, or
+	// DefaultLimits) when set.
+	CPUs        float64 `json:"cpus,omitempty"`
+	MemoryBytes int64   `json:"memory_bytes,omitempty"`
+}
+
+// Limits bound what a session's container may use.
+type Limits struct {
+	CPUs        float64 `json:"cpus"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	Pids        int64   `json:"pids"`
 }
 
 // ContainerName is the engine's name for a session's container.

@@ -187,6 +187,9 @@ func TestCreateRunExitRemove(t *testing.T) {
 	if spec.User != "claude" || spec.TTY || spec.ExtraHosts[0] != "host.docker.internal:host-gateway" {
 		t.Errorf("spec: user %q tty %v hosts %v", spec.User, spec.TTY, spec.ExtraHosts)
 	}
+	if d := DefaultLimits(); !spec.Hardened || spec.Limits.MemoryBytes != d.MemoryBytes || spec.Limits.Pids != d.Pids || spec.Limits.NanoCPUs != int64(d.CPUs*1e9) {
+		t.Errorf("spec: hardened %v, limits %+v; want hardened with the default limits", spec.Hardened, spec.Limits)
+	}
 	var claudeJSON bool
 	for _, m := range spec.Mounts {
 		if m.Target == ContainerClaudeCfg {

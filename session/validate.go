@@ -3,6 +3,7 @@ package session
 import (
 	"path"
 	"regexp"
+	"runtime"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -96,12 +97,34 @@ func normalize(o Options, g mountGuard) (Options, error) {
 	if err := checkIncludes(o.Includes); err != nil {
 		return o, err
 	}
+	if err := checkLimits(o); err != nil {
+		return o, err
+	}
 	ms, err := checkMounts(o.Mounts, g, o.Workdir != "")
 	if err != nil {
 		return o, err
 	}
 	o.Mounts = ms
 	return o, nil
+}
+
+// MinMemoryBytes is the least memory a session may have: Claude Code alone
+// needs a few hundred MiB.
+const MinMemoryBytes = 256 << 20
+
+// CheckLimits validates limits from config.json.
+func CheckLimits(l Limits) error {
+	return checkLimits(Options{CPUs: l.CPUs, MemoryBytes: l.MemoryBytes})
+}
+
+func checkLimits(o Options) error {
+	if n := float64(runtime.NumCPU()); o.CPUs != 0 && (o.CPUs < 0.01 || o.CPUs > n) {
+		return Errorf(ErrInvalid, "--cpus %g is not between 0.01 and this host's %g CPUs", o.CPUs, n)
+	}
+	if o.MemoryBytes != 0 && o.MemoryBytes < MinMemoryBytes {
+		return Errorf(ErrInvalid, "--memory %d bytes is less than the %d MiB Claude Code needs", o.MemoryBytes, MinMemoryBytes>>20)
+	}
+	return nil
 }
 
 // MaxIncludes bounds the --include globs of one session.

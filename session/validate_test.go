@@ -58,3 +58,24 @@ func TestImageText(t *testing.T) {
 		}
 	}
 }
+
+// TestLimits: a session's limits are what it asked for, else config.json's,
+// else the defaults; nonsense is refused.
+func TestLimits(t *testing.T) {
+	d := DefaultLimits()
+	c := ContainerConfig{Limits: Limits{MemoryBytes: 1 << 30}}
+	if got := c.limitsFor(Options{}); got != (Limits{CPUs: d.CPUs, MemoryBytes: 1 << 30, Pids: d.Pids}) {
+		t.Errorf("limits with config.json's memory = %+v", got)
+	}
+	if got := c.limitsFor(Options{CPUs: 0.5, MemoryBytes: 2 << 30}); got != (Limits{CPUs: 0.5, MemoryBytes: 2 << 30, Pids: d.Pids}) {
+		t.Errorf("limits asked for = %+v", got)
+	}
+	for _, o := range []Options{{CPUs: -1}, {CPUs: 0.001}, {CPUs: 1e6}, {MemoryBytes: 1 << 20}} {
+		if err := checkLimits(o); err == nil {
+			t.Errorf("checkLimits(%+v) accepted", o)
+		}
+	}
+	if err := checkLimits(Options{CPUs: 1, MemoryBytes: 1 << 30}); err != nil {
+		t.Error(err)
+	}
+}

@@ -33,6 +33,19 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (string, error)
 		StdinOnce: false,
 	}
 	host := &container.HostConfig{ExtraHosts: spec.ExtraHosts}
+	if spec.Hardened {
+		init := true
+		host.CapDrop = []string{"ALL"}
+		host.SecurityOpt = []string{"no-new-privileges:true"}
+		host.Init = &init
+	}
+	if l := spec.Limits; l.MemoryBytes > 0 || l.NanoCPUs > 0 || l.Pids > 0 {
+		host.Resources = container.Resources{Memory: l.MemoryBytes, NanoCPUs: l.NanoCPUs}
+		if l.Pids > 0 {
+			pids := l.Pids
+			host.Resources.PidsLimit = &pids
+		}
+	}
 	for _, m := range spec.Mounts {
 		host.Mounts = append(host.Mounts, mount.Mount{
 			Type:     mount.TypeBind,
