@@ -131,7 +131,7 @@ func Open(cfg Config) (*Manager, error) {
 	for i := range recs {
 		r := recs[i]
 		m.sessions[r.Name] = &r
-		m.cfg.Auth.Set(r.Name, m.secret(&r))
+		m.authorizeLocked(&r)
 	}
 	return m, nil
 }
@@ -160,13 +160,28 @@ func (m *Manager) forgetLocked(name string) {
 	m.notify()
 }
 
-// saveLocked persists r. Call with mu held.
+// saveLocked persists r, and makes its proxy credential follow its status.
+// Call with mu held.
 func (m *Manager) saveLocked(r *record) {
 	r.UpdatedAt = m.cfg.Now()
 	if err := m.st.save(*r); err != nil {
 		m.log.Error("cannot save session state", "session", r.Name, "err", err)
 	}
+	m.authorizeLocked(r)
 	m.notify()
+}
+
+// authorizeLocked accepts a session's proxy credential only while its
+// container may run: a stopped, exited or vanished container's credential
+// is suspended (its open tunnels cut), and back once the container runs
+// again. Call with mu held; the proxy's table has its own lock and never
+// calls back.
+func (m *Manager) authorizeLocked(r *record) {
+	if r.Status == StatusCreating || r.Status == StatusRunning {
+		m.cfg.Auth.Set(r.Name, m.secret(r))
+	} else {
+		m.cfg.Auth.Delete(r.Name)
+	}
 }
 
 // Get returns one session.

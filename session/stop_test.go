@@ -51,3 +51,28 @@ func TestStopWhileCreating(t *testing.T) {
 		t.Errorf("Stop after create = %s, %v; want exited", s.Status, err)
 	}
 }
+
+// TestCredentialSuspendedWhileStopped: the proxy accepts a session's
+// credential only while its container may run, including after a restart of
+// the daemon (which loads a stopped session's state).
+func TestCredentialSuspendedWhileStopped(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if _, err := h.m.Create(ctx, Options{Name: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.auth.get("a"); !ok {
+		t.Fatal("a running session has no credential")
+	}
+	if _, err := h.m.Stop(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.auth.get("a"); ok {
+		t.Error("a stopped session's credential is still accepted")
+	}
+	h.auth = &fakeAuth{m: map[string]Secret{}}
+	h.open(t)
+	if _, ok := h.auth.get("a"); ok {
+		t.Error("a restarted daemon accepts a stopped session's credential")
+	}
+}
