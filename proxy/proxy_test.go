@@ -614,3 +614,46 @@ func TestLargeBodies(t *testing.T) {
 		t.Errorf("upload: status %d, upstream saw %d bytes (%v), want %d", resp.StatusCode, got.BodyLen, err, len(big))
 	}
 }
+
+// TestPreAuthHeaderBudget: a request to the proxy whose headers pass the
+// small pre-authentication budget is refused (431) without reaching the
+// credential check, and one that sends its headers too slowly is dropped.
+func TestPreAuthHeaderBudget(t *testing.T) {
+	h := newHarness(t, canaryOAuth)
+	send := func(head string) (int, error) {
+		conn, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := io.WriteString(conn, head); err != nil {
+			return 0, err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	auth := "Proxy-Authorization: Basic " + basic(h.name, h.secret) + "\r\n"
+	ok := "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: api.anthropic.com:443\r\n" + auth + "X-Pad: " + strings.Repeat("a", 8<<10) + "\r\n\r\n"
+	if code, err := send(ok); err != nil || code != http.StatusOK {
+		t.Errorf("a CONNECT with 8 KiB of headers: %d, %v", code, err)
+	}
+	big := "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: api.anthropic.com:443\r\n" + auth + "X-Pad: " + strings.Repeat("a", 1<<20) + "\r\n\r\n"
+	if code, err := send(big); err == nil && code != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a CONNECT with 1 MiB of headers: %d, want 431", code)
+	}
+	// Trickling: the proxy hangs up once the header deadline passes.
+	conn, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "CONNECT api.anthropic.com:443 HTTP/1.1\r\n")
+	conn.SetReadDeadline(time.Now().Add(PreAuthHeaderTimeout + 20*time.Second))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Errorf("a trickling client was not hung up on: %v", err)
+	}
+}

@@ -13,6 +13,14 @@ import (
 	"time"
 )
 
+// The budget of a request to the proxy itself (a CONNECT, or a plain-HTTP
+// request), read before its credential is checked. The requests inside an
+// intercepted tunnel, sent after it, have the usual limits.
+const (
+	PreAuthHeaderBytes   = 16 << 10
+	PreAuthHeaderTimeout = 5 * time.Second
+)
+
 // Serve answers proxy requests on ln until ctx is done or ln fails, then
 // closes ln and every connection and waits for in-flight requests to
 // finish. Several Serve calls may share a Proxy. It returns nil when ctx
@@ -41,7 +49,11 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 			defer inflight.Done()
 			p.ServeHTTP(w, r)
 		}),
-		ReadHeaderTimeout: 30 * time.Second,
+		// Every request here is read before its proxy credential is checked:
+		// anyone who can connect gets only a small header budget and a short
+		// deadline, so a flood of huge or trickling headers costs little.
+		ReadHeaderTimeout: PreAuthHeaderTimeout,
+		MaxHeaderBytes:    PreAuthHeaderBytes,
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          p.errLog,
 		// Requests, and so hijacked tunnels, end when ctx does.
