@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // AuditFile is the audit log's name inside CLAUDERON_HOME.
@@ -34,6 +35,37 @@ type AuditEntry struct {
 	AuthInjected bool      `json:"auth_injected"`
 	Intercepted  bool      `json:"intercepted"`
 	Error        string    `json:"error,omitempty"`
+}
+
+// Bounds of an audit line's fields, so a request with a huge path or host
+// cannot make a line huge (and rotate the log away sooner); a cut field
+// ends with a marker saying how much was cut.
+const (
+	maxAuditPath  = 1024
+	maxAuditHost  = 300
+	maxAuditField = 64 // session, method
+	maxAuditError = 8 << 10
+)
+
+// bound cuts e's fields to their limits.
+func (e *AuditEntry) bound() {
+	e.Path = cut(e.Path, maxAuditPath)
+	e.Host = cut(e.Host, maxAuditHost)
+	e.Session = cut(e.Session, maxAuditField)
+	e.Method = cut(e.Method, maxAuditField)
+	e.Error = cut(e.Error, maxAuditError)
+}
+
+// cut shortens s to at most n bytes (on a character boundary) plus a marker.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + fmt.Sprintf("…[%d bytes cut]", len(s)-i)
 }
 
 // AuditSink receives an entry per completed request.
@@ -120,6 +152,7 @@ func endsWithNewline(f *os.File, size int64) bool {
 
 // Record implements AuditSink.
 func (a *Audit) Record(e AuditEntry) error {
+	e.bound()
 	line, err := json.Marshal(e)
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 
 // TestAuditSurvivesKill kills a process writing audit lines as fast as it
 // can (rotating too) at an arbitrary moment, several times. Its lines are
-// 16 KiB, so a write spans pages and a kill can cut one short (a write stops
+// over 8 KiB, so a write spans pages and a kill can cut one short (a write stops
 // between pages); every other line must stay whole, and so must the line
 // the next writer adds after the cut one.
 func TestAuditSurvivesKill(t *testing.T) {
@@ -95,7 +95,7 @@ func TestAuditKillChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pad := strings.Repeat("x", 16<<10)
+	pad := strings.Repeat("x", maxAuditError) // the most a line may carry there
 	deadline := time.Now().Add(time.Minute)
 	for i := 0; time.Now().Before(deadline); i++ {
 		e := entry(i)

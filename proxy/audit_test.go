@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestAuditEntries(t *testing.T) {
@@ -229,5 +230,34 @@ func TestAuditRotationAcrossProcesses(t *testing.T) {
 		if fi, err := os.Stat(path + ".lock"); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("lock file: %v, %v; want mode 600", fi, err)
 		}
+	}
+}
+
+// TestAuditBoundsFields: a huge path, host or error makes a line of bounded
+// size, with a marker where a field was cut.
+func TestAuditBoundsFields(t *testing.T) {
+	path := filepath.Join(t.TempDir(), AuditFile)
+	a, err := OpenAudit(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := strings.Repeat("é", 1<<19) // 1 MiB of two-byte characters
+	if err := a.Record(AuditEntry{Time: time.Now(), Session: huge, Host: huge, Method: huge, Path: "/" + huge, Error: huge, Status: 407}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 12<<10 {
+		t.Errorf("an audit line of a request with 1 MiB fields is %d bytes", len(b))
+	}
+	var e AuditEntry
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(e.Path, "bytes cut]") || !utf8.ValidString(e.Path) || !strings.HasPrefix(e.Path, "/é") {
+		t.Errorf("the cut path ends %q", e.Path[max(0, len(e.Path)-40):])
 	}
 }
