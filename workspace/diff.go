@@ -238,13 +238,18 @@ func (r *reader) blob(h plumbing.Hash) (plumbing.EncodedObject, error) {
 	return o, err
 }
 
-// blobHead reads the start of a blob, to tell text from binary.
-func (r *reader) blobHead(h plumbing.Hash) ([]byte, error) {
+// openBlob opens a blob's content.
+func (r *reader) openBlob(h plumbing.Hash) (io.ReadCloser, error) {
 	o, err := r.blob(h)
 	if err != nil {
 		return nil, err
 	}
-	rd, err := o.Reader()
+	return o.Reader()
+}
+
+// blobHead reads the start of a blob, to tell text from binary.
+func (r *reader) blobHead(h plumbing.Hash) ([]byte, error) {
+	rd, err := r.openBlob(h)
 	if err != nil {
 		return nil, err
 	}
@@ -259,11 +264,7 @@ func (r *reader) blobHead(h plumbing.Hash) ([]byte, error) {
 
 // readBlob reads a whole blob (callers bound its size first).
 func (r *reader) readBlob(h plumbing.Hash) ([]byte, error) {
-	o, err := r.blob(h)
-	if err != nil {
-		return nil, err
-	}
-	rd, err := o.Reader()
+	rd, err := r.openBlob(h)
 	if err != nil {
 		return nil, err
 	}
