@@ -44,7 +44,7 @@ const (
 	maxAuditPath  = 1024
 	maxAuditHost  = 300
 	maxAuditField = 64 // session, method
-	maxAuditError = 8 << 10
+	maxAuditError = 16 << 10
 )
 
 // bound cuts e's fields to their limits.

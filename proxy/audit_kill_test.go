@@ -15,7 +15,7 @@ import (
 
 // TestAuditSurvivesKill kills a process writing audit lines as fast as it
 // can (rotating too) at an arbitrary moment, several times. Its lines are
-// over 8 KiB, so a write spans pages and a kill can cut one short (a write stops
+// 16 KiB, so a write spans pages and a kill can cut one short (a write stops
 // between pages); every other line must stay whole, and so must the line
 // the next writer adds after the cut one.
 func TestAuditSurvivesKill(t *testing.T) {
