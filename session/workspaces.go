@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/clauderon/clauderon/workspace"
@@ -79,13 +78,7 @@ func wsErr(err error) error {
 	default:
 		return err
 	}
-	// The workspace's messages start with its sentinel ("conflict: …");
-	// ours are only the text.
-	msg := err.Error()
-	for _, e := range []error{workspace.ErrInvalid, workspace.ErrTooBig, workspace.ErrConflict, workspace.ErrNotGit, workspace.ErrCorrupt} {
-		msg = strings.TrimPrefix(msg, e.Error()+": ")
-	}
-	return &kindError{kind: kind, msg: msg}
+	return &kindError{kind: kind, msg: err.Error()}
 }
 
 // workspaceOf returns a session's workspace, or why it has none.

@@ -45,7 +45,7 @@ type step struct {
 // Apply writes the work into the user's working tree, uncommitted.
 func (i Info) Apply(ctx context.Context, o ApplyOptions) (Mark, error) {
 	if !filepath.IsAbs(i.Source) {
-		return Mark{}, fmt.Errorf("%w: the workspace's source %s is not an absolute path", ErrInvalid, quote(i.Source))
+		return Mark{}, errorf(ErrInvalid, "the workspace's source %s is not an absolute path", quote(i.Source))
 	}
 	if err := validTree(o.Tree); err != nil {
 		return Mark{}, err
@@ -80,7 +80,7 @@ func (i Info) Apply(ctx context.Context, o ApplyOptions) (Mark, error) {
 		if len(conflicts) > maxConflictsShown {
 			msg += fmt.Sprintf("\n  and %d more", len(conflicts)-maxConflictsShown)
 		}
-		return Mark{}, fmt.Errorf("%w: the work cannot be applied to %s, nothing was written:\n  %s", ErrConflict, i.Source, msg)
+		return Mark{}, errorf(ErrConflict, "the work cannot be applied to %s, nothing was written:\n  %s", i.Source, msg)
 	}
 	if err := r.write(ctx, src, steps); err != nil {
 		return Mark{}, err
@@ -112,7 +112,7 @@ func (r *reader) steps(ctx context.Context, from, to plumbing.Hash) ([]*step, er
 		}
 		for _, e := range []*object.TreeEntry{s.old, s.new} {
 			if e != nil && e.Mode == filemode.Submodule {
-				return nil, fmt.Errorf("%w: %s is a submodule, which apply cannot change; land the work instead", ErrInvalid, quote(s.path))
+				return nil, errorf(ErrInvalid, "%s is a submodule, which apply cannot change; land the work instead", quote(s.path))
 			}
 		}
 		if s.new != nil && s.new.Mode == filemode.Symlink {
@@ -121,12 +121,11 @@ func (r *reader) steps(ctx context.Context, from, to plumbing.Hash) ([]*step, er
 				return nil, fmt.Errorf("%s: %w", quote(s.path), err)
 			}
 			if len(b) > maxSymlinkTarget {
-				return nil, fmt.Errorf("%w: the symlink %s in the work is too long", ErrInvalid, quote(s.path))
+				return nil, errorf(ErrInvalid, "the symlink %s in the work is too long", quote(s.path))
 			}
 			s.target = string(b)
 			if why := symlinkEscapes(s.path, s.target); why != "" {
-				return nil, fmt.Errorf("%w: %s would become a symlink to %s, which %s: apply writes nothing that leads outside the repository; land the work and review it instead",
-					ErrInvalid, quote(s.path), quote(s.target), why)
+				return nil, errorf(ErrInvalid, "%s would become a symlink to %s, which %s: apply writes nothing that leads outside the repository; land the work and review it instead", quote(s.path), quote(s.target), why)
 			}
 		}
 		steps = append(steps, s)

@@ -26,10 +26,10 @@ var botIdentity = []string{
 // Create makes the workspace. On error nothing is left at o.Dir.
 func Create(ctx context.Context, o CreateOptions) (info Info, err error) {
 	if !filepath.IsAbs(o.Source) {
-		return Info{}, fmt.Errorf("%w: source %s is not an absolute path", ErrInvalid, quote(o.Source))
+		return Info{}, errorf(ErrInvalid, "source %s is not an absolute path", quote(o.Source))
 	}
 	if !filepath.IsAbs(o.Dir) {
-		return Info{}, fmt.Errorf("%w: workspace directory %s is not an absolute path", ErrInvalid, quote(o.Dir))
+		return Info{}, errorf(ErrInvalid, "workspace directory %s is not an absolute path", quote(o.Dir))
 	}
 	if err := validBranch(o.Branch); err != nil {
 		return Info{}, err
@@ -60,7 +60,7 @@ func Create(ctx context.Context, o CreateOptions) (info Info, err error) {
 	if repo != nil {
 		check = Repo{Top: repo.top, GitDir: repo.gitDir, CommonDir: repo.commonDir, ObjectsDir: repo.objects}
 	} else if check.Top, err = filepath.EvalSymlinks(o.Source); err != nil {
-		return Info{}, fmt.Errorf("%w: %s cannot be read: %v", ErrInvalid, quote(o.Source), err)
+		return Info{}, errorf(ErrInvalid, "%s cannot be read: %v", quote(o.Source), err)
 	}
 	if o.CheckRepo != nil {
 		// Before git reads any of the repository's config or attributes.
@@ -134,7 +134,7 @@ func findRepo(ctx context.Context, dir string) (*userRepo, error) {
 		case exitCode(err) == 128 && strings.Contains(msg, "not a git repository"):
 			return nil, nil
 		case strings.Contains(msg, "dubious ownership"):
-			return nil, fmt.Errorf("%w: git refuses %s because another user owns it: %s", ErrInvalid, dir, truncate(strings.TrimSpace(msg), 1000))
+			return nil, errorf(ErrInvalid, "git refuses %s because another user owns it: %s", dir, truncate(strings.TrimSpace(msg), 1000))
 		}
 		return nil, fmt.Errorf("finding the repository of %s: %w", dir, err)
 	}
@@ -143,10 +143,10 @@ func findRepo(ctx context.Context, dir string) (*userRepo, error) {
 		return nil, fmt.Errorf("finding the repository of %s: unexpected output from git rev-parse: %q", dir, truncate(string(out), 500))
 	}
 	if lines[0] == "true" || lines[1] == "true" {
-		return nil, fmt.Errorf("%w: %s is inside a git directory or a bare repository; pass the directory of a working tree", ErrInvalid, dir)
+		return nil, errorf(ErrInvalid, "%s is inside a git directory or a bare repository; pass the directory of a working tree", dir)
 	}
 	if lines[6] != "sha1" {
-		return nil, fmt.Errorf("%w: %s uses %s object names; only sha1 repositories are supported", ErrInvalid, dir, quote(lines[6]))
+		return nil, errorf(ErrInvalid, "%s uses %s object names; only sha1 repositories are supported", dir, quote(lines[6]))
 	}
 	// git prints relative paths from its working directory, which the
 	// kernel holds resolved: join them to dir resolved, or a ".." after a
@@ -169,7 +169,7 @@ func findRepo(ctx context.Context, dir string) (*userRepo, error) {
 	resolve := func(what, p string) (string, error) {
 		r, err := filepath.EvalSymlinks(abs(p))
 		if err != nil {
-			return "", fmt.Errorf("%w: the %s of %s cannot be resolved: %v", ErrInvalid, what, dir, err)
+			return "", errorf(ErrInvalid, "the %s of %s cannot be resolved: %v", what, dir, err)
 		}
 		return r, nil
 	}
@@ -187,7 +187,7 @@ func findRepo(ctx context.Context, dir string) (*userRepo, error) {
 		}
 	}
 	if filepath.Base(r.objects) != "objects" {
-		return nil, fmt.Errorf("%w: the object store of %s is at %s, not in a git directory", ErrInvalid, dir, r.objects)
+		return nil, errorf(ErrInvalid, "the object store of %s is at %s, not in a git directory", dir, r.objects)
 	}
 	top, err := g.run(ctx, "rev-parse", "--show-toplevel")
 	if err != nil {
@@ -204,7 +204,7 @@ func findRepo(ctx context.Context, dir string) (*userRepo, error) {
 	if err == nil && len(bytes.TrimSpace(alt)) > 0 {
 		// The container gets only this object store; objects borrowed from
 		// elsewhere would be missing there.
-		return nil, fmt.Errorf("%w: %s borrows objects from another repository (objects/info/alternates); run `git repack -a -d` in it first", ErrInvalid, r.top)
+		return nil, errorf(ErrInvalid, "%s borrows objects from another repository (objects/info/alternates); run `git repack -a -d` in it first", r.top)
 	}
 	return r, nil
 }
@@ -271,7 +271,7 @@ func createFromRepo(ctx context.Context, o CreateOptions, r *userRepo, progress 
 			return Info{}, err
 		}
 		if base == "" {
-			return Info{}, fmt.Errorf("%w: no commit named %s in %s", ErrInvalid, quote(o.From), r.top)
+			return Info{}, errorf(ErrInvalid, "no commit named %s in %s", quote(o.From), r.top)
 		}
 		info.Base, info.Baseline = base, base
 	}
@@ -332,8 +332,7 @@ func createFromDir(ctx context.Context, o CreateOptions, src string, progress fu
 		}
 	}
 	if size > limit {
-		return Info{}, fmt.Errorf("%w: %s holds %s in %d files, more than the limit of %s (workspace.max_copy_bytes in config.json); pass a smaller directory or raise the limit",
-			ErrTooBig, src, humanSize(size), len(files), humanSize(limit))
+		return Info{}, errorf(ErrTooBig, "%s holds %s in %d files, more than the limit of %s (workspace.max_copy_bytes in config.json); pass a smaller directory or raise the limit", src, humanSize(size), len(files), humanSize(limit))
 	}
 	progress(fmt.Sprintf("copying %d files (%s) from %s…", len(files), humanSize(size), src))
 	if _, err := g.run(ctx, "add", "-A"); err != nil {

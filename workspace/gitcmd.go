@@ -42,7 +42,7 @@ type gitCmd struct {
 func lookGit() (string, error) {
 	p, err := exec.LookPath("git")
 	if err != nil {
-		return "", fmt.Errorf("%w: install git (for example `apt-get install git` or `brew install git`) and try again", ErrNoGit)
+		return "", errorf(ErrNoGit, "git is not installed on this host: install git (for example `apt-get install git` or `brew install git`) and try again")
 	}
 	return p, nil
 }

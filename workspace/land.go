@@ -27,8 +27,7 @@ const zeroHash = "0000000000000000000000000000000000000000"
 // the user's repository, leaving the user's checkout and working tree alone.
 func (i Info) Land(ctx context.Context, o LandOptions) (Mark, error) {
 	if !i.Git {
-		return Mark{}, fmt.Errorf("%w: %s is not a git repository, so there is no branch to land on; bring the work back with `clauderon apply %s`",
-			ErrNotGit, i.Source, strings.TrimPrefix(i.Branch, "clauderon/"))
+		return Mark{}, errorf(ErrNotGit, "%s is not a git repository, so there is no branch to land on; bring the work back with `clauderon apply %s`", i.Source, strings.TrimPrefix(i.Branch, "clauderon/"))
 	}
 	branch := o.Branch
 	if branch == "" {
@@ -44,7 +43,7 @@ func (i Info) Land(ctx context.Context, o LandOptions) (Mark, error) {
 	user := gitCmd{dir: i.GitDir, env: []string{"GIT_DIR=" + i.GitDir}}
 	if _, err := user.run(ctx, "check-ref-format", ref); err != nil {
 		if exitCode(err) == 1 {
-			return Mark{}, fmt.Errorf("%w: git does not accept %s as a branch name", ErrInvalid, quote(branch))
+			return Mark{}, errorf(ErrInvalid, "git does not accept %s as a branch name", quote(branch))
 		}
 		return Mark{}, err
 	}
@@ -58,7 +57,7 @@ func (i Info) Land(ctx context.Context, o LandOptions) (Mark, error) {
 	case err != nil:
 		return Mark{}, err
 	case !o.Force:
-		return Mark{}, fmt.Errorf("%w: branch %s already exists in %s; pass --force to overwrite it, or --branch NAME", ErrConflict, branch, i.Source)
+		return Mark{}, errorf(ErrConflict, "branch %s already exists in %s; pass --force to overwrite it, or --branch NAME", branch, i.Source)
 	}
 
 	r, w, err := i.reviewedWork(ctx, o.Tree)
@@ -89,7 +88,7 @@ func (i Info) Land(ctx context.Context, o LandOptions) (Mark, error) {
 		if exitCode(err) > 0 {
 			// Most likely the branch moved since we looked (the update is a
 			// compare-and-swap).
-			return Mark{}, fmt.Errorf("%w: setting branch %s in %s: %v", ErrConflict, branch, i.Source, err)
+			return Mark{}, errorf(ErrConflict, "setting branch %s in %s: %v", branch, i.Source, err)
 		}
 		return Mark{}, fmt.Errorf("setting branch %s in %s: %w", branch, i.Source, err)
 	}
@@ -105,7 +104,7 @@ func checkedOut(ctx context.Context, user gitCmd, ref, repo, branch string) erro
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		if line == "branch "+ref {
-			return fmt.Errorf("%w: branch %s is checked out in %s, and landing on it would change your checkout; pass --branch NAME", ErrConflict, branch, repo)
+			return errorf(ErrConflict, "branch %s is checked out in %s, and landing on it would change your checkout; pass --branch NAME", branch, repo)
 		}
 	}
 	return nil
@@ -222,7 +221,7 @@ func (r *reader) indexPack(ctx context.Context, user gitCmd, objs []plumbing.Has
 			return ctx.Err()
 		}
 		// git's fsck names what it refused; the names are the agent's.
-		return fmt.Errorf("%w: git refused the work's objects: %s", ErrCorrupt, quote(strings.TrimSpace(gitStderr(err))))
+		return errorf(ErrCorrupt, "git refused the work's objects: %s", quote(strings.TrimSpace(gitStderr(err))))
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path"
 	"strings"
@@ -102,8 +101,7 @@ func (r *reader) noNestedRepo(tree plumbing.Hash, paths []string, top bool, disk
 				if name == "" {
 					name = "."
 				}
-				return fmt.Errorf("%w: the work holds %s, which looks like a git repository (HEAD, objects, refs): git commands run there would obey its config; it was not %s",
-					ErrInvalid, quote(name), verb)
+				return errorf(ErrInvalid, "the work holds %s, which looks like a git repository (HEAD, objects, refs): git commands run there would obey its config; it was not %s", quote(name), verb)
 			}
 		}
 	}

@@ -16,7 +16,7 @@ const maxPathLen = 4096
 // validPath checks a tree path for apply.
 func validPath(p string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("%w: the work holds a path %s that %s; land the work and review it instead", ErrInvalid, quote(p), why)
+		return errorf(ErrInvalid, "the work holds a path %s that %s; land the work and review it instead", quote(p), why)
 	}
 	switch {
 	case p == "":

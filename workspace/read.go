@@ -31,13 +31,13 @@ type reader struct {
 
 func (i Info) open() (*reader, error) {
 	if i.Dir == "" || !filepath.IsAbs(i.Dir) {
-		return nil, fmt.Errorf("%w: the workspace directory %s is not an absolute path", ErrInvalid, quote(i.Dir))
+		return nil, errorf(ErrInvalid, "the workspace directory %s is not an absolute path", quote(i.Dir))
 	}
 	if !isHex40(i.Baseline) {
-		return nil, fmt.Errorf("%w: the workspace has no baseline commit", ErrInvalid)
+		return nil, errorf(ErrInvalid, "the workspace has no baseline commit")
 	}
 	if i.Git && (!filepath.IsAbs(i.GitDir) || !filepath.IsAbs(i.ObjectsDir) || filepath.Base(i.ObjectsDir) != "objects") {
-		return nil, fmt.Errorf("%w: the workspace does not say where its source repository keeps its objects", ErrInvalid)
+		return nil, errorf(ErrInvalid, "the workspace does not say where its source repository keeps its objects")
 	}
 	dir, err := os.OpenRoot(i.Dir)
 	if err != nil {

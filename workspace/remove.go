@@ -11,7 +11,7 @@ import (
 // symlinks the agent may have left in it.
 func (i Info) Remove() error {
 	if i.Dir == "" {
-		return fmt.Errorf("%w: no workspace directory", ErrInvalid)
+		return errorf(ErrInvalid, "no workspace directory")
 	}
 	err := os.RemoveAll(i.Dir)
 	if errors.Is(err, fs.ErrPermission) {

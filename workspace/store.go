@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -201,7 +200,7 @@ func (b *fileBlob) Reader() (io.ReadCloser, error) {
 }
 
 func changed(p, detail string) error {
-	return fmt.Errorf("%w: %s changed in the workspace while it was read (%s); try again", ErrCorrupt, quote(p), quote(detail))
+	return errorf(ErrCorrupt, "%s changed in the workspace while it was read (%s); try again", quote(p), quote(detail))
 }
 
 // checkedReader fails at the end of the data if it did not hash to want.

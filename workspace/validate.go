@@ -19,7 +19,7 @@ const (
 // does: it is given to git on the command line and shown to the user.
 func validBranch(b string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("%w: branch name %s %s", ErrInvalid, quote(b), why)
+		return errorf(ErrInvalid, "branch name %s %s", quote(b), why)
 	}
 	switch {
 	case b == "":
@@ -57,7 +57,7 @@ func validBranch(b string) error {
 // validFrom checks a --from ref before it reaches git's command line.
 func validFrom(from string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("%w: --from %s %s", ErrInvalid, quote(from), why)
+		return errorf(ErrInvalid, "--from %s %s", quote(from), why)
 	}
 	switch {
 	case from == "":
@@ -80,14 +80,14 @@ func validFrom(from string) error {
 // validIncludes checks the globs of ignored files to copy.
 func validIncludes(globs []string) error {
 	if len(globs) > maxIncludes {
-		return fmt.Errorf("%w: %d include globs, more than the limit of %d", ErrInvalid, len(globs), maxIncludes)
+		return errorf(ErrInvalid, "%d include globs, more than the limit of %d", len(globs), maxIncludes)
 	}
 	for _, g := range globs {
 		if g == "" || len(g) > maxGlobLen || strings.ContainsRune(g, 0) {
-			return fmt.Errorf("%w: include glob %s must be 1 to %d bytes without NUL", ErrInvalid, quote(g), maxGlobLen)
+			return errorf(ErrInvalid, "include glob %s must be 1 to %d bytes without NUL", quote(g), maxGlobLen)
 		}
 		if _, err := path.Match(g, ""); err != nil {
-			return fmt.Errorf("%w: include glob %s is malformed: %v", ErrInvalid, quote(g), err)
+			return errorf(ErrInvalid, "include glob %s is malformed: %v", quote(g), err)
 		}
 	}
 	return nil
@@ -147,12 +147,12 @@ func validTree(t string) error {
 		return nil
 	}
 	if len(t) < 7 || len(t) > 40 {
-		return fmt.Errorf("%w: tree %s must be 7 to 40 hex digits", ErrInvalid, quote(t))
+		return errorf(ErrInvalid, "tree %s must be 7 to 40 hex digits", quote(t))
 	}
 	for i := 0; i < len(t); i++ {
 		c := t[i]
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return fmt.Errorf("%w: tree %s must be 7 to 40 hex digits", ErrInvalid, quote(t))
+			return errorf(ErrInvalid, "tree %s must be 7 to 40 hex digits", quote(t))
 		}
 	}
 	return nil
@@ -164,5 +164,5 @@ func sameTree(want, got string) error {
 	if want == "" || strings.HasPrefix(got, strings.ToLower(want)) {
 		return nil
 	}
-	return fmt.Errorf("%w: the work changed since you reviewed it (its tree is now %s, not %s); look at `clauderon diff` again", ErrConflict, got, strings.ToLower(want))
+	return errorf(ErrConflict, "the work changed since you reviewed it (its tree is now %s, not %s); look at `clauderon diff` again", got, strings.ToLower(want))
 }

@@ -113,3 +113,19 @@ func TestQuoteAndSize(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsAreTheirText: an error of one of the package's kinds matches its
+// kind and reads as its own text, with no "invalid workspace request:" or
+// "conflict:" before it (users and models read these messages).
+func TestErrorsAreTheirText(t *testing.T) {
+	for _, kind := range []error{ErrInvalid, ErrTooBig, ErrConflict, ErrNotGit, ErrCorrupt, ErrNoGit} {
+		err := errorf(kind, "branch %s already exists", "x")
+		if !errors.Is(err, kind) || err.Error() != "branch x already exists" {
+			t.Errorf("errorf(%v) = %q (matches its kind: %v)", kind, err, errors.Is(err, kind))
+		}
+	}
+	err := validBranch("-x")
+	if !errors.Is(err, ErrInvalid) || strings.HasPrefix(err.Error(), ErrInvalid.Error()) {
+		t.Errorf("validBranch(-x) = %q", err)
+	}
+}

@@ -5,6 +5,7 @@ package workspace
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -17,6 +18,21 @@ var (
 	ErrCorrupt  = errors.New("workspace unreadable") // the agent broke or forged the workspace's repository
 	ErrNoGit    = errors.New("git is not installed on this host")
 )
+
+// kindError is an error of one of the kinds above whose message is only its
+// own text: users read "branch x already exists", not "conflict: branch …".
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.kind }
+
+// errorf returns an error of kind whose message is only the formatted text.
+func errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
 
 // ContainerObjects is where the user's object store is mounted, read-only, in
 // the container; the workspace's objects/info/alternates names it.

@@ -32,7 +32,7 @@ type wsObjects struct {
 }
 
 func corrupt(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+	return errorf(ErrCorrupt, "%s", fmt.Sprintf(format, args...))
 }
 
 func loosePath(h plumbing.Hash) string {
