@@ -219,12 +219,16 @@ func (d *Daemon) removeSession(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// maxDiffBytes bounds the patch text one diff answer holds, whatever the
+// caller asks: the daemon builds it in memory.
+const maxDiffBytes = 64 << 20
+
 func (d *Daemon) diffSession(w http.ResponseWriter, r *http.Request) error {
 	o := workspace.DiffOptions{Patches: queryFlag(r, "patch")}
 	if v := r.URL.Query().Get("max_bytes"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return session.Errorf(session.ErrInvalid, "max_bytes %q is not a positive number", v)
+		if err != nil || n <= 0 || n > maxDiffBytes {
+			return session.Errorf(session.ErrInvalid, "max_bytes %q is not a number from 1 to %d", v, maxDiffBytes)
 		}
 		o.MaxPatchBytes = n
 	}

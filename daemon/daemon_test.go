@@ -100,6 +100,9 @@ func TestLocalAPI(t *testing.T) {
 	if !errors.Is(err, client.ErrBadRequest) {
 		t.Errorf("create with progress and a bad name: %v", err)
 	}
+	if _, err := c.Diff(ctx, "nope", true, 1<<40); !errors.Is(err, client.ErrBadRequest) || !strings.Contains(err.Error(), "max_bytes") {
+		t.Errorf("diff asking for a TiB of patches: %v", err)
+	}
 	if _, err := c.Diff(ctx, "nope", true, 0); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("diff of an unknown session: %v", err)
 	}
