@@ -110,12 +110,7 @@ func TestCreateRefusesRepositoryAContainerCanWrite(t *testing.T) {
 func TestLandRunningNeedsTree(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	repo := filepath.Join(t.TempDir(), "r")
-	newRepo(t, repo)
-	s, err := h.m.Create(ctx, Options{Name: "a", Workdir: repo})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := sessionOnRepo(t, h, "a")
 	// The container's user (uid 1000) must be able to write its workspace.
 	fi, err := os.Stat(filepath.Join(s.Workspace.Dir, "f.txt"))
 	if err != nil {
@@ -194,12 +189,7 @@ func TestLandRefusesCommonDirAContainerCanWrite(t *testing.T) {
 func TestChangeThroughMappingIsNotCached(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	repo := filepath.Join(t.TempDir(), "r")
-	newRepo(t, repo)
-	s, err := h.m.Create(ctx, Options{Name: "a", Workdir: repo})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := sessionOnRepo(t, h, "a")
 	p := filepath.Join(s.Workspace.Dir, "f.txt")
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
 	if err != nil {
@@ -237,4 +227,16 @@ func TestChangeThroughMappingIsNotCached(t *testing.T) {
 	if diffErr != nil {
 		t.Errorf("diff keeps failing after a change through a mapping: %v", diffErr)
 	}
+}
+
+// sessionOnRepo creates session name on a fresh one-commit repository.
+func sessionOnRepo(t *testing.T, h *harness, name string) Session {
+	t.Helper()
+	repo := filepath.Join(t.TempDir(), "r")
+	newRepo(t, repo)
+	s, err := h.m.Create(context.Background(), Options{Name: name, Workdir: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
