@@ -1,6 +1,10 @@
 package cli
 
-import "testing"
+import (
+	"errors"
+	"strings"
+	"testing"
+)
 
 // TestOneLine: a prompt is shown on one line, shortened, and cannot carry
 // terminal escapes (OSC, CSI, C1) to the screen.
@@ -52,5 +56,15 @@ func TestVisible(t *testing.T) {
 				t.Errorf("visiblePath(%q) = %q, want %q", tt.in, got, tt.wantPath)
 			}
 		})
+	}
+}
+
+// TestPrintError: an error holding a name the agent wrote reaches the
+// terminal with its escape sequences shown, not sent.
+func TestPrintError(t *testing.T) {
+	var b strings.Builder
+	printError(&b, errors.New("the workspace's HEAD \x1b]52;c;aGk=\a cannot be read"))
+	if got := b.String(); strings.ContainsAny(got, "\x1b\a") || !strings.Contains(got, `\x1b]52`) {
+		t.Errorf("printError wrote %q", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,12 +44,19 @@ func Main(args []string) int {
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.As(err, &ce):
-		fmt.Fprintln(os.Stderr, "clauderon:", ce.err)
+		printError(os.Stderr, ce.err)
 		return ce.code
 	default:
-		fmt.Fprintln(os.Stderr, "clauderon:", err)
+		printError(os.Stderr, err)
 		return 1
 	}
+}
+
+// printError prints a command's error. Its text can hold what a container
+// wrote (a file or branch name in a workspace's error), so nothing in it may
+// drive the terminal.
+func printError(w io.Writer, err error) {
+	fmt.Fprintln(w, "clauderon:", visible(err.Error()))
 }
 
 func newRoot() *cobra.Command {

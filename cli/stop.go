@@ -97,7 +97,7 @@ func forEach(names []string, res *batchResult, ew io.Writer, asJSON bool, f func
 			}
 			res.Errors[n] = err.Error()
 		} else {
-			fmt.Fprintf(ew, "%s: %v\n", n, err)
+			fmt.Fprintf(ew, "%s: %s\n", visiblePath(n), visible(err.Error()))
 		}
 	}
 	if failed > 0 {

@@ -104,12 +104,12 @@ func (r *reader) head() (*object.Commit, plumbing.ReferenceName, error) {
 			return err
 		})
 		if err != nil {
-			return nil, "", bad(fmt.Sprintf("%s: %v", name, err))
+			return nil, "", bad(fmt.Sprintf("%s: %s", quote(string(name)), quote(err.Error())))
 		}
 		switch ref.Type() {
 		case plumbing.HashReference:
 			if ref.Hash().IsZero() {
-				return nil, "", bad(fmt.Sprintf("%s does not name a commit", name))
+				return nil, "", bad(fmt.Sprintf("%s does not name a commit", quote(string(name))))
 			}
 			c, err := r.commit(ref.Hash())
 			if err != nil {
