@@ -637,13 +637,15 @@ func TestPreAuthHeaderBudget(t *testing.T) {
 		return resp.StatusCode, nil
 	}
 	auth := "Proxy-Authorization: Basic " + basic(h.name, h.secret) + "\r\n"
-	ok := "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: api.anthropic.com:443\r\n" + auth + "X-Pad: " + strings.Repeat("a", 8<<10) + "\r\n\r\n"
-	if code, err := send(ok); err != nil || code != http.StatusOK {
-		t.Errorf("a CONNECT with 8 KiB of headers: %d, %v", code, err)
+	head := func(total int) string {
+		h := "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: api.anthropic.com:443\r\n" + auth + "X-Pad: "
+		return h + strings.Repeat("a", total-len(h)-4) + "\r\n\r\n"
 	}
-	big := "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: api.anthropic.com:443\r\n" + auth + "X-Pad: " + strings.Repeat("a", 1<<20) + "\r\n\r\n"
-	if code, err := send(big); err == nil && code != http.StatusRequestHeaderFieldsTooLarge {
-		t.Errorf("a CONNECT with 1 MiB of headers: %d, want 431", code)
+	if code, err := send(head(PreAuthHeaderBytes - 512)); err != nil || code != http.StatusOK {
+		t.Errorf("a CONNECT with just under %d bytes of headers: %d, %v", PreAuthHeaderBytes, code, err)
+	}
+	if code, err := send(head(PreAuthHeaderBytes + 512)); err != nil || code != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a CONNECT with just over %d bytes of headers: %d, %v; want 431", PreAuthHeaderBytes, code, err)
 	}
 	// Trickling: the proxy hangs up once the header deadline passes.
 	conn, err := net.Dial("tcp", h.addr)

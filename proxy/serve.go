@@ -53,9 +53,10 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		// anyone who can connect gets only a small header budget and a short
 		// deadline, so a flood of huge or trickling headers costs little.
 		ReadHeaderTimeout: PreAuthHeaderTimeout,
-		MaxHeaderBytes:    PreAuthHeaderBytes,
-		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          p.errLog,
+		// net/http reads 4 KiB past MaxHeaderBytes before it refuses.
+		MaxHeaderBytes: PreAuthHeaderBytes - 4<<10,
+		IdleTimeout:    5 * time.Minute,
+		ErrorLog:       p.errLog,
 		// Requests, and so hijacked tunnels, end when ctx does.
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
