@@ -7,9 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/clauderon/clauderon/client"
@@ -76,10 +76,7 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 		}
 		o.Mounts = append(o.Mounts, m)
 	}
-	replaced := false
-	for _, m := range o.Mounts {
-		replaced = replaced || m.Target == session.ContainerWorkdir
-	}
+	replaced := session.MountsAt(o.Mounts, session.ContainerWorkdir)
 	if replaced && f.workdir != "" {
 		return fmt.Errorf("--workdir and --mount …:%s cannot be used together: the mount replaces the workspace", session.ContainerWorkdir)
 	}
@@ -194,26 +191,12 @@ func reportFinished(stdout, stderr io.Writer, s session.Session, asJSON bool) er
 	return nil
 }
 
-// parseBytes reads a size such as 512m, 2g or 1073741824 (k, m, g, t are
-// powers of 1024, as docker's --memory has them).
+// parseBytes reads a size as docker's --memory does (512m, 2g, 1073741824;
+// k, m, g, t are powers of 1024).
 func parseBytes(s string) (int64, error) {
-	mult := int64(1)
-	t := strings.ToLower(strings.TrimSuffix(strings.ToLower(s), "b"))
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'k':
-			mult, t = 1<<10, t[:n-1]
-		case 'm':
-			mult, t = 1<<20, t[:n-1]
-		case 'g':
-			mult, t = 1<<30, t[:n-1]
-		case 't':
-			mult, t = 1<<40, t[:n-1]
-		}
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v <= 0 || v*float64(mult) > 1<<50 {
+	n, err := units.RAMInBytes(s)
+	if err != nil || n <= 0 || n > 1<<50 {
 		return 0, errors.New("not a size: use a number of bytes, or one with k, m or g (e.g. 2g)")
 	}
-	return int64(v * float64(mult)), nil
+	return n, nil
 }

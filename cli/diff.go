@@ -53,6 +53,9 @@ func runDiff(ctx context.Context, w io.Writer, name string, stat, asJSON bool) e
 	}
 	if stat {
 		printStat(w, d)
+		if d.Truncated {
+			fmt.Fprintf(w, "(line counts stop where the diff grew too large to compute whole; the file list is complete)\n")
+		}
 		printTree(w, name, d)
 		return nil
 	}
@@ -67,7 +70,7 @@ func runDiff(ctx context.Context, w io.Writer, name string, stat, asJSON bool) e
 		}
 	}
 	if d.Truncated {
-		fmt.Fprintf(w, "(the diff was cut short: it is too large to show whole; see `clauderon diff --stat %s`)\n", name)
+		fmt.Fprintf(w, "(the diff was cut short: it is too large to show whole; every changed file is listed by `clauderon diff --stat %s`)\n", name)
 	}
 	printTree(w, name, d)
 	return nil

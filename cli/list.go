@@ -70,6 +70,8 @@ func changesText(s session.Session) string {
 	switch {
 	case c == nil:
 		return "-"
+	case c.Pending:
+		return "…"
 	case c.Error != "":
 		return "? (see clauderon diff " + s.Name + ")"
 	case c.Unlanded && c.Files == 0:

@@ -207,7 +207,10 @@ func (d *Daemon) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, d.sessions.WithChanges(r.Context(), []session.Session{s})[0])
+	if queryFlag(r, "changes") {
+		s = d.sessions.WithChanges(r.Context(), []session.Session{s})[0]
+	}
+	writeJSON(w, http.StatusOK, s)
 	return nil
 }
 

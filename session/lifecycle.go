@@ -112,9 +112,8 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 		return Session{}, err
 	}
 	m.sessions[o.Name] = r
-	m.saveLocked(r)
+	m.saveLocked(r) // which registers its proxy credential
 	m.mu.Unlock()
-	m.cfg.Auth.Set(o.Name, sec)
 
 	undo := func() {
 		m.cfg.Auth.Delete(o.Name)
@@ -217,7 +216,6 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 	}
 	m.busy[name] = "removed"
 	id, cname := r.ContainerID, r.Container
-	sec := m.secret(r)
 	snap := r.Session
 	m.mu.Unlock()
 	defer func() {
@@ -238,13 +236,13 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 		// on the engine: remove the container only if it is this home's.
 		var err error
 		if id, err = m.ownContainer(ectx, name, cname); err != nil {
-			m.cfg.Auth.Set(name, sec)
+			m.reauthorize(name)
 			return err
 		}
 	}
 	if id != "" {
 		if err := m.cfg.Backend.Remove(ectx, id, true); err != nil && !errors.Is(err, backend.ErrNotFound) {
-			m.cfg.Auth.Set(name, sec)
+			m.reauthorize(name)
 			return engineErr("removing the container", err)
 		}
 	}

@@ -171,6 +171,16 @@ func (m *Manager) saveLocked(r *record) {
 	m.notify()
 }
 
+// reauthorize gives a session whose removal failed back the credential its
+// status allows.
+func (m *Manager) reauthorize(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.sessions[name]; ok {
+		m.authorizeLocked(r)
+	}
+}
+
 // authorizeLocked accepts a session's proxy credential only while its
 // container may run: a stopped, exited or vanished container's credential
 // is suspended (its open tunnels cut), and back once the container runs

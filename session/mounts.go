@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/clauderon/clauderon/workspace"
 )
@@ -85,18 +87,15 @@ func checkMounts(ms []Mount, g mountGuard, withWorkspace bool) ([]Mount, error) 
 	return out, nil
 }
 
-// printableText reports whether s has no control characters.
+// printableText reports whether s is UTF-8 without control characters (C0,
+// DEL or C1), which a listing would print.
 func printableText(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
-// mountsAt reports whether one of ms replaces the workspace.
-func mountsAt(ms []Mount, target string) bool {
+// MountsAt reports whether one of ms is mounted at target (/workspace: it
+// replaces the workspace).
+func MountsAt(ms []Mount, target string) bool {
 	for _, m := range ms {
 		if m.Target == target || (m.Target == "" && m.Source == target) {
 			return true

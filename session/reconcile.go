@@ -73,7 +73,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		r.Status = StatusCreating
 		seen[name] = true
 		m.sessions[name] = &r
-		m.cfg.Auth.Set(name, m.secret(&r))
+		m.authorizeLocked(&r)
 		m.log.Warn("session rebuilt from its container's labels", "session", name, "container", c.ID)
 		if m.applyLocked(&r, c) {
 			finish = append(finish, name)

@@ -87,7 +87,8 @@ type Changes struct {
 	// OtherRefs are the workspace's other branches (or its stash) with
 	// commits that were never landed.
 	OtherRefs []string `json:"other_refs,omitempty"`
-	Error     string   `json:"error,omitempty"` // why it could not be read
+	Pending   bool     `json:"pending,omitempty"` // still being read; ask again
+	Error     string   `json:"error,omitempty"`   // why it could not be read
 }
 
 // Mount binds a host path into the container, on the user's explicit request.

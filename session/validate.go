@@ -78,7 +78,7 @@ func normalize(o Options, g mountGuard) (Options, error) {
 	if !ValidImageRef(o.Image) {
 		return o, Errorf(ErrInvalid, "image %q is not a valid image reference", o.Image)
 	}
-	if o.Workdir != "" && mountsAt(o.Mounts, ContainerWorkdir) {
+	if o.Workdir != "" && MountsAt(o.Mounts, ContainerWorkdir) {
 		return o, Errorf(ErrInvalid, "a --mount at %s replaces the workspace, so a workdir cannot be copied there too: drop one of them (--no-workdir)", ContainerWorkdir)
 	}
 	if o.Workdir != "" {
@@ -112,17 +112,29 @@ func normalize(o Options, g mountGuard) (Options, error) {
 // needs a few hundred MiB.
 const MinMemoryBytes = 256 << 20
 
-// CheckLimits validates limits from config.json.
+// MinPids is the fewest processes a session may be limited to.
+const MinPids = 64
+
+// CheckLimits validates the default limits of config.json's container.
 func CheckLimits(l Limits) error {
-	return checkLimits(Options{CPUs: l.CPUs, MemoryBytes: l.MemoryBytes})
+	if l.Pids != 0 && l.Pids < MinPids {
+		return Errorf(ErrInvalid, "container.pids %d is less than the %d processes Claude Code and its tools need", l.Pids, MinPids)
+	}
+	return checkCPUsMemory(l.CPUs, l.MemoryBytes, "container.cpus", "container.memory_bytes")
 }
 
 func checkLimits(o Options) error {
-	if n := float64(runtime.NumCPU()); o.CPUs != 0 && (o.CPUs < 0.01 || o.CPUs > n) {
-		return Errorf(ErrInvalid, "--cpus %g is not between 0.01 and this host's %g CPUs", o.CPUs, n)
+	return checkCPUsMemory(o.CPUs, o.MemoryBytes, "--cpus", "--memory")
+}
+
+// checkCPUsMemory validates a CPU and a memory limit (0: the default),
+// naming them as cpusName and memName.
+func checkCPUsMemory(cpus float64, mem int64, cpusName, memName string) error {
+	if n := float64(runtime.NumCPU()); cpus != 0 && (cpus < 0.01 || cpus > n) {
+		return Errorf(ErrInvalid, "%s %g is not between 0.01 and this host's %g CPUs", cpusName, cpus, n)
 	}
-	if o.MemoryBytes != 0 && o.MemoryBytes < MinMemoryBytes {
-		return Errorf(ErrInvalid, "--memory %d bytes is less than the %d MiB Claude Code needs", o.MemoryBytes, MinMemoryBytes>>20)
+	if mem != 0 && mem < MinMemoryBytes {
+		return Errorf(ErrInvalid, "%s %d bytes is less than the %d MiB Claude Code needs", memName, mem, MinMemoryBytes>>20)
 	}
 	return nil
 }

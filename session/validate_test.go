@@ -78,4 +78,9 @@ func TestLimits(t *testing.T) {
 	if err := checkLimits(Options{CPUs: 1, MemoryBytes: 1 << 30}); err != nil {
 		t.Error(err)
 	}
+	for l, want := range map[Limits]string{{Pids: 1}: "container.pids", {CPUs: -1}: "container.cpus", {MemoryBytes: 1}: "container.memory_bytes"} {
+		if err := CheckLimits(l); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckLimits(%+v) = %v, want an error naming %s", l, err, want)
+		}
+	}
 }

@@ -73,8 +73,6 @@ func wsErr(err error) error {
 		kind = ErrState
 	case errors.Is(err, workspace.ErrNoGit):
 		kind = ErrUnavailable
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
 	default:
 		return err
 	}
@@ -91,7 +89,7 @@ func (m *Manager) workspaceOf(name string) (workspace.Info, error) {
 	}
 	if r.Workspace == nil {
 		why := "it was created with --no-workdir"
-		if mountsAt(r.Mounts, ContainerWorkdir) {
+		if MountsAt(r.Mounts, ContainerWorkdir) {
 			why = "its /workspace is a direct mount of a host directory, where its changes already are"
 		}
 		return workspace.Info{}, Errorf(ErrState, "session %q has no workspace: %s", name, why)
@@ -145,7 +143,23 @@ func (m *Manager) bringBack(ctx context.Context, name, verb, tree string, do fun
 		return workspace.Mark{}, err
 	}
 	m.mu.Lock()
-	running := m.sessions[name].Status == StatusRunning || m.sessions[name].Status == StatusCreating
+	r, ok := m.sessions[name]
+	if !ok {
+		m.mu.Unlock()
+		return workspace.Mark{}, notFound(name)
+	}
+	if what, busy := m.busy[name]; busy {
+		m.mu.Unlock()
+		return workspace.Mark{}, Errorf(ErrState, "session %q is being %s; try again", name, what)
+	}
+	running := r.Status == StatusRunning || r.Status == StatusCreating
+	// rm must not delete the workspace while it is read and brought back.
+	m.busy[name] = verb + "ed"
+	defer func() {
+		m.mu.Lock()
+		delete(m.busy, name)
+		m.mu.Unlock()
+	}()
 	var other, dir string
 	exposed := false
 	for _, d := range repoDirs(workspace.Repo{Top: w.Source, GitDir: w.GitDir, CommonDir: w.CommonDir, ObjectsDir: w.ObjectsDir}) {
@@ -196,8 +210,8 @@ type summary struct {
 // all at once, and list waits for them at most summaryWait: a huge or hostile
 // workspace slows only its own line.
 func (m *Manager) WithChanges(ctx context.Context, ss []Session) []Session {
-	timer := time.NewTimer(summaryWait)
-	defer timer.Stop()
+	wctx, cancel := context.WithTimeout(ctx, summaryWait)
+	defer cancel()
 	var waits []chan struct{}
 	for _, s := range ss {
 		if ch := m.refreshSummary(s); ch != nil {
@@ -207,8 +221,7 @@ func (m *Manager) WithChanges(ctx context.Context, ss []Session) []Session {
 	for _, ch := range waits {
 		select {
 		case <-ch:
-		case <-timer.C:
-		case <-ctx.Done():
+		case <-wctx.Done():
 		}
 	}
 	m.mu.Lock()
@@ -218,7 +231,7 @@ func (m *Manager) WithChanges(ctx context.Context, ss []Session) []Session {
 			ch := c.changes
 			ss[i].Changes = &ch
 		} else if ss[i].Workspace != nil && ss[i].ContainerID != "" {
-			ss[i].Changes = &Changes{Error: "still being read"}
+			ss[i].Changes = &Changes{Pending: true}
 		}
 	}
 	return ss
