@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"time"
 )
 
@@ -15,6 +16,9 @@ var (
 	ErrImageNotFound     = errors.New("image not found")
 	ErrEngineUnreachable = errors.New("container engine unreachable")
 	ErrConflict          = errors.New("container name already in use")
+	// ErrImageUser: the image's USER cannot be resolved (it names a user or
+	// group its /etc/passwd or /etc/group lacks, or is malformed).
+	ErrImageUser = errors.New("image user unusable")
 )
 
 // Mount binds a host path into the container.
@@ -41,6 +45,28 @@ type Spec struct {
 	// init process as PID 1 (which reaps what the agent leaves behind).
 	Hardened bool
 	Limits   Limits
+	// Dirs are made in the container's own filesystem when it is created,
+	// before anything runs in it: a home for a user the image gives none.
+	Dirs []Dir
+}
+
+// Dir is a directory Create makes in a container.
+type Dir struct {
+	Path     string // absolute container path; missing parents are made 0755, owned by root
+	UID, GID int
+	Mode     fs.FileMode // permission bits
+}
+
+// ImageUser is who an image's containers run as unless told otherwise: its
+// USER, resolved in its own /etc/passwd and /etc/group.
+type ImageUser struct {
+	Config string // the image's USER as written; "" when it names none (root)
+	Name   string // the passwd name; "" when the user has no entry
+	UID    int
+	GID    int    // the group USER names, else the passwd entry's, else 0 (as the engine does)
+	Home   string // the passwd home; "" when none, or not a clean absolute path
+	// HomeWritable: Home is a directory in the image that UID or GID may write.
+	HomeWritable bool
 }
 
 // Limits bound what a container may use; a zero field sets no bound.
@@ -101,4 +127,8 @@ type Backend interface {
 	BuildImage(ctx context.Context, contextDir, dockerfile, tag string, progress func(line string)) error
 	// PullImage pulls ref, sending status lines to progress.
 	PullImage(ctx context.Context, ref string, progress func(line string)) error
+	// ImageUser reads who the image ref runs as from its config and its
+	// /etc/passwd, without running anything of it; ErrImageNotFound when
+	// the engine lacks it, ErrImageUser when its USER cannot be resolved.
+	ImageUser(ctx context.Context, ref string) (ImageUser, error)
 }

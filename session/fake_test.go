@@ -20,6 +20,7 @@ type fakeBackend struct {
 	specs      map[string]backend.Spec
 	logs       map[string]string
 	images     map[string]bool
+	users      map[string]backend.ImageUser // an image's user; fakeUser when absent
 	down       bool
 	failStart  bool
 	events     chan backend.Event
@@ -197,6 +198,25 @@ func (f *fakeBackend) BuildImage(context.Context, string, string, string, func(s
 	return nil
 }
 func (f *fakeBackend) PullImage(context.Context, string, func(string)) error { return nil }
+
+// fakeUser is the images' user unless users says otherwise: not uid 1000,
+// so that nothing can pass by assuming it.
+var fakeUser = backend.ImageUser{Config: "agent", Name: "agent", UID: 1234, GID: 1235, Home: "/home/agent", HomeWritable: true}
+
+func (f *fakeBackend) ImageUser(_ context.Context, ref string) (backend.ImageUser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.err(); err != nil {
+		return backend.ImageUser{}, err
+	}
+	if !f.images[ref] {
+		return backend.ImageUser{}, fmt.Errorf("%w: %s", backend.ErrImageNotFound, ref)
+	}
+	if u, ok := f.users[ref]; ok {
+		return u, nil
+	}
+	return fakeUser, nil
+}
 
 // fakeAuth records the proxy credentials the manager registers.
 type fakeAuth struct {

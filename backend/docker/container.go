@@ -57,7 +57,7 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (string, error)
 	resp, err := b.cli.ContainerCreate(ctx, cfg, host, nil, nil, spec.Name)
 	switch {
 	case err == nil:
-		return resp.ID, nil
+		return b.makeDirs(ctx, resp.ID, spec.Dirs)
 	case unreachable(err):
 		return "", b.wrap(err, "create")
 	case cerrdefs.IsConflict(err):

@@ -14,6 +14,7 @@ import (
 type Backend struct {
 	cli     *client.Client
 	network string
+	users   userCache
 }
 
 var _ backend.Backend = (*Backend)(nil)
