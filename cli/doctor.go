@@ -16,14 +16,14 @@ func newDoctorCmd() *cobra.Command {
 	var image string
 	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check the engine, the credential, the CA, the proxy from a container, and the image",
+		Short: "Check the engine, the credential, the CA, the image (its user and its claude), and the proxy from a container",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDoctor(cmd.Context(), cmd.OutOrStdout(), image, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().StringVar(&image, "image", session.DefaultImage, "agent image to check")
+	cmd.Flags().StringVar(&image, "image", session.DefaultImage, "image to check: that it exists, who sessions of it run as, and that claude is on its PATH")
 	return cmd
 }
 
@@ -46,9 +46,10 @@ func runDoctor(ctx context.Context, w io.Writer, image string, asJSON bool) erro
 			if !ch.OK {
 				mark = "FAIL"
 			}
-			fmt.Fprintf(w, "%s  %-12s %s\n", mark, ch.Name, ch.Detail)
+			// A detail can quote the image (its user, its claude's output).
+			fmt.Fprintf(w, "%s  %-12s %s\n", mark, ch.Name, visiblePath(ch.Detail))
 			if !ch.OK && ch.Fix != "" {
-				fmt.Fprintf(w, "      fix: %s\n", ch.Fix)
+				fmt.Fprintf(w, "      fix: %s\n", visiblePath(ch.Fix))
 			}
 		}
 	}

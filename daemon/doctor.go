@@ -64,10 +64,23 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 		add(client.Check{Name: "image", Detail: "not checked: the engine does not answer", Fix: "start Docker first"})
 	}
 
+	var user session.User
+	userOK := false
 	if engineOK && imageOK {
-		add(d.checkProxyFromContainer(ctx, image))
+		var c client.Check
+		c, user, userOK = d.checkUser(ctx, image)
+		add(c)
 	} else {
-		add(client.Check{Name: "proxy", Detail: "not checked: needs the engine and the image", Fix: "fix the checks above first"})
+		add(client.Check{Name: "user", Detail: "not checked: needs the engine and the image", Fix: "fix the checks above first"})
+	}
+
+	if userOK {
+		add(d.checkClaude(ctx, image, user))
+		add(d.checkProxyFromContainer(ctx, image, user))
+	} else {
+		for _, n := range []string{"claude", "proxy"} {
+			add(client.Check{Name: n, Detail: "not checked: needs the engine, the image and its user", Fix: "fix the checks above first"})
+		}
 	}
 
 	rep := client.Doctor{OK: true, Checks: checks}
@@ -78,10 +91,10 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkProxyFromContainer runs a throwaway container of image that curls
-// https://api.anthropic.com/ through the proxy with a temporary credential.
-// Any HTTP answer through the tunnel proves the path works.
-func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string) client.Check {
+// checkProxyFromContainer runs a throwaway container of image, as user, that
+// curls https://api.anthropic.com/ through the proxy with a temporary
+// credential. Any HTTP answer through the tunnel proves the path works.
+func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user session.User) client.Check {
 	fail := func(detail, fix string) client.Check {
 		return client.Check{Name: "proxy", Detail: detail, Fix: fix}
 	}
@@ -94,22 +107,23 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string) clie
 		return fail(err.Error(), "")
 	}
 	// '_' is not allowed in session names, so this credential never shadows a session's.
-	user := "_doctor-" + rnd[:8]
-	if err := d.auth.Set(user, pass); err != nil {
+	name := "_doctor-" + rnd[:8]
+	if err := d.auth.Set(name, pass); err != nil {
 		return fail(err.Error(), "")
 	}
-	defer d.auth.Remove(user)
+	defer d.auth.Remove(name)
 
 	cc := session.ContainerConfig{ProxyPort: d.proxyPort, CAFile: d.ca.CertPath(), BundleFile: d.bundlePath()}
-	proxyURL := session.ProxyURL(user, secret.Wrap(pass), d.proxyPort)
+	proxyURL := session.ProxyURL(name, secret.Wrap(pass), d.proxyPort)
 	spec := backend.Spec{
-		Name:       "clauderon" + strings.ReplaceAll(user, "_", "-"),
+		Name:       "clauderon" + strings.ReplaceAll(name, "_", "-"),
 		Image:      image,
 		Cmd:        []string{"curl", "-sS", "-o", "/dev/null", "-w", "%{http_connect} %{http_code}\n", "--max-time", "20", "https://api.anthropic.com/"},
-		Env:        session.ContainerEnv(proxyURL),
+		Env:        append(session.ContainerEnv(proxyURL), user.Env()...),
 		Labels:     map[string]string{"dev.clauderon.doctor": "1", session.LabelHome: session.HomeID(d.cfg.Home)},
 		Mounts:     cc.CAMounts(),
-		User:       session.ContainerUser,
+		User:       user.SpecUser(),
+		Dirs:       user.Dirs(),
 		ExtraHosts: []string{session.ProxyHost + ":host-gateway"},
 	}
 	be := d.cfg.Backend
@@ -125,6 +139,9 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string) clie
 		}
 	}()
 	if err := be.Start(ectx, id); err != nil {
+		if notOnPath(err) {
+			return client.Check{Name: "proxy", OK: true, Detail: "not checked from " + image + ", which has no curl; `clauderon doctor` checks it from the default image"}
+		}
 		return fail("cannot start a test container: "+err.Error(), "check the engine and the image")
 	}
 	rc, err := be.Logs(ectx, id, true)
@@ -144,6 +161,100 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string) clie
 	}
 	return fail(fmt.Sprintf("a container could not use the proxy at %s: %s", where, oneLine(text)),
 		"the proxy listens on "+strings.Join(d.ProxyAddrs(), ", ")+"; on Linux it must listen on the Docker bridge gateway (the daemon binds it by itself once the engine answers; see its log), and no firewall may block that port")
+}
+
+// checkUser says who sessions of image run as, and why.
+func (d *Daemon) checkUser(ctx context.Context, image string) (client.Check, session.User, bool) {
+	iu, err := d.cfg.Backend.ImageUser(ctx, image)
+	if err != nil {
+		fix := "check the engine"
+		if errors.Is(err, backend.ErrImageUser) {
+			fix = "make the image's USER a user of its /etc/passwd (useradd), or remove USER to run as uid 1000"
+		}
+		return client.Check{Name: "user", Detail: err.Error(), Fix: fix}, session.User{}, false
+	}
+	u := session.RunAs(iu)
+	home := "HOME " + u.Home
+	if u.MadeHome {
+		home += ", which clauderon makes"
+	}
+	var detail string
+	switch {
+	case u.Fallback && iu.Config == "":
+		detail = fmt.Sprintf("the image names no USER, so it would run as root: sessions run as %s instead, %s", u, home)
+	case u.Fallback:
+		detail = fmt.Sprintf("the image's USER %s is root: sessions run as %s instead, %s", iu.Config, u, home)
+	case u.MadeHome && iu.Home != "":
+		detail = fmt.Sprintf("sessions run as the image's user %s, %s (its own, %s, is not a directory it can write)", u, home, iu.Home)
+	default:
+		detail = fmt.Sprintf("sessions run as the image's user %s, %s", u, home)
+	}
+	return client.Check{Name: "user", OK: true, Detail: detail}, u, true
+}
+
+// checkClaude runs `claude --version` in a throwaway container of image, as
+// sessions run it.
+func (d *Daemon) checkClaude(ctx context.Context, image string, user session.User) client.Check {
+	fail := func(detail string) client.Check {
+		return client.Check{Name: "claude", Detail: detail,
+			Fix: "install Claude Code in the image so that `claude` is on its PATH (see build/agent/Dockerfile), or use the agent image (`clauderon image build`)"}
+	}
+	rnd, err := proxy.NewSecret()
+	if err != nil {
+		return client.Check{Name: "claude", Detail: err.Error()}
+	}
+	spec := backend.Spec{
+		Name:     "clauderon-doctor-claude-" + rnd[:8],
+		Image:    image,
+		Cmd:      []string{"claude", "--version"},
+		Env:      append([]string{"DISABLE_AUTOUPDATER=1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"}, user.Env()...),
+		Labels:   map[string]string{"dev.clauderon.doctor": "1", session.LabelHome: session.HomeID(d.cfg.Home)},
+		User:     user.SpecUser(),
+		Dirs:     user.Dirs(),
+		Hardened: true,
+	}
+	be := d.cfg.Backend
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
+	id, err := be.Create(ectx, spec)
+	if err != nil {
+		return client.Check{Name: "claude", Detail: "cannot create a test container: " + err.Error(), Fix: "check the engine and the image"}
+	}
+	defer func() {
+		if err := be.Remove(context.WithoutCancel(ctx), id, true); err != nil && !errors.Is(err, backend.ErrNotFound) {
+			d.log.Warn("cannot remove the doctor's container", "id", id, "err", err)
+		}
+	}()
+	if err := be.Start(ectx, id); err != nil {
+		if notOnPath(err) {
+			return fail("claude is not on the PATH of " + image)
+		}
+		return fail("cannot start a test container: " + err.Error())
+	}
+	rc, err := be.Logs(ectx, id, true)
+	if err != nil {
+		return client.Check{Name: "claude", Detail: "cannot read the test container's output: " + err.Error()}
+	}
+	out, _ := io.ReadAll(io.LimitReader(rc, 64<<10))
+	rc.Close()
+	c, err := be.Inspect(ectx, id)
+	if err != nil {
+		return client.Check{Name: "claude", Detail: "cannot inspect the test container: " + err.Error()}
+	}
+	text := oneLine(string(out))
+	switch {
+	case c.ExitCode == 127:
+		// The init that hardened containers run reports a missing command so.
+		return fail("claude is not on the PATH of " + image + ": " + text)
+	case c.ExitCode != 0:
+		return fail(fmt.Sprintf("`claude --version` failed in %s (exit %d): %s", image, c.ExitCode, text))
+	}
+	return client.Check{Name: "claude", OK: true, Detail: "claude " + text + " is on the image's PATH"}
+}
+
+// notOnPath reports an engine's refusal to start a command it cannot find.
+func notOnPath(err error) bool {
+	return strings.Contains(err.Error(), "executable file not found")
 }
 
 func lastLine(s string) string {

@@ -75,10 +75,19 @@ func removeStaleTestContainers(t testing.TB) {
 			if !ok || !staleRE.MatchString(name) {
 				continue
 			}
-			src, err := dockerCLI(t, "inspect", "--format",
-				`{{range .Mounts}}{{if eq .Destination "`+session.ContainerClaudeCfg+`"}}{{.Source}}{{end}}{{end}}`, id)
-			src = strings.TrimSpace(src)
-			if err != nil || !strings.HasSuffix(src, "/claude.json") {
+			// The session's claude.json is mounted from <home>/sessions/<name>/
+			// into its user's home, wherever the image puts that.
+			out, err := dockerCLI(t, "inspect", "--format", `{{range .Mounts}}{{println .Source}}{{end}}`, id)
+			if err != nil {
+				continue
+			}
+			var src string
+			for _, s := range strings.Split(out, "\n") {
+				if strings.HasSuffix(s, "/claude.json") {
+					src = s
+				}
+			}
+			if src == "" {
 				continue
 			}
 			home := filepath.Dir(filepath.Dir(filepath.Dir(src))) // <home>/sessions/<name>/claude.json

@@ -15,12 +15,10 @@ import (
 
 // Paths inside the container.
 const (
-	ContainerUser      = "claude"
-	ContainerWorkdir   = "/workspace"
-	ContainerClaudeCfg = "/home/claude/.claude.json"
-	ContainerBundle    = "/etc/clauderon/ca-bundle.pem"
-	ContainerCA        = "/etc/clauderon/proxy-ca.pem"
-	ProxyHost          = "host.docker.internal"
+	ContainerWorkdir = "/workspace"
+	ContainerBundle  = "/etc/clauderon/ca-bundle.pem"
+	ContainerCA      = "/etc/clauderon/proxy-ca.pem"
+	ProxyHost        = "host.docker.internal"
 )
 
 // ContainerConfig is what every session container is given by the daemon.
@@ -97,10 +95,11 @@ func (c ContainerConfig) CAMounts() []backend.Mount {
 
 func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON string) backend.Spec {
 	env := ContainerEnv(ProxyURL(r.Name, sec, c.ProxyPort))
+	env = append(env, r.User.Env()...)
 	if r.Mode == ModeInteractive {
 		env = append(env, "TERM=xterm-256color")
 	}
-	mounts := append(c.CAMounts(), backend.Mount{Source: claudeJSON, Target: ContainerClaudeCfg})
+	mounts := append(c.CAMounts(), backend.Mount{Source: claudeJSON, Target: r.User.ClaudeCfg()})
 	if w := r.Workspace; w != nil {
 		mounts = append(mounts, backend.Mount{Source: w.Dir, Target: ContainerWorkdir})
 		if w.ObjectsDir != "" {
@@ -117,7 +116,8 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON string) b
 		Env:        env,
 		Labels:     labelsFor(r, homeID),
 		Mounts:     mounts,
-		User:       ContainerUser,
+		User:       r.User.SpecUser(),
+		Dirs:       r.User.Dirs(),
 		WorkingDir: r.containerWorkdir(),
 		TTY:        r.Mode == ModeInteractive,
 		OpenStdin:  r.Mode == ModeInteractive,

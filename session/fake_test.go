@@ -21,6 +21,7 @@ type fakeBackend struct {
 	logs       map[string]string
 	images     map[string]bool
 	users      map[string]backend.ImageUser // an image's user; fakeUser when absent
+	userErrs   map[string]error             // what ImageUser fails with, by image
 	down       bool
 	failStart  bool
 	events     chan backend.Event
@@ -211,6 +212,9 @@ func (f *fakeBackend) ImageUser(_ context.Context, ref string) (backend.ImageUse
 	}
 	if !f.images[ref] {
 		return backend.ImageUser{}, fmt.Errorf("%w: %s", backend.ErrImageNotFound, ref)
+	}
+	if err, ok := f.userErrs[ref]; ok {
+		return backend.ImageUser{}, err
 	}
 	if u, ok := f.users[ref]; ok {
 		return u, nil

@@ -64,6 +64,10 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 	if !ok {
 		return Session{}, Errorf(ErrImage, "image %s is not present in the engine; build it with `clauderon image build` (or pull it with `clauderon image pull %s`)", o.Image, o.Image)
 	}
+	u, err := m.runAs(ctx, o)
+	if err != nil {
+		return Session{}, err
+	}
 	cname := ContainerName(o.Name)
 	if c, err := be.Inspect(ctx, cname); err == nil {
 		return Session{}, Errorf(ErrExists, "a container named %s already exists (id %.12s) and is not a session of this clauderon home; remove it with `docker rm -f %s` or pick another name", cname, c.ID, cname)
@@ -89,15 +93,16 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 			}
 		}
 	}
+	r.User = u
 	if o.Workdir != "" {
-		info, err := m.makeWorkspace(ctx, o, wsDir, progress)
+		info, err := m.makeWorkspace(ctx, o, u, wsDir, progress)
 		if err != nil {
 			removeAll()
 			return Session{}, err
 		}
 		r.Workspace = &info
 	}
-	claudeJSON, err := writeClaudeJSON(m.st.sessionDir(o.Name), r.containerWorkdir())
+	claudeJSON, err := writeClaudeJSON(m.st.sessionDir(o.Name), r.containerWorkdir(), u)
 	if err != nil {
 		removeAll()
 		return Session{}, fmt.Errorf("cannot write the session's claude.json: %w", err)

@@ -389,9 +389,9 @@ func claudeJSON(workdir string) []byte {
 }
 
 // writeClaudeJSON gives a session its own writable Claude Code settings file.
-// The container user (uid 1000) must be able to write it; the directory
-// around it is 0700, so the file's own mode does not expose it.
-func writeClaudeJSON(dir, workdir string) (string, error) {
+// The container's user u must be able to write it; the directory around it
+// is 0700, so the file's own mode does not expose it.
+func writeClaudeJSON(dir, workdir string, u User) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
@@ -400,7 +400,7 @@ func writeClaudeJSON(dir, workdir string) (string, error) {
 		return "", err
 	}
 	mode := os.FileMode(0o666)
-	if os.Chown(p, 1000, 1000) == nil {
+	if os.Chown(p, u.UID, u.GID) == nil {
 		mode = 0o644
 	}
 	return p, os.Chmod(p, mode)

@@ -43,9 +43,10 @@ func ParseMount(spec, cwd string) (Mount, error) {
 }
 
 // reservedTargets are container paths a mount may neither be nor sit above:
-// the system's own directories, and what clauderon itself mounts.
+// the system's own directories, and what clauderon itself mounts (the
+// session's claude.json, in its user's home, is checkUserMounts').
 var reservedTargets = []string{"/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/run", "/var/run",
-	ContainerCA, ContainerBundle, ContainerClaudeCfg, workspace.ContainerObjects}
+	ContainerCA, ContainerBundle, workspace.ContainerObjects}
 
 // checkMounts validates the mounts, resolving each host path through the
 // guard; withWorkspace says a workspace will be mounted at /workspace.

@@ -75,6 +75,9 @@ type Session struct {
 	Mounts []Mount `json:"mounts,omitempty"`
 	// Limits are the container's; zero for a session of an older clauderon.
 	Limits Limits `json:"limits,omitzero"`
+	// User is who the container runs as; zero for a session of an older
+	// clauderon (which ran as claude, uid 1000).
+	User User `json:"user,omitzero"`
 	// Changes is what the workspace holds that was never landed or applied;
 	// computed when read, never stored.
 	Changes *Changes `json:"changes,omitempty"`

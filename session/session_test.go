@@ -184,7 +184,7 @@ func TestCreateRunExitRemove(t *testing.T) {
 			t.Errorf("label %s carries the proxy secret", k)
 		}
 	}
-	if spec.User != "claude" || spec.TTY || spec.ExtraHosts[0] != "host.docker.internal:host-gateway" {
+	if spec.User != "1234:1235" || spec.TTY || spec.ExtraHosts[0] != "host.docker.internal:host-gateway" {
 		t.Errorf("spec: user %q tty %v hosts %v", spec.User, spec.TTY, spec.ExtraHosts)
 	}
 	if d := DefaultLimits(); !spec.Hardened || spec.Limits.MemoryBytes != d.MemoryBytes || spec.Limits.Pids != d.Pids || spec.Limits.NanoCPUs != int64(d.CPUs*1e9) {
@@ -192,7 +192,7 @@ func TestCreateRunExitRemove(t *testing.T) {
 	}
 	var claudeJSON bool
 	for _, m := range spec.Mounts {
-		if m.Target == ContainerClaudeCfg {
+		if m.Target == "/home/agent/.claude.json" {
 			claudeJSON = !m.ReadOnly && strings.HasPrefix(m.Source, h.home)
 		}
 	}

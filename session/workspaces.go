@@ -10,12 +10,9 @@ import (
 	"github.com/clauderon/clauderon/workspace"
 )
 
-// ContainerUID is the uid a session's container runs as (the agent image's
-// user `claude`), which must be able to write its workspace.
-const ContainerUID = 1000
-
-// makeWorkspace copies o.Workdir into dir for session o.Name.
-func (m *Manager) makeWorkspace(ctx context.Context, o Options, dir string, progress func(string)) (workspace.Info, error) {
+// makeWorkspace copies o.Workdir into dir for session o.Name, whose
+// container runs as u.
+func (m *Manager) makeWorkspace(ctx context.Context, o Options, u User, dir string, progress func(string)) (workspace.Info, error) {
 	if err := os.MkdirAll(m.wsRoot(), 0o700); err != nil {
 		return workspace.Info{}, fmt.Errorf("cannot create the workspaces directory: %w", err)
 	}
@@ -48,10 +45,12 @@ func (m *Manager) makeWorkspace(ctx context.Context, o Options, dir string, prog
 	}
 	// The container's user must write the copy. The workspaces directory is
 	// 0700, so a workspace open to every uid is still closed to other users.
+	// Owning the files is enough whatever the user's group (workspace gives
+	// the uid as group too).
 	switch uid := os.Geteuid(); {
 	case uid == 0:
-		co.Chown = ContainerUID
-	case uid != ContainerUID:
+		co.Chown = u.UID
+	case uid != u.UID:
 		co.WorldWritable = true
 	}
 	info, err := workspace.Create(ctx, co)

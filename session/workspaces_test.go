@@ -111,16 +111,16 @@ func TestLandRunningNeedsTree(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	s := sessionOnRepo(t, h, "a")
-	// The container's user (uid 1000) must be able to write its workspace.
+	// The container's user (the image's, uid 1234) must be able to write its workspace.
 	fi, err := os.Stat(filepath.Join(s.Workspace.Dir, "f.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	switch st := fi.Sys().(*syscall.Stat_t); {
-	case os.Geteuid() == 0 && st.Uid != ContainerUID:
-		t.Errorf("a root daemon's workspace file is owned by uid %d, not the container's %d", st.Uid, ContainerUID)
-	case os.Geteuid() != 0 && os.Geteuid() != ContainerUID && fi.Mode().Perm()&0o002 == 0:
-		t.Errorf("a workspace file has mode %v: the container's uid %d cannot write it", fi.Mode(), ContainerUID)
+	case os.Geteuid() == 0 && int(st.Uid) != fakeUser.UID:
+		t.Errorf("a root daemon's workspace file is owned by uid %d, not the container's %d", st.Uid, fakeUser.UID)
+	case os.Geteuid() != 0 && os.Geteuid() != fakeUser.UID && fi.Mode().Perm()&0o002 == 0:
+		t.Errorf("a workspace file has mode %v: the container's uid %d cannot write it", fi.Mode(), fakeUser.UID)
 	}
 	if err := os.WriteFile(filepath.Join(s.Workspace.Dir, "f.txt"), []byte("agent\n"), 0o666); err != nil {
 		t.Fatal(err)
