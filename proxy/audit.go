@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -17,7 +18,8 @@ const AuditFile = "audit.jsonl"
 // DefaultAuditMaxBytes is the size past which the audit log rotates.
 const DefaultAuditMaxBytes = 10 << 20
 
-// auditKeep is how many rotated files (audit.jsonl.1 … .N) are kept.
+// auditKeep is how many rotated files (audit.jsonl.1 … .N, and as many of
+// refused.jsonl) are kept.
 const auditKeep = 3
 
 // AuditEntry is one line of the audit log: one completed request, or one
@@ -35,6 +37,11 @@ type AuditEntry struct {
 	AuthInjected bool      `json:"auth_injected"`
 	Intercepted  bool      `json:"intercepted"`
 	Error        string    `json:"error,omitempty"`
+	Addr         string    `json:"addr,omitempty"` // the client's address; on refused lines only
+	// Refused marks a request refused before it authenticated: a 407, or
+	// an error net/http answered itself. Audit keeps these apart from the
+	// authenticated history, in RefusedFile.
+	Refused bool `json:"-"`
 }
 
 // Bounds of an audit line's fields, so a request with a huge path or host
@@ -51,6 +58,7 @@ const (
 func (e *AuditEntry) bound() {
 	e.Path = cut(e.Path, maxAuditPath)
 	e.Host = cut(e.Host, maxAuditHost)
+	e.Addr = cut(e.Addr, maxAuditHost)
 	e.Session = cut(e.Session, maxAuditField)
 	e.Method = cut(e.Method, maxAuditField)
 	e.Error = cut(e.Error, maxAuditError)
@@ -68,19 +76,77 @@ func cut(s string, n int) string {
 	return s[:i] + fmt.Sprintf("…[%d bytes cut]", len(s)-i)
 }
 
-// AuditSink receives an entry per completed request.
+// AuditSink receives an entry per completed request. Entries marked Refused
+// come from clients that never authenticated, so there may be floods of them.
 type AuditSink interface {
 	Record(AuditEntry) error
 }
 
-// Audit appends entries as JSON lines to a file and rotates it by size. Each
-// line is one write on an O_APPEND file, so a crash cannot damage earlier
-// lines and several processes (the daemon, `clauderon exec`) can share the
-// file. A line a killed process (or a full disk) left unfinished is closed
-// by the next writer before its own line, so it cannot swallow that one.
-// Rotation alone is serialized between processes, by flock on a lock file
-// beside the log. Safe for concurrent use.
+// Audit is the proxy's audit log. Authenticated requests go to audit.jsonl;
+// requests refused before authenticating go to refused.jsonl beside it,
+// each client address's first one in a 10 s window in full and the rest of
+// that window as one summary line (see refusals). However many refused
+// requests arrive, they can then never rotate authenticated history away.
+// Safe for concurrent use.
 type Audit struct {
+	log     *jsonlFile
+	refused *refusals
+}
+
+// OpenAudit opens (creating, 0600) the audit log at path, and RefusedFile in
+// the same directory. maxBytes <= 0 means DefaultAuditMaxBytes; the refused
+// file has a budget of its own, refusedMaxBytes.
+func OpenAudit(path string, maxBytes int64) (*Audit, error) {
+	return openAudit(path, maxBytes, time.Now)
+}
+
+// openAudit is OpenAudit with the clock that times refused windows.
+func openAudit(path string, maxBytes int64, now func() time.Time) (*Audit, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultAuditMaxBytes
+	}
+	log, err := openJSONL(path, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	rf, err := openJSONL(filepath.Join(filepath.Dir(path), RefusedFile), refusedMaxBytes)
+	if err != nil {
+		log.close()
+		return nil, err
+	}
+	return &Audit{log: log, refused: newRefusals(rf, now)}, nil
+}
+
+// Path is the file authenticated requests are written to.
+func (a *Audit) Path() string { return a.log.path }
+
+// Record implements AuditSink.
+func (a *Audit) Record(e AuditEntry) error {
+	e.bound()
+	if e.Refused {
+		return a.refused.record(e)
+	}
+	return a.log.writeJSON(e)
+}
+
+// Close writes the summaries of the refused windows still open, and closes
+// both files; later Records fail.
+func (a *Audit) Close() error {
+	err := a.refused.close()
+	if lerr := a.log.close(); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// jsonlFile appends JSON lines to a file and rotates it by size. Each line
+// is one write on an O_APPEND file, so a crash cannot damage earlier lines
+// and several processes (the daemon, `clauderon exec`) can share the file.
+// A line a killed process (or a full disk) left unfinished is closed by the
+// next writer before its own line, so it cannot swallow that one. Rotation
+// alone is serialized between processes, by flock on a lock file beside the
+// log. Safe for concurrent use.
+type jsonlFile struct {
 	path     string
 	maxBytes int64
 	lock     *os.File // path + ".lock", flocked while rotating
@@ -88,34 +154,27 @@ type Audit struct {
 	mu   sync.Mutex
 	f    *os.File
 	cur  os.FileInfo // f's identity, to notice the path now names another file
-	end  int64       // f's size after this Audit's last line; -1 unknown
+	end  int64       // f's size after this writer's last line; -1 unknown
 	torn bool        // f does not end with a newline
 }
 
-// OpenAudit opens (creating, 0600) the audit log at path. maxBytes <= 0
-// means DefaultAuditMaxBytes.
-func OpenAudit(path string, maxBytes int64) (*Audit, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultAuditMaxBytes
-	}
+// openJSONL opens (creating, 0600) the file at path.
+func openJSONL(path string, maxBytes int64) (*jsonlFile, error) {
 	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	a := &Audit{path: path, maxBytes: maxBytes, lock: lock}
-	if err := a.reopen(); err != nil {
+	l := &jsonlFile{path: path, maxBytes: maxBytes, lock: lock}
+	if err := l.reopen(); err != nil {
 		lock.Close()
 		return nil, err
 	}
-	return a, nil
+	return l, nil
 }
 
-// Path is the file the log writes to.
-func (a *Audit) Path() string { return a.path }
-
-func (a *Audit) reopen() error {
+func (l *jsonlFile) reopen() error {
 	// Read too: the last byte tells whether a line was left unfinished.
-	f, err := os.OpenFile(a.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
@@ -124,19 +183,19 @@ func (a *Audit) reopen() error {
 		f.Close()
 		return fmt.Errorf("audit log: %w", err)
 	}
-	if a.f != nil {
-		a.f.Close()
+	if l.f != nil {
+		l.f.Close()
 	}
-	a.f, a.cur, a.end = f, fi, -1
-	a.checkTail()
+	l.f, l.cur, l.end = f, fi, -1
+	l.checkTail()
 	return nil
 }
 
 // checkTail looks at the last byte of the file when someone else may have
 // written it last: a process killed mid-line leaves no newline.
-func (a *Audit) checkTail() {
-	if size := a.cur.Size(); size != a.end {
-		a.torn = size > 0 && !endsWithNewline(a.f, size)
+func (l *jsonlFile) checkTail() {
+	if size := l.cur.Size(); size != l.end {
+		l.torn = size > 0 && !endsWithNewline(l.f, size)
 	}
 }
 
@@ -150,99 +209,98 @@ func endsWithNewline(f *os.File, size int64) bool {
 	return b[0] == '\n'
 }
 
-// Record implements AuditSink.
-func (a *Audit) Record(e AuditEntry) error {
-	e.bound()
-	line, err := json.Marshal(e)
+// writeJSON appends v as one line.
+func (l *jsonlFile) writeJSON(v any) error {
+	line, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	line = append(line, '\n')
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil {
-		return fmt.Errorf("audit log %s is closed", a.path)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return fmt.Errorf("audit log %s is closed", l.path)
 	}
-	if err := a.follow(); err != nil {
+	if err := l.follow(); err != nil {
 		return err
 	}
-	if a.full(a.cur, len(line)) {
-		if err := a.rotateIfFull(len(line)); err != nil {
+	if l.full(l.cur, len(line)) {
+		if err := l.rotateIfFull(len(line)); err != nil {
 			return err
 		}
 	}
-	if a.torn {
+	if l.torn {
 		line = append([]byte{'\n'}, line...)
 	}
-	if _, err = a.f.Write(line); err != nil {
-		a.end = -1
+	if _, err = l.f.Write(line); err != nil {
+		l.end = -1
 		return err
 	}
-	a.torn, a.end = false, a.cur.Size()+int64(len(line))
+	l.torn, l.end = false, l.cur.Size()+int64(len(line))
 	return nil
 }
 
 // follow reopens the path if another process (or a human) rotated the
 // file away. One stat of the path per line: the identity of the open file
 // was taken when it was opened, and the stat also refreshes its size.
-func (a *Audit) follow() error {
-	fi, err := os.Stat(a.path)
-	if err != nil || !os.SameFile(fi, a.cur) {
-		return a.reopen()
+func (l *jsonlFile) follow() error {
+	fi, err := os.Stat(l.path)
+	if err != nil || !os.SameFile(fi, l.cur) {
+		return l.reopen()
 	}
-	a.cur = fi
-	a.checkTail()
+	l.cur = fi
+	l.checkTail()
 	return nil
 }
 
 // full reports whether n more bytes would take fi past the size limit.
-func (a *Audit) full(fi os.FileInfo, n int) bool {
-	return fi.Size() > 0 && fi.Size()+int64(n) > a.maxBytes
+func (l *jsonlFile) full(fi os.FileInfo, n int) bool {
+	return fi.Size() > 0 && fi.Size()+int64(n) > l.maxBytes
 }
 
 // rotateIfFull rotates the log unless another process did while this one
 // waited for the lock. Without the lock, two processes that both saw a
 // full file would each shift every generation, and one would be lost.
-func (a *Audit) rotateIfFull(n int) error {
-	fd := int(a.lock.Fd())
+func (l *jsonlFile) rotateIfFull(n int) error {
+	fd := int(l.lock.Fd())
 	if err := syscall.Flock(fd, syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("audit log: lock for rotation: %w", err)
 	}
 	defer syscall.Flock(fd, syscall.LOCK_UN)
-	if err := a.follow(); err != nil {
+	if err := l.follow(); err != nil {
 		return err
 	}
-	if !a.full(a.cur, n) {
+	if !l.full(l.cur, n) {
 		return nil
 	}
-	return a.rotate()
+	return l.rotate()
 }
 
-// rotate shifts audit.jsonl.N-1 → .N … audit.jsonl → .1 and starts afresh.
+// rotate shifts FILE.N-1 → .N … FILE → .1 and starts afresh.
 // The caller holds the rotation lock.
-func (a *Audit) rotate() error {
+func (l *jsonlFile) rotate() error {
 	for i := auditKeep - 1; i >= 1; i-- {
-		err := os.Rename(a.path+"."+strconv.Itoa(i), a.path+"."+strconv.Itoa(i+1))
+		err := os.Rename(l.path+"."+strconv.Itoa(i), l.path+"."+strconv.Itoa(i+1))
 		if err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("audit log rotation: %w", err)
 		}
 	}
-	if err := os.Rename(a.path, a.path+".1"); err != nil && !os.IsNotExist(err) {
+	if err := os.Rename(l.path, l.path+".1"); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("audit log rotation: %w", err)
 	}
-	return a.reopen()
+	return l.reopen()
 }
 
-// Close closes the file; later Records fail.
-func (a *Audit) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.f == nil {
+// close closes the file; later writes fail.
+func (l *jsonlFile) close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
 		return nil
 	}
-	err := a.f.Close()
-	a.f = nil
-	if lerr := a.lock.Close(); err == nil {
+	err := l.f.Close()
+	l.f = nil
+	if lerr := l.lock.Close(); err == nil {
 		err = lerr
 	}
 	return err
