@@ -1,5 +1,6 @@
 // Package testimage builds the one image every end-to-end test runs: the
-// agent image on a locally made Debian with the host's real Claude Code.
+// agent image on a locally made Debian with the host's real Claude Code; and
+// a small image on top of it whose user is another one.
 package testimage
 
 import (
@@ -34,6 +35,13 @@ const (
 	DefaultClaude = "/opt/clauderon-test/node_modules/.bin/claude"
 
 	debianMirror = "http://deb.debian.org/debian"
+
+	// OtherRepository is the name of the image EnsureOtherUser makes.
+	OtherRepository = "clauderon-test-other"
+	// OtherUser is that image's USER: neither claude nor uid 1000, so that
+	// nothing passes by assuming either.
+	OtherUser = "agent"
+	OtherUID  = 1001
 )
 
 // ErrUnavailable wraps a missing prerequisite: no engine, no claude binary,
@@ -51,8 +59,8 @@ func ClaudePath() string {
 // cache remembers this process's result so Ensure costs one check per binary.
 var cache struct {
 	sync.Mutex
-	tag string
-	err error
+	tag, other string
+	err        error
 }
 
 // Ensure returns the test image's tag, building it if this machine does not
@@ -74,6 +82,70 @@ func Ensure(t testing.TB) string {
 		t.Fatalf("test image: %v", cache.err)
 	}
 	return cache.tag
+}
+
+// EnsureOtherUser is Ensure for the image whose USER is OtherUser, with
+// its own home; it is built on the test image in a second or two.
+func EnsureOtherUser(t testing.TB) string {
+	t.Helper()
+	tag := Ensure(t)
+	cache.Lock()
+	defer cache.Unlock()
+	if cache.other == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		other, err := BuildOtherUser(ctx, tag, t.Logf)
+		if err != nil {
+			t.Fatalf("test image with user %s: %v", OtherUser, err)
+		}
+		cache.other = other
+	}
+	return cache.other
+}
+
+// otherDockerfile makes OtherUser on the test image, as a user's own image
+// would: its home, and Claude Code where the native build looks for itself.
+const otherDockerfile = `FROM %s
+USER root
+RUN useradd --create-home --uid %d --user-group --shell /bin/bash %s \
+ && mkdir -p /home/%[3]s/.local/bin \
+ && ln -s /usr/local/bin/claude /home/%[3]s/.local/bin/claude \
+ && chown -R %[3]s:%[3]s /home/%[3]s/.local
+USER %[3]s
+`
+
+// BuildOtherUser makes the image with OtherUser on top of the test image
+// base (a tag Build returned) unless it exists, and returns its tag.
+func BuildOtherUser(ctx context.Context, base string, logf func(string, ...any)) (string, error) {
+	b, err := docker.New()
+	if err != nil {
+		return "", err
+	}
+	defer b.Close()
+	unlock, err := lock(filepath.Join(os.TempDir(), "clauderon-testimage.lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	df := fmt.Sprintf(otherDockerfile, base, OtherUID, OtherUser)
+	sum := sha256.Sum256([]byte(df))
+	tag := OtherRepository + ":" + hex.EncodeToString(sum[:])[:16]
+	if ok, err := b.ImageExists(ctx, tag); err != nil || ok {
+		return tag, err
+	}
+	dir, err := os.MkdirTemp("", "clauderon-testimage-other-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		return "", err
+	}
+	logf("testimage: building %s (user %s) on %s", tag, OtherUser, base)
+	if err := b.BuildImage(ctx, dir, "Dockerfile", tag, func(line string) { logf("testimage: %s", line) }); err != nil {
+		return "", err
+	}
+	return tag, nil
 }
 
 // Build makes the test image unless it exists and returns its tag. Concurrent

@@ -2,6 +2,7 @@ package testimage_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,26 @@ func TestImage(t *testing.T) {
 		if !strings.Contains(lines[i], want) {
 			t.Errorf("line %d = %q, want it to contain %q", i, lines[i], want)
 		}
+	}
+}
+
+// TestOtherUserImage: the second image runs as OtherUser, neither claude
+// nor uid 1000, in its own home, with claude on its PATH.
+func TestOtherUserImage(t *testing.T) {
+	tag := testimage.EnsureOtherUser(t)
+	out := run(t, tag, "sh", "-c", `id -u; id -un; echo $HOME; test -w $HOME && echo writable; claude --version`)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := []string{strconv.Itoa(testimage.OtherUID), testimage.OtherUser, "/home/" + testimage.OtherUser, "writable", "(Claude Code)"}
+	if len(lines) < len(want) {
+		t.Fatalf("output has %d lines, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("line %d = %q, want it to contain %q", i, lines[i], w)
+		}
+	}
+	if testimage.OtherUser == "claude" || testimage.OtherUID == 1000 {
+		t.Error("the other user must be neither claude nor uid 1000")
 	}
 }
 
