@@ -33,6 +33,11 @@ type Spec struct {
 	Name       string // container name, clauderon-<session>
 	Image      string
 	Cmd        []string
+	// Entrypoint replaces the image's when set.
+	Entrypoint []string
+	// Network is the container's network mode: "none" for no network but
+	// loopback; the engine's default bridge when empty.
+	Network string
 	Env        []string // KEY=VALUE
 	Labels     map[string]string
 	Mounts     []Mount

@@ -18,7 +18,8 @@ import (
 
 type createFlags struct {
 	name, prompt, image, workdir, from, memory string
-	includes, mounts                           []string
+	egress                                     string
+	includes, mounts, allow                    []string
 	cpus                                       float64
 	print, wait, json, noWorkdir               bool
 }
@@ -45,6 +46,8 @@ func newCreateCmd() *cobra.Command {
 	fl.StringArrayVar(&f.mounts, "mount", nil, "bind-mount a host directory: HOST[:CONTAINER][:ro] (repeatable; writable unless :ro; HOST:/workspace replaces the workspace)")
 	fl.Float64Var(&f.cpus, "cpus", 0, "CPUs the container may use, e.g. 1.5 (default: every CPU, or container.cpus in config.json)")
 	fl.StringVar(&f.memory, "memory", "", "memory the container may use, e.g. 2g or 512m (default 4g, or container.memory_bytes in config.json)")
+	fl.StringVar(&f.egress, "egress", "", "hosts the session may reach besides Anthropic's API: open (any), balanced (common development hosts; the default, or egress.default in config.json) or locked (only --allow)")
+	fl.StringArrayVar(&f.allow, "allow", nil, "also allow this host, e.g. example.com or *.example.com (repeatable)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the session to finish and print its result")
 	fl.BoolVar(&f.json, "json", false, "print the session as JSON")
 	return cmd
@@ -57,7 +60,8 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 	if f.noWorkdir && f.workdir != "" {
 		return errors.New("--workdir and --no-workdir cannot be used together: pass --workdir DIR to mount DIR, or --no-workdir to mount none")
 	}
-	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive, From: f.from, Includes: f.includes, CPUs: f.cpus}
+	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive, From: f.from, Includes: f.includes, CPUs: f.cpus,
+		Egress: session.Egress{Mode: session.EgressMode(f.egress), Allow: f.allow}}
 	if f.memory != "" {
 		n, err := parseBytes(f.memory)
 		if err != nil {

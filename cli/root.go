@@ -81,9 +81,11 @@ credential they send and injects the real one from the OS keychain.`,
 		newDiffCmd(),
 		newLandCmd(),
 		newApplyCmd(),
+		newEgressCmd(),
 		newDoctorCmd(),
 		newImageCmd(),
 		newTokenCmd(),
+		newGatewayCmd(),
 	)
 	return root
 }

@@ -69,6 +69,14 @@ type Progress struct {
 	Session *session.Session `json:"session,omitempty"`
 }
 
+// EgressChange is the body of POST /sessions/{name}/egress: hosts to add
+// to the session's allow list, and a mode to switch to (when not empty).
+// The answer is a session.EgressReport.
+type EgressChange struct {
+	Mode  string   `json:"mode,omitempty"`
+	Allow []string `json:"allow,omitempty"`
+}
+
 // Land is the body of POST /sessions/{name}/land.
 type Land struct {
 	Branch string `json:"branch,omitempty"` // clauderon/<name> when empty

@@ -247,6 +247,19 @@ func (c *Client) Land(ctx context.Context, name string, l Land) (BroughtBack, er
 	return b, c.call(ctx, http.MethodPost, sessionPath(name, "/land"), l, &b)
 }
 
+// Egress reports a session's egress policy and its latest denials.
+func (c *Client) Egress(ctx context.Context, name string) (session.EgressReport, error) {
+	var r session.EgressReport
+	return r, c.call(ctx, http.MethodGet, sessionPath(name, "/egress"), nil, &r)
+}
+
+// ChangeEgress adds hosts to a running or stopped session's allow list, or
+// changes its mode, at once.
+func (c *Client) ChangeEgress(ctx context.Context, name string, ch EgressChange) (session.EgressReport, error) {
+	var r session.EgressReport
+	return r, c.call(ctx, http.MethodPost, sessionPath(name, "/egress"), ch, &r)
+}
+
 // Apply writes a session's work into the user's working tree, uncommitted.
 func (c *Client) Apply(ctx context.Context, name string, a Apply) (BroughtBack, error) {
 	var b BroughtBack

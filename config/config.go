@@ -19,6 +19,17 @@ type Config struct {
 	Proxy     Proxy     `json:"proxy"`
 	Workspace Workspace `json:"workspace"`
 	Container Container `json:"container"`
+	Egress    Egress    `json:"egress"`
+}
+
+// Egress sets which hosts sessions may tunnel to (see `clauderon egress`).
+type Egress struct {
+	// Default is the mode of a session created without --egress: "open",
+	// "balanced" (the default) or "locked".
+	Default string `json:"default,omitempty"`
+	// BalancedHosts replaces the development hosts that balanced allows
+	// besides the proxy's own; "*.example.com" matches names below it.
+	BalancedHosts []string `json:"balanced_hosts,omitempty"`
 }
 
 // Container sets the default limits of sessions' containers; a zero field
@@ -27,6 +38,10 @@ type Container struct {
 	CPUs        float64 `json:"cpus,omitempty"`
 	MemoryBytes int64   `json:"memory_bytes,omitempty"`
 	Pids        int64   `json:"pids,omitempty"`
+	// Network is "gateway" (the default on Linux: no network but the
+	// gateway to the proxy) or "bridge" (the engine's bridge network with
+	// the proxy at host.docker.internal, as on Docker Desktop).
+	Network string `json:"network,omitempty"`
 }
 
 // Workspace configures the copies sessions work on.
@@ -45,6 +60,12 @@ type Proxy struct {
 	Upstreams map[string]Upstream `json:"upstreams,omitempty"`
 	// AuditMaxBytes rotates audit.jsonl when it grows past this size; 0 means 10 MiB.
 	AuditMaxBytes int64 `json:"audit_max_bytes,omitempty"`
+	// SessionConns bounds the connections one session holds open to the
+	// proxy; 0 means 1024.
+	SessionConns int `json:"session_conns,omitempty"`
+	// SharedConns bounds the connections to the proxy's TCP listeners,
+	// which anyone on the host can reach before authenticating; 0 means 256.
+	SharedConns int `json:"shared_conns,omitempty"`
 }
 
 // Upstream overrides where a rule's traffic goes. TLS is still verified, as

@@ -37,6 +37,8 @@ func (d *Daemon) routes() []route {
 		{"GET", "/sessions/{name}/diff", d.diffSession},
 		{"POST", "/sessions/{name}/land", d.landSession},
 		{"POST", "/sessions/{name}/apply", d.applySession},
+		{"GET", "/sessions/{name}/egress", d.getEgress},
+		{"POST", "/sessions/{name}/egress", d.changeEgress},
 		{"GET", "/doctor", d.doctor},
 		{"POST", "/images/build", d.buildImage},
 		{"POST", "/images/pull", d.pullImage},
@@ -168,8 +170,10 @@ func (d *Daemon) createSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// A container made now could not reach the proxy.
-	if err := d.gatewayError(r.Context()); err != nil {
-		return err
+	if d.sandbox == nil {
+		if err := d.gatewayError(r.Context()); err != nil {
+			return err
+		}
 	}
 	if !queryFlag(r, "progress") {
 		s, err := d.sessions.Create(r.Context(), o)
@@ -254,6 +258,28 @@ func (d *Daemon) landSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return d.writeBroughtBack(w, name, mk)
+}
+
+func (d *Daemon) getEgress(w http.ResponseWriter, r *http.Request) error {
+	rep, err := d.sessions.EgressOf(r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (d *Daemon) changeEgress(w http.ResponseWriter, r *http.Request) error {
+	var c client.EgressChange
+	if err := readJSON(r, &c); err != nil {
+		return err
+	}
+	rep, err := d.sessions.AllowEgress(r.PathValue("name"), session.EgressMode(c.Mode), c.Allow)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
 }
 
 func (d *Daemon) applySession(w http.ResponseWriter, r *http.Request) error {

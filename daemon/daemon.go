@@ -81,6 +81,14 @@ type Daemon struct {
 	bindErrs   map[string]string  // what was last logged about an address
 	serve      func(net.Listener) // set by Run
 	closed     bool
+
+	// sandbox serves each session's own socket (sandbox.go); nil when
+	// containers reach the proxy over the bridge network instead.
+	sandbox *sandboxes
+	// global bounds every proxy connection, below the file-descriptor
+	// limit; shared bounds those to the TCP listeners (connPools).
+	global, shared *proxy.ConnPool
+	sessionConns   int
 }
 
 // New takes the home's lock, loads the configuration and the CA, opens the
@@ -131,7 +139,26 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		}
 		d.cfg.Backend = b
 	}
+	d.connPools()
 	if err := d.setupProxy(ctx); err != nil {
+		return nil, err
+	}
+	var gw session.Gateway
+	if d.useGateway() {
+		bin, err := installGateway(cfg.Home)
+		if err != nil {
+			return nil, fmt.Errorf("cannot install the sessions' gateway binary in %s: %w", filepath.Join(cfg.Home, "bin"), err)
+		}
+		if err := os.MkdirAll(filepath.Join(cfg.Home, sandboxDir), 0o700); err != nil {
+			return nil, err
+		}
+		d.sandbox = &sandboxes{root: filepath.Join(cfg.Home, sandboxDir), binary: bin, pools: func() []*proxy.ConnPool {
+			return []*proxy.ConnPool{proxy.NewConnPool(d.sessionConns), d.global}
+		}}
+		gw = d.sandbox
+	}
+	egress, err := d.egressConfig()
+	if err != nil {
 		return nil, err
 	}
 	limits := session.Limits{CPUs: d.conf.Container.CPUs, MemoryBytes: d.conf.Container.MemoryBytes, Pids: d.conf.Container.Pids}
@@ -143,6 +170,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		Backend: d.cfg.Backend,
 		Auth:    authAdapter{d.auth, d.log},
 		Container: session.ContainerConfig{
+			Gateway:    gw,
 			ProxyPort:  d.proxyPort,
 			CAFile:     d.ca.CertPath(),
 			BundleFile: d.bundlePath(),
@@ -151,6 +179,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		Logger:       d.log.With("part", "session"),
 		ProxyServes:  d.proxyServes,
 		MaxCopyBytes: d.conf.Workspace.MaxCopyBytes,
+		Egress:       egress,
 	})
 	if err != nil {
 		return nil, err
@@ -194,6 +223,17 @@ func (d *Daemon) Run(ctx context.Context, force <-chan struct{}) error {
 	d.serveListeners(func(l net.Listener) {
 		go func() { fail(ignoreClosed(d.proxy.Serve(bg, l))) }()
 	})
+	if d.sandbox != nil {
+		d.sandbox.serveAll(func(name string, l net.Listener) {
+			go func() {
+				// One session's socket failing (or closed by rm) is that
+				// session's business, not a reason to stop the daemon.
+				if err := ignoreClosed(d.proxy.ServeSession(bg, l, name)); err != nil {
+					d.log.Error("stopped serving a session's proxy socket", "session", name, "err", err)
+				}
+			}()
+		})
+	}
 	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()
@@ -247,6 +287,9 @@ func (d *Daemon) close() {
 		d.sock.Close() // removes the socket file
 	}
 	d.closeListeners()
+	if d.sandbox != nil {
+		d.sandbox.closeAll()
+	}
 	if d.audit != nil {
 		d.audit.Close()
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/proxy"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -72,6 +73,10 @@ func (d *Daemon) setGatewayLocked(gw string) {
 
 // addLocked records a bound listener and serves it once Run has begun.
 func (d *Daemon) addLocked(l net.Listener) {
+	// Anyone on the host can connect here before any credential is checked:
+	// these share one small pool, so they cannot starve the sessions'
+	// sockets, which have pools of their own.
+	l = proxy.Limit(l, d.shared, d.global)
 	addr := l.Addr().String()
 	if d.lns == nil {
 		d.lns = map[string]net.Listener{}

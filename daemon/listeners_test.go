@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -133,7 +136,19 @@ func TestProxyPortZero(t *testing.T) {
 	}
 }
 
-// TestGatewayBoundLater: a daemon started while the engine is down binds
+// bridgeHome is a home whose sessions reach the proxy over the bridge
+// network (container.network "bridge"), as on Docker Desktop.
+func bridgeHome(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, config.FileName), []byte(`{"container":{"network":"bridge"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return home
+}
+
+// TestGatewayBoundLater: with sessions on the bridge network, a daemon
+// started while the engine is down binds
 // the gateway by itself once the engine answers; until then create says why
 // it cannot make a container.
 func TestGatewayBoundLater(t *testing.T) {
@@ -148,7 +163,7 @@ func TestGatewayBoundLater(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eng := &gwEngine{down: tc.down}
-			cfg := testConfig(t, t.TempDir())
+			cfg := testConfig(t, bridgeHome(t))
 			cfg.ProxyPort = AnyProxyPort
 			cfg.Backend = eng
 			d := startDaemonWith(t, cfg)

@@ -35,6 +35,8 @@ func (d *Daemon) setupProxy(ctx context.Context) error {
 		Credentials: d.cfg.Credentials,
 		Audit:       d.audit,
 		Logger:      d.log.With("part", "proxy"),
+		// d.sessions is made after the proxy, before it serves anything.
+		Egress: func(name, host string) error { return d.sessions.CheckEgress(name, host) },
 	})
 	if err != nil {
 		return err

@@ -39,6 +39,10 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request, e *AuditEntry, c
 		p.intercept(w, r, e, c, rule)
 		return
 	}
+	if err := p.checkEgress(e, host); err != nil {
+		p.fail(w, e, err)
+		return
+	}
 	p.tunnel(w, r, e, c)
 }
 

@@ -24,6 +24,8 @@ var (
 	// ErrDialDenied: the dial policy refused the address a tunnel or a
 	// plain-http request would connect to.
 	ErrDialDenied = errors.New("destination refused by the proxy's dial policy")
+	// ErrEgressDenied: the session's egress policy does not allow the host.
+	ErrEgressDenied = errors.New("egress refused")
 )
 
 // realm is sent in Proxy-Authenticate with every 407.
@@ -37,7 +39,7 @@ func status(err error) (code int, kind string) {
 		return http.StatusProxyAuthRequired, "authentication_error"
 	case errors.Is(err, ErrNoCredential):
 		return http.StatusUnauthorized, "authentication_error"
-	case errors.Is(err, ErrDialDenied):
+	case errors.Is(err, ErrDialDenied), errors.Is(err, ErrEgressDenied):
 		return http.StatusForbidden, "permission_error"
 	case errors.Is(err, ErrLoop):
 		return http.StatusLoopDetected, "invalid_request_error"

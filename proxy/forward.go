@@ -64,6 +64,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, e *AuditEntry) {
 		p.fail(w, e, fmt.Errorf("%w: send https requests through CONNECT", ErrBadRequest))
 		return
 	}
+	if err := p.checkEgress(e, host); err != nil {
+		p.fail(w, e, err)
+		return
+	}
 	// ReverseProxy drops the hop-by-hop headers, Proxy-Authorization too.
 	p.roundTrip(w, r, e, host, e.Host, p.plain, func(pr *httputil.ProxyRequest) error {
 		pr.Out.URL.User = nil

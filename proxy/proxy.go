@@ -36,7 +36,15 @@ type Config struct {
 	// are not asked. nil means DefaultDialPolicy (no loopback, unspecified
 	// or link-local addresses).
 	AllowDial DialPolicy
+	// Egress is asked before a session's blind tunnel or plain-http request
+	// goes to a host no rule names; an error refuses it with a 403 whose
+	// message is the error's. nil allows every host.
+	Egress EgressPolicy
 }
+
+// EgressPolicy decides whether session may reach host (as the client named
+// it, without port).
+type EgressPolicy func(session, host string) error
 
 // Proxy is an http.Handler for proxy requests (CONNECT and absolute-URI
 // requests). Serve and Run put it on listeners and also teach it its own
@@ -52,6 +60,7 @@ type Proxy struct {
 	errLog      *log.Logger
 	dialTimeout time.Duration
 	allowDial   DialPolicy
+	egress      EgressPolicy
 
 	transports map[string]*http.Transport // per rule host
 	plain      *http.Transport            // plain-HTTP requests to other hosts
@@ -92,6 +101,7 @@ func New(cfg Config) (*Proxy, error) {
 		errLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		dialTimeout: cfg.DialTimeout,
 		allowDial:   cfg.AllowDial,
+		egress:      cfg.Egress,
 		transports:  make(map[string]*http.Transport, len(rules)),
 		self:        make(map[net.Listener]*net.TCPAddr),
 		buffers:     newBufferPool(copyBufferSize),
@@ -180,12 +190,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.Path = r.URL.Path
 	}
 	var revoked context.Context
+	if only := onlySession(r); ok && only != "" && name != only {
+		// A credential from another session, through this session's own
+		// socket: refused like a wrong one, before it is even checked.
+		ok = false
+	}
 	if ok {
 		revoked, ok = p.authorize(name, sec)
 	}
 	if !ok {
 		e.Session = claimedSession(name)
-		p.fail(w, e, ErrProxyAuth)
+		p.refuse(w, r, e, ErrProxyAuth)
 		return
 	}
 	e.Session = name
@@ -216,6 +231,9 @@ func (p *Proxy) record(e *AuditEntry) {
 	e.Time = e.Time.UTC()
 	level := slog.LevelDebug
 	switch {
+	case e.Refused:
+		// Anyone who can connect can send these by the thousand; the
+		// audit log counts them, so the log need not.
 	case e.Status >= 500 || (e.Status == 0 && e.Error != ""):
 		level = slog.LevelWarn
 	case e.Status >= 400:
@@ -232,6 +250,17 @@ func (p *Proxy) record(e *AuditEntry) {
 			p.log.Error("cannot write the audit log", slog.String("error", err.Error()))
 		}
 	}
+}
+
+// checkEgress asks the egress policy about host for the request's session.
+func (p *Proxy) checkEgress(e *AuditEntry, host string) error {
+	if p.egress == nil {
+		return nil
+	}
+	if err := p.egress(e.Session, host); err != nil {
+		return fmt.Errorf("%w: %v", ErrEgressDenied, err)
+	}
+	return nil
 }
 
 // splitAuthority parses a CONNECT target, which must be host:port.

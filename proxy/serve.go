@@ -26,6 +26,29 @@ const (
 // finish. Several Serve calls may share a Proxy. It returns nil when ctx
 // was canceled.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
+	return p.serve(ctx, ln, "")
+}
+
+// ServeSession is Serve for a listener only session name can reach (its
+// container's gateway socket): a request there must authenticate as name,
+// so no other session's credential works through it.
+func (p *Proxy) ServeSession(ctx context.Context, ln net.Listener, name string) error {
+	if name == "" {
+		return errors.New("proxy: ServeSession needs a session name")
+	}
+	return p.serve(ctx, ln, name)
+}
+
+// listenerSession is the context key of the session a listener is for.
+type listenerSession struct{}
+
+// onlySession is the session the request's listener is for, or "".
+func onlySession(r *http.Request) string {
+	s, _ := r.Context().Value(listenerSession{}).(string)
+	return s
+}
+
+func (p *Proxy) serve(ctx context.Context, ln net.Listener, only string) error {
 	p.addSelf(ln)
 	defer p.removeSelf(ln)
 	defer p.closeIdle()
@@ -59,9 +82,15 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:       p.errLog,
 		// Requests, and so hijacked tunnels, end when ctx does.
 		BaseContext: func(net.Listener) context.Context { return ctx },
+		ConnContext: func(cctx context.Context, _ net.Conn) context.Context {
+			if only == "" {
+				return cctx
+			}
+			return context.WithValue(cctx, listenerSession{}, only)
+		},
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(p.watchRefusals(ln)) }()
 
 	var err error
 	select {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/gateway"
 	"github.com/clauderon/clauderon/proxy"
 	"github.com/clauderon/clauderon/workspace"
 )
@@ -21,8 +22,26 @@ const (
 	ProxyHost        = "host.docker.internal"
 )
 
+// Gateway gives each session's container its own way to the proxy (see
+// package gateway); the daemon implements it.
+type Gateway interface {
+	// Open makes the proxy listen on session name's socket unless it
+	// already does, and returns the host directory holding it, which the
+	// container mounts at gateway.SocketDir.
+	Open(name string) (dir string, err error)
+	// Close stops listening for name for good and removes its directory.
+	Close(name string)
+	// Binary is the host path of the clauderon binary that containers
+	// mount read-only and run as their gateway.
+	Binary() string
+}
+
 // ContainerConfig is what every session container is given by the daemon.
 type ContainerConfig struct {
+	// Gateway, when set, makes new sessions' containers networkless, with
+	// their gateway as the only way out; nil: they reach the proxy over the
+	// bridge network at ProxyPort (Docker Desktop).
+	Gateway    Gateway
 	ProxyPort  int    // the proxy's port on the host
 	CAFile     string // host path of the proxy CA (PEM)
 	BundleFile string // host path of system roots + the proxy CA (PEM)
@@ -93,8 +112,12 @@ func (c ContainerConfig) CAMounts() []backend.Mount {
 	}
 }
 
-func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON string) backend.Spec {
-	env := ContainerEnv(ProxyURL(r.Name, sec, c.ProxyPort))
+func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON, sockDir string) backend.Spec {
+	proxyURL := ProxyURL(r.Name, sec, c.ProxyPort)
+	if r.Gateway {
+		proxyURL = GatewayProxyURL(r.Name, sec)
+	}
+	env := ContainerEnv(proxyURL)
 	env = append(env, r.User.Env()...)
 	if r.Mode == ModeInteractive {
 		env = append(env, "TERM=xterm-256color")
@@ -109,7 +132,7 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON string) b
 	for _, m := range r.Mounts {
 		mounts = append(mounts, backend.Mount{Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
-	return backend.Spec{
+	spec := backend.Spec{
 		Name:       ContainerName(r.Name),
 		Image:      r.Image,
 		Cmd:        ClaudeArgv(r.Mode, r.Prompt),
@@ -129,6 +152,30 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON string) b
 			Pids:        r.Limits.Pids,
 		},
 	}
+	if r.Gateway {
+		c.withGateway(&spec, sockDir)
+	}
+	return spec
+}
+
+// withGateway gives a container no network but its loopback, where the
+// gateway it runs first listens and carries connections to the proxy's
+// socket for this session (package gateway).
+func (c ContainerConfig) withGateway(spec *backend.Spec, sockDir string) {
+	spec.Network = "none"
+	spec.ExtraHosts = nil
+	spec.Entrypoint = []string{gateway.Binary, "gateway", "--"}
+	spec.Mounts = append(spec.Mounts,
+		backend.Mount{Source: c.Gateway.Binary(), Target: gateway.Binary, ReadOnly: true},
+		backend.Mount{Source: sockDir, Target: gateway.SocketDir, ReadOnly: true},
+	)
+}
+
+// GatewayProxyURL is the HTTPS_PROXY of a container whose way out is its
+// gateway.
+func GatewayProxyURL(name string, s Secret) string {
+	u := url.URL{Scheme: "http", User: url.UserPassword(name, s.Reveal()), Host: gateway.ListenAddr}
+	return u.String()
 }
 
 // containerWorkdir is where Claude Code starts: the workdir's place in the

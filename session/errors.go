@@ -20,6 +20,8 @@ var (
 	ErrConflict = errors.New("conflict with the user's repository")
 	// ErrUnlanded: deleting would lose work that was never landed or applied.
 	ErrUnlanded = errors.New("session holds unlanded work")
+	// ErrDenied: the session's egress policy refuses a host.
+	ErrDenied = errors.New("egress denied")
 )
 
 // kindError is an error of one of the kinds above whose message is only its

@@ -25,6 +25,11 @@ const (
 	LabelNonce   = "dev.clauderon.credential-nonce"
 	// LabelProxyPort is the host port the container's HTTPS_PROXY names.
 	LabelProxyPort = "dev.clauderon.proxy-port"
+	// LabelGateway is "1" when the container's only way out is its gateway.
+	LabelGateway = "dev.clauderon.gateway"
+	// LabelEgress is the egress policy the session started with (JSON); a
+	// later `egress allow` is in the session's state.
+	LabelEgress = "dev.clauderon.egress"
 	// LabelWorkspace is the workspace's description (JSON, without what was
 	// landed or applied), and LabelMounts the direct mounts (JSON).
 	LabelWorkspace = "dev.clauderon.workspace"
@@ -53,6 +58,12 @@ func labelsFor(r record, homeID string) map[string]string {
 	if r.ProxyPort != 0 {
 		l[LabelProxyPort] = strconv.Itoa(r.ProxyPort)
 	}
+	l[LabelGateway] = ""
+	if r.Gateway {
+		l[LabelGateway] = "1"
+	}
+	b, _ := json.Marshal(r.Egress)
+	l[LabelEgress] = string(b)
 	// Both are always set, empty for none, so an image's own labels of the
 	// same names (which the engine would otherwise merge in) are not believed.
 	l[LabelWorkspace], l[LabelMounts] = "", ""
@@ -86,6 +97,16 @@ func recordFromLabels(l map[string]string, wsRoot string) (record, bool) {
 	r.CreatedAt, _ = time.Parse(time.RFC3339Nano, l[LabelCreated])
 	if p, err := strconv.Atoi(l[LabelProxyPort]); err == nil && p > 0 && p < 65536 {
 		r.ProxyPort = p
+	}
+	r.Gateway = l[LabelGateway] == "1"
+	// No label: a session of an older clauderon, which had no policy. A
+	// policy that cannot be read becomes the strictest one.
+	if v := l[LabelEgress]; v != "" {
+		r.Egress = Egress{Mode: EgressLocked}
+		var e Egress
+		if json.Unmarshal([]byte(v), &e) == nil && e.check() == nil {
+			r.Egress = e
+		}
 	}
 	if v := l[LabelWorkspace]; v != "" {
 		var w workspace.Info

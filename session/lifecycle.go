@@ -27,6 +27,9 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 	if err != nil {
 		return Session{}, err
 	}
+	if o.Egress, err = normalizeEgress(o.Egress, m.cfg.Egress.Default); err != nil {
+		return Session{}, err
+	}
 	m.mu.Lock()
 	if _, ok := m.sessions[o.Name]; ok {
 		m.mu.Unlock()
@@ -80,10 +83,20 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 	r.Session = Session{
 		Name: o.Name, Status: StatusCreating, Mode: o.Mode, Prompt: o.Prompt, PromptSHA256: promptHash(o.Prompt),
 		Image: o.Image, Workdir: o.Workdir, CreatedAt: now, Container: cname, ProxyPort: m.cfg.Container.ProxyPort,
-		Mounts: o.Mounts, Limits: m.cfg.Container.limitsFor(o),
+		Mounts: o.Mounts, Limits: m.cfg.Container.limitsFor(o), Egress: o.Egress,
+	}
+	var sockDir string
+	if gw := m.cfg.Container.Gateway; gw != nil {
+		r.Gateway, r.ProxyPort = true, 0
+		if sockDir, err = gw.Open(o.Name); err != nil {
+			return Session{}, Errorf(ErrUnavailable, "%v", err)
+		}
 	}
 	wsDir := filepath.Join(m.wsRoot(), o.Name)
 	removeAll := func() {
+		if gw := m.cfg.Container.Gateway; gw != nil && r.Gateway {
+			gw.Close(o.Name)
+		}
 		if err := m.st.remove(o.Name); err != nil {
 			m.log.Warn("cannot remove session state", "session", o.Name, "err", err)
 		}
@@ -131,7 +144,7 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 	// Engine calls below must finish even if the client goes away, or a
 	// container could be left half made.
 	ectx := context.WithoutCancel(ctx)
-	id, err := be.Create(ectx, m.cfg.Container.spec(*r, sec, m.homeID, claudeJSON))
+	id, err := be.Create(ectx, m.cfg.Container.spec(*r, sec, m.homeID, claudeJSON, sockDir))
 	if err != nil {
 		undo()
 		return Session{}, engineErr("creating the container", err)
@@ -251,8 +264,12 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 			return engineErr("removing the container", err)
 		}
 	}
+	if gw := m.cfg.Container.Gateway; gw != nil {
+		gw.Close(name)
+	}
 	m.mu.Lock()
 	m.forgetLocked(name)
+	delete(m.denials, name)
 	delete(m.summaries, name)
 	delete(m.caches, name)
 	m.mu.Unlock()

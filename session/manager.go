@@ -46,6 +46,8 @@ type Config struct {
 	// MaxCopyBytes bounds the copy of a workdir that is not a git repository;
 	// workspace.DefaultMaxBytes when 0.
 	MaxCopyBytes int64
+	// Egress is config.json's egress section.
+	Egress EgressConfig
 }
 
 // Orphan is a container that looks like ours but cannot be rebuilt into a
@@ -76,7 +78,9 @@ type Manager struct {
 	summaries map[string]*summary
 	caches    map[string]*workspace.HashCache
 	// landMu lets one land or apply write into users' repositories at a time.
-	landMu  sync.Mutex
+	landMu sync.Mutex
+	// denials are each session's latest tunnels refused by its egress policy.
+	denials map[string][]Denial
 	orphans []Orphan
 	changed chan struct{} // closed and replaced on every change
 
@@ -187,6 +191,13 @@ func (m *Manager) reauthorize(name string) {
 // again. Call with mu held; the proxy's table has its own lock and never
 // calls back.
 func (m *Manager) authorizeLocked(r *record) {
+	if gw := m.cfg.Container.Gateway; r.Gateway && gw != nil {
+		// Idempotent: the socket is listened on from the first save on,
+		// and again after a daemon restart.
+		if _, err := gw.Open(r.Name); err != nil {
+			m.log.Error("the session's container cannot reach the proxy", "session", r.Name, "err", err)
+		}
+	}
 	if r.Status == StatusCreating || r.Status == StatusRunning {
 		m.cfg.Auth.Set(r.Name, m.secret(r))
 	} else {

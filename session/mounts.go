@@ -2,11 +2,13 @@ package session
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/clauderon/clauderon/gateway"
 	"github.com/clauderon/clauderon/workspace"
 )
 
@@ -46,7 +48,7 @@ func ParseMount(spec, cwd string) (Mount, error) {
 // the system's own directories, and what clauderon itself mounts (the
 // session's claude.json, in its user's home, is checkUserMounts').
 var reservedTargets = []string{"/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/run", "/var/run",
-	ContainerCA, ContainerBundle, workspace.ContainerObjects}
+	ContainerCA, ContainerBundle, workspace.ContainerObjects, gateway.SocketDir, path.Dir(gateway.Binary)}
 
 // checkMounts validates the mounts, resolving each host path through the
 // guard; withWorkspace says a workspace will be mounted at /workspace.

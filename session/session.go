@@ -65,6 +65,13 @@ type Session struct {
 	// ProxyPort is the host port the container's HTTPS_PROXY names; 0 when
 	// unknown (a session of an older clauderon).
 	ProxyPort int `json:"proxy_port,omitempty"`
+	// Gateway says the container has no network, and its only way out is
+	// its gateway to its own proxy socket (package gateway). A session of
+	// an older clauderon, or on Docker Desktop, reaches the proxy over the
+	// bridge network at ProxyPort instead.
+	Gateway bool `json:"gateway,omitempty"`
+	// Egress is the policy for the hosts the session may tunnel to.
+	Egress Egress `json:"egress,omitzero"`
 	// Warning says what is wrong with a live session, such as a proxy port
 	// nothing listens on any more. It is computed when read, never stored.
 	Warning string `json:"warning,omitempty"`
@@ -129,6 +136,9 @@ type Options struct {
 	// DefaultLimits) when set.
 	CPUs        float64 `json:"cpus,omitempty"`
 	MemoryBytes int64   `json:"memory_bytes,omitempty"`
+	// Egress is the session's egress policy; its mode is config.json's
+	// egress.default (balanced unless set) when empty.
+	Egress Egress `json:"egress,omitzero"`
 }
 
 // Limits bound what a session's container may use.

@@ -20,6 +20,7 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (string, error)
 	cfg := &container.Config{
 		Image:        spec.Image,
 		Cmd:          spec.Cmd,
+		Entrypoint:   spec.Entrypoint,
 		Env:          spec.Env,
 		Labels:       spec.Labels,
 		User:         spec.User,
@@ -32,7 +33,7 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (string, error)
 		// Stdin stays open across attaches: a client detaching must not end the session.
 		StdinOnce: false,
 	}
-	host := &container.HostConfig{ExtraHosts: spec.ExtraHosts}
+	host := &container.HostConfig{ExtraHosts: spec.ExtraHosts, NetworkMode: container.NetworkMode(spec.Network)}
 	if spec.Hardened {
 		init := true
 		host.CapDrop = []string{"ALL"}

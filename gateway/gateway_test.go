@@ -1,0 +1,117 @@
+package gateway
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    options
+		wantErr string
+	}{
+		{"defaults", []string{"--", "claude", "-p"}, options{listen: ListenAddr, socket: Socket, cmd: []string{"claude", "-p"}}, ""},
+		{"flags", []string{"--listen", "127.0.0.1:9", "--socket", "/s", "--", "x"}, options{listen: "127.0.0.1:9", socket: "/s", cmd: []string{"x"}}, ""},
+		{"forward", []string{forwardFlag, "--socket", "/s"}, options{listen: ListenAddr, socket: "/s", forward: true}, ""},
+		{"a command's flags are its own", []string{"--", "claude", "--socket", "x"}, options{listen: ListenAddr, socket: Socket, cmd: []string{"claude", "--socket", "x"}}, ""},
+		{"missing value", []string{"--socket"}, options{}, "needs a value"},
+		{"unknown", []string{"--evil"}, options{}, "unknown argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parse(tt.args)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.listen != tt.want.listen || got.socket != tt.want.socket || got.forward != tt.want.forward || strings.Join(got.cmd, " ") != strings.Join(tt.want.cmd, " ") {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMainNeedsACommand(t *testing.T) {
+	if err := Main(nil); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Fatalf("err %v, want usage", err)
+	}
+	if err := Main([]string{"--", "no-such-command-clauderon"}); err == nil || !strings.Contains(err.Error(), "not on the image's PATH") {
+		t.Fatalf("err %v, want not on PATH", err)
+	}
+}
+
+// startForward runs Forward from a loopback listener to socket.
+func startForward(t *testing.T, socket string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go Forward(ln, socket)
+	return ln.Addr().String()
+}
+
+func TestForwardCarriesBothWays(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), SocketName)
+	up, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b, _ := io.ReadAll(c) // until the client's half-close
+				c.Write([]byte("got " + string(b)))
+			}()
+		}
+	}()
+	addr := startForward(t, sock)
+	for i := range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("CONNECT x:443"))
+		c.(*net.TCPConn).CloseWrite()
+		b, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || string(b) != "got CONNECT x:443" {
+			t.Fatalf("round %d: %q, %v", i, b, err)
+		}
+	}
+}
+
+func TestForwardWithoutDaemonAnswers503(t *testing.T) {
+	addr := startForward(t, filepath.Join(t.TempDir(), "nothing-listens.sock"))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("CONNECT api.anthropic.com:443 HTTP/1.1\r\nProxy-Authorization: Basic eDp5\r\n\r\n"))
+	resp, err := io.ReadAll(bufio.NewReader(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(resp), "HTTP/1.1 503 ") || !strings.Contains(string(resp), "clauderon daemon") {
+		t.Fatalf("answer %q, want a 503 that says to start the daemon", resp)
+	}
+}

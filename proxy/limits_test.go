@@ -1,0 +1,227 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLimitHoldsConnectionsInTheBacklog: a pool full of connections makes
+// its listener stop accepting (the next connection waits in the kernel's
+// backlog), a listener with a pool of its own still accepts, and a closed
+// connection makes room.
+func TestLimitHoldsConnectionsInTheBacklog(t *testing.T) {
+	global := NewConnPool(100)
+	own := NewConnPool(2)
+	a := listen(t, own, global)
+	b := listen(t, NewConnPool(2), global)
+	accepted := make(chan net.Conn, 10)
+	for _, l := range []net.Listener{a, b} {
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				accepted <- c
+			}
+		}()
+	}
+	var held []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", a.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	first := []net.Conn{<-accepted, <-accepted}
+	if own.InUse() != 2 {
+		t.Fatalf("in use %d, want 2", own.InUse())
+	}
+	// b is not held up by a's flood.
+	cb, err := net.Dial("tcp", b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	<-accepted
+	select {
+	case <-accepted:
+		t.Fatal("a third connection was accepted past a pool of 2")
+	default:
+	}
+	first[0].Close()
+	<-accepted // the waiting one, now that there is room
+	// Three connections, and b's next Accept, which may already hold its
+	// place while it waits.
+	if n := global.InUse(); n < 3 || n > 4 {
+		t.Errorf("global pool holds %d, want 3 or 4", n)
+	}
+	// Closing twice gives back once.
+	first[0].Close()
+	if own.InUse() != 2 {
+		t.Errorf("own pool holds %d after a double close, want 2", own.InUse())
+	}
+	_ = held
+}
+
+func listen(t *testing.T, pools ...*ConnPool) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := Limit(l, pools...)
+	t.Cleanup(func() { ll.Close() })
+	return ll
+}
+
+// TestLimitCloseWhileFull: closing a listener whose pool is full ends a
+// waiting Accept at once, so a server on it can stop.
+func TestLimitCloseWhileFull(t *testing.T) {
+	p := NewConnPool(1)
+	l := listen(t, p)
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := l.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { _, err := l.Accept(); errc <- err }()
+	l.Close()
+	if err := <-errc; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Accept after Close: %v", err)
+	}
+}
+
+func TestGlobalConnCap(t *testing.T) {
+	for _, tt := range []struct {
+		limit uint64
+		want  int
+	}{{20000, 9744}, {1 << 20, (1<<20 - 512) / 2}, {256, 64}, {0, (1<<22 - 512) / 2}} {
+		if got := GlobalConnCap(tt.limit); got != tt.want {
+			t.Errorf("GlobalConnCap(%d) = %d, want %d", tt.limit, got, tt.want)
+		}
+	}
+	if FileLimit() == 0 {
+		t.Error("FileLimit cannot read the limit")
+	}
+}
+
+// serveSession serves h's proxy for session name on a fresh unix socket.
+func serveSession(t *testing.T, h *harness, name string) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "proxy.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.proxy.ServeSession(ctx, ln, name) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return sock
+}
+
+// connectVia sends one CONNECT over a unix socket as user:pass and returns
+// the status and body of the answer.
+func connectVia(t *testing.T, sock, target, user, pass string) (int, string) {
+	t.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: Basic %s\r\n\r\n", target, target, basic(user, pass))
+	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		return resp.StatusCode, ""
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestServeSessionOnlyItsOwnCredential: a session's socket accepts that
+// session's credential and no other, even a valid one.
+func TestServeSessionOnlyItsOwnCredential(t *testing.T) {
+	h := newHarness(t, canaryOAuth, allowLoopback)
+	other, _ := NewSecret()
+	if err := h.sessions.Set("sess-b", other); err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer up.Close()
+	target := strings.TrimPrefix(up.URL, "http://")
+	sock := serveSession(t, h, h.name)
+	if code, body := connectVia(t, sock, target, h.name, h.secret); code != http.StatusOK {
+		t.Fatalf("own credential: %d %s", code, body)
+	}
+	if code, _ := connectVia(t, sock, target, "sess-b", other); code != http.StatusProxyAuthRequired {
+		t.Fatalf("another session's valid credential through this socket: %d, want 407", code)
+	}
+	if err := h.proxy.ServeSession(context.Background(), nil, ""); err == nil {
+		t.Error("ServeSession without a name")
+	}
+}
+
+// TestEgressPolicyRefusesWith403: a host the policy refuses gets a 403
+// whose message is the policy's, for CONNECT and plain http, and an audit
+// line; rule hosts are never asked about.
+func TestEgressPolicyRefusesWith403(t *testing.T) {
+	var asked []string
+	h := newHarness(t, canaryOAuth, allowLoopback, func(c *Config) {
+		c.Egress = func(s, host string) error {
+			asked = append(asked, s+" "+host)
+			if host == "denied.example" {
+				return errors.New("session sess-a may not reach denied.example; to allow it, run on the host: clauderon egress allow sess-a denied.example")
+			}
+			return nil
+		}
+	})
+	sock := serveSession(t, h, h.name)
+	code, body := connectVia(t, sock, "denied.example:443", h.name, h.secret)
+	if code != http.StatusForbidden || !strings.Contains(body, "clauderon egress allow sess-a denied.example") {
+		t.Fatalf("CONNECT denied.example: %d %s", code, body)
+	}
+	resp, b := do(t, h.defaultClient(), newRequest(t, "GET", "http://denied.example/x", nil, nil))
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "egress allow") {
+		t.Fatalf("plain http to denied.example: %d %s", resp.StatusCode, b)
+	}
+	// api.anthropic.com is a rule host: intercepted, never asked about.
+	resp, _ = do(t, h.defaultClient(), newRequest(t, "POST", "https://"+AnthropicHost+"/v1/messages", strings.NewReader(`{}`), nil))
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the rule host: %d", resp.StatusCode)
+	}
+	for _, a := range asked {
+		if strings.Contains(a, AnthropicHost) {
+			t.Errorf("the egress policy was asked about the rule host: %s", a)
+		}
+	}
+	h.stop()
+	denied := 0
+	for _, l := range auditLines(t, filepath.Join(h.home, AuditFile)) {
+		if l["status"] == float64(http.StatusForbidden) && l["host"] != nil && strings.HasPrefix(l["host"].(string), "denied.example") {
+			denied++
+		}
+	}
+	if denied != 2 {
+		t.Errorf("%d audit lines record the denials, want 2", denied)
+	}
+}
