@@ -173,19 +173,21 @@ func firstFile(r io.Reader, p string) (data []byte, link string, err error) {
 }
 
 // statPath returns the header of a container path itself (its type, owner
-// and mode), or nil when it does not exist. Only the first header is read.
+// and mode), or nil when the engine cannot show it: missing, or a link loop
+// (the engine resolves links), which is no home to use either. Only the
+// first header is read.
 func (b *Backend) statPath(ctx context.Context, id, p string) (*tar.Header, error) {
 	rc, _, err := b.cli.CopyFromContainer(ctx, id, p)
 	if err != nil {
-		if cerrdefs.IsNotFound(err) && !unreachable(err) {
-			return nil, nil
+		if unreachable(err) {
+			return nil, b.wrap(err, "look at "+p)
 		}
-		return nil, b.wrap(err, "look at "+p+" in the image")
+		return nil, nil
 	}
 	defer rc.Close()
 	hdr, err := tar.NewReader(rc).Next()
 	if err != nil {
-		return nil, fmt.Errorf("look at %s in the image: %w", p, err)
+		return nil, nil
 	}
 	return hdr, nil
 }

@@ -50,6 +50,8 @@ func TestImageUserEngine(t *testing.T) {
 			backend.ImageUser{Config: "1235:root", Name: "nohome", UID: 1235, GID: 0, Home: "/home/nohome"}, ""},
 		{"a home that is a link", "RUN useradd --uid 1236 --user-group linky && ln -s /tmp /home/linky\nUSER linky",
 			backend.ImageUser{Config: "linky", Name: "linky", UID: 1236, GID: 1236, Home: "/home/linky"}, ""},
+		{"a home that is a link loop", "RUN useradd --uid 1238 --user-group loopy && ln -s loopy /home/loopy\nUSER loopy",
+			backend.ImageUser{Config: "loopy", Name: "loopy", UID: 1238, GID: 1238, Home: "/home/loopy"}, ""},
 		{"passwd behind a link", "RUN mv /etc/passwd /etc/passwd.real && ln -s passwd.real /etc/passwd && useradd --create-home --uid 1237 -U linked || true\nUSER 0",
 			backend.ImageUser{Config: "0", Name: "root", UID: 0, GID: 0, Home: "/root", HomeWritable: true}, ""},
 		{"no USER", "RUN true",
