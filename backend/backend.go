@@ -30,14 +30,14 @@ type Mount struct {
 
 // Spec describes a container to create. Cmd is argv: nothing goes through a shell.
 type Spec struct {
-	Name       string // container name, clauderon-<session>
-	Image      string
-	Cmd        []string
+	Name  string // container name, clauderon-<session>
+	Image string
+	Cmd   []string
 	// Entrypoint replaces the image's when set.
 	Entrypoint []string
 	// Network is the container's network mode: "none" for no network but
 	// loopback; the engine's default bridge when empty.
-	Network string
+	Network    string
 	Env        []string // KEY=VALUE
 	Labels     map[string]string
 	Mounts     []Mount

@@ -36,7 +36,8 @@ func (d *Daemon) setupProxy(ctx context.Context) error {
 		Audit:       d.audit,
 		Logger:      d.log.With("part", "proxy"),
 		// d.sessions is made after the proxy, before it serves anything.
-		Egress: func(name, host string) error { return d.sessions.CheckEgress(name, host) },
+		Egress:          func(name, host string) error { return d.sessions.CheckEgress(name, host) },
+		OwnListenerOnly: func(name string) bool { return d.sessions.GatewayOnly(name) },
 	})
 	if err != nil {
 		return err

@@ -161,7 +161,9 @@ func connectVia(t *testing.T, sock, target, user, pass string) (int, string) {
 // TestServeSessionOnlyItsOwnCredential: a session's socket accepts that
 // session's credential and no other, even a valid one.
 func TestServeSessionOnlyItsOwnCredential(t *testing.T) {
-	h := newHarness(t, canaryOAuth, allowLoopback)
+	h := newHarness(t, canaryOAuth, allowLoopback, func(c *Config) {
+		c.OwnListenerOnly = func(name string) bool { return name == "sess-a" }
+	})
 	other, _ := NewSecret()
 	if err := h.sessions.Set("sess-b", other); err != nil {
 		t.Fatal(err)
@@ -175,6 +177,28 @@ func TestServeSessionOnlyItsOwnCredential(t *testing.T) {
 	}
 	if code, _ := connectVia(t, sock, target, "sess-b", other); code != http.StatusProxyAuthRequired {
 		t.Fatalf("another session's valid credential through this socket: %d, want 407", code)
+	}
+	// Its own listener only: the TCP one, which anyone on the host can
+	// reach, refuses it, and still serves a session not bound to a socket.
+	tcp := func(user, pass string) int {
+		c, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: Basic %s\r\n\r\n", target, target, basic(user, pass))
+		resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: http.MethodConnect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := tcp(h.name, h.secret); code != http.StatusProxyAuthRequired {
+		t.Errorf("a socket-only session's credential on the TCP listener: %d, want 407", code)
+	}
+	if code := tcp("sess-b", other); code != http.StatusOK {
+		t.Errorf("another session on the TCP listener: %d, want 200", code)
 	}
 	if err := h.proxy.ServeSession(context.Background(), nil, ""); err == nil {
 		t.Error("ServeSession without a name")

@@ -40,6 +40,11 @@ type Config struct {
 	// goes to a host no rule names; an error refuses it with a 403 whose
 	// message is the error's. nil allows every host.
 	Egress EgressPolicy
+	// OwnListenerOnly reports whether session name may be served only on
+	// its own listener (ServeSession), so that its credential is refused
+	// anywhere else: on the TCP listeners, which every local user can
+	// reach. nil means none is.
+	OwnListenerOnly func(name string) bool
 }
 
 // EgressPolicy decides whether session may reach host (as the client named
@@ -61,6 +66,7 @@ type Proxy struct {
 	dialTimeout time.Duration
 	allowDial   DialPolicy
 	egress      EgressPolicy
+	ownOnly     func(name string) bool
 
 	transports map[string]*http.Transport // per rule host
 	plain      *http.Transport            // plain-HTTP requests to other hosts
@@ -102,6 +108,7 @@ func New(cfg Config) (*Proxy, error) {
 		dialTimeout: cfg.DialTimeout,
 		allowDial:   cfg.AllowDial,
 		egress:      cfg.Egress,
+		ownOnly:     cfg.OwnListenerOnly,
 		transports:  make(map[string]*http.Transport, len(rules)),
 		self:        make(map[net.Listener]*net.TCPAddr),
 		buffers:     newBufferPool(copyBufferSize),
@@ -190,9 +197,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.Path = r.URL.Path
 	}
 	var revoked context.Context
-	if only := onlySession(r); ok && only != "" && name != only {
+	switch only := onlySession(r); {
+	case !ok:
+	case only != "" && name != only:
 		// A credential from another session, through this session's own
 		// socket: refused like a wrong one, before it is even checked.
+		ok = false
+	case only == "" && p.ownOnly != nil && p.ownOnly(name):
+		// A session whose container reaches the proxy only through its
+		// socket never sends its credential anywhere else: whoever does
+		// has stolen it.
 		ok = false
 	}
 	if ok {

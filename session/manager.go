@@ -419,3 +419,12 @@ func writeClaudeJSON(dir, workdir string, u User) (string, error) {
 
 // wsRoot is the directory of this home's workspaces.
 func (m *Manager) wsRoot() string { return filepath.Join(m.cfg.Home, "workspaces") }
+
+// GatewayOnly reports whether session name's container reaches the proxy
+// only through its gateway socket, so its credential is good nowhere else.
+func (m *Manager) GatewayOnly(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.sessions[name]
+	return ok && r.Gateway
+}
