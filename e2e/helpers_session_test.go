@@ -134,9 +134,16 @@ func startSessDaemon(t testing.TB, home string, port int, extraEnv ...string) *s
 // cleanup too.
 func startDaemonProc(t testing.TB, home string, port int, env []string) *sessDaemon {
 	t.Helper()
+	return startDaemonBinary(t, []string{binary}, home, port, env)
+}
+
+// startDaemonBinary is startDaemonProc with another build of clauderon,
+// run as argv (its path, or a wrapper and its arguments before it).
+func startDaemonBinary(t testing.TB, argv []string, home string, port int, env []string) *sessDaemon {
+	t.Helper()
 	removeStaleTestContainers(t)
 	d := &sessDaemon{t: t, home: home, port: port, logs: &syncbuf.Buffer{}, exited: make(chan struct{})}
-	d.cmd = exec.Command(binary, "daemon", "--proxy-port", strconv.Itoa(port), "--log-level", "debug")
+	d.cmd = exec.Command(argv[0], append(argv[1:], "daemon", "--proxy-port", strconv.Itoa(port), "--log-level", "debug")...)
 	d.cmd.Env = env
 	pr, pw := io.Pipe()
 	d.cmd.Stderr = pw

@@ -28,6 +28,11 @@ func TestCredentialFollowsContainer(t *testing.T) {
 	if !accepted() {
 		t.Fatal("a running session's credential is refused")
 	}
+	// Only through its own socket: the TCP port, which every local user
+	// can reach, refuses it.
+	if _, _, err := proxyEchoVia(t, e.home, e.d.port, pu.User.Username(), pass, true); err == nil || !strings.Contains(err.Error(), "Proxy Authentication Required") {
+		t.Errorf("a gateway session's credential on the TCP port: %v, want 407", err)
+	}
 	clOK(t, e.home, "stop", name)
 	if !refused() {
 		t.Error("a stopped session's credential is still accepted")

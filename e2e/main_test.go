@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/clauderon/clauderon/internal/testenv"
@@ -29,6 +30,9 @@ const Canary = "sk-ant-oat01-CANARY-e2e-5f1c2b7a9d3e4c60"
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(squatterEnv) != "" {
+		os.Exit(squatterMain(os.Args[1:]))
+	}
 	dir, err := os.MkdirTemp("", "clauderon-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -47,6 +51,21 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// releaseBinary is clauderon built as `make build` builds it, without the
+// race detector (whose shadow memory would swamp a memory bound), built
+// once, when a test first asks.
+var releaseBinary = sync.OnceValues(func() (string, error) {
+	out := filepath.Join(filepath.Dir(binary), "clauderon-release")
+	_, file, _, _ := runtime.Caller(0)
+	build := exec.Command("go", "build", "-o", out, ".")
+	build.Dir = filepath.Dir(filepath.Dir(file))
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building clauderon without -race: %v\n%s", err, b)
+	}
+	return out, nil
+})
 
 // claudeBinary is the real Claude Code native binary from npm.
 func claudeBinary(t testing.TB) string {

@@ -23,6 +23,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/gateway"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
 	"github.com/clauderon/clauderon/internal/syncbuf"
 	"github.com/clauderon/clauderon/internal/testimage"
@@ -178,8 +179,17 @@ func viaProxy(t *testing.T, home string, port int, user, pass string) (int, erro
 	return code, err
 }
 
-// proxyEcho is viaProxy that also returns the body.
+// proxyEcho is viaProxy that also returns the body. It goes where the
+// session's container would: through session user's socket while that
+// exists, else to the proxy's TCP port.
 func proxyEcho(t *testing.T, home string, port int, user, pass string) (int, string, error) {
+	t.Helper()
+	return proxyEchoVia(t, home, port, user, pass, false)
+}
+
+// proxyEchoVia is proxyEcho; tcpOnly sends the request to the TCP port
+// even when the session has a socket.
+func proxyEchoVia(t *testing.T, home string, port int, user, pass string, tcpOnly bool) (int, string, error) {
 	t.Helper()
 	pem, err := os.ReadFile(filepath.Join(home, "proxy-ca.pem"))
 	if err != nil {
@@ -189,6 +199,9 @@ func proxyEcho(t *testing.T, home string, port int, user, pass string) (int, str
 	roots.AppendCertsFromPEM(pem)
 	pu := &url.URL{Scheme: "http", User: url.UserPassword(user, pass), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	tr := &http.Transport{Proxy: http.ProxyURL(pu), TLSClientConfig: &tls.Config{RootCAs: roots}}
+	if _, err := os.Stat(filepath.Join(home, "sandbox", user)); err == nil && !tcpOnly {
+		tr.DialContext = func(context.Context, string, string) (net.Conn, error) { return dialSessionSocket(home, user) }
+	}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr, Timeout: time.Minute}).Get("https://api.anthropic.com/echo/x")
 	if err != nil {
@@ -209,7 +222,7 @@ func TestSessionIsolation(t *testing.T) {
 	}
 	a := proxyURLOf(t, session.ContainerName(isoA))
 	b := proxyURLOf(t, session.ContainerName(isoB))
-	if a.Hostname() != session.ProxyHost || a.Port() != strconv.Itoa(e.d.port) || a.User.Username() != isoA {
+	if a.Host != gateway.ListenAddr || a.User.Username() != isoA {
 		t.Fatalf("HTTPS_PROXY of iso-a is %s", a.Redacted())
 	}
 	pa, _ := a.User.Password()
@@ -269,8 +282,8 @@ func TestSessionDaemonCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ls.Status != session.StatusRunning || ls.ProxyPort != e.d.port || ls.Warning != "" {
-		t.Errorf("live after the crash: status %s (%s), proxy port %d (want %d), warning %q", ls.Status, ls.Reason, ls.ProxyPort, e.d.port, ls.Warning)
+	if ls.Status != session.StatusRunning || !ls.Gateway || ls.Warning != "" {
+		t.Errorf("live after the crash: status %s (%s), gateway %v, warning %q", ls.Status, ls.Reason, ls.Gateway, ls.Warning)
 	}
 	// The running container reaches the restarted proxy with its old credential.
 	out, err := dockerCLI(t, "exec", session.ContainerName(live), "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "https://api.anthropic.com/echo/x")
@@ -279,10 +292,8 @@ func TestSessionDaemonCrash(t *testing.T) {
 	}
 	u := proxyURLOf(t, session.ContainerName(live))
 	pass, _ := u.User.Password()
-	for _, port := range []int{e.d.port, d2.port} {
-		if code, err := viaProxy(t, e.home, port, live, pass); err != nil || code != 200 {
-			t.Errorf("live's credential after the restart, on port %d: %d %v", port, code, err)
-		}
+	if code, err := viaProxy(t, e.home, d2.port, live, pass); err != nil || code != 200 {
+		t.Errorf("live's credential after the restart, through its socket: %d %v", code, err)
 	}
 
 	// A second daemon on the same home refuses to start and names the first.
