@@ -11,6 +11,7 @@ import (
 
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/gateway"
 	"github.com/clauderon/clauderon/proxy"
 	"github.com/clauderon/clauderon/secret"
 	"github.com/clauderon/clauderon/session"
@@ -115,6 +116,18 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 
 	cc := session.ContainerConfig{ProxyPort: d.proxyPort, CAFile: d.ca.CertPath(), BundleFile: d.bundlePath()}
 	proxyURL := session.ProxyURL(name, secret.Wrap(pass), d.proxyPort)
+	where := session.ProxyHost + ":" + fmt.Sprint(d.proxyPort)
+	var sockDir string
+	if d.sandbox != nil {
+		// The way sessions go: no network, the gateway to a socket.
+		if sockDir, err = d.sandbox.open(name); err != nil {
+			return fail("cannot listen on the test container's proxy socket: "+err.Error(), "check that "+d.sandbox.root+" is writable")
+		}
+		defer d.sandbox.Close(name)
+		cc.Gateway = d.sandbox
+		proxyURL = session.GatewayProxyURL(name, secret.Wrap(pass))
+		where = "its gateway (" + gateway.ListenAddr + " in the container, " + sockDir + " on the host)"
+	}
 	spec := backend.Spec{
 		Name:       "clauderon" + strings.ReplaceAll(name, "_", "-"),
 		Image:      image,
@@ -125,6 +138,10 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 		User:       user.SpecUser(),
 		Dirs:       user.Dirs(),
 		ExtraHosts: []string{session.ProxyHost + ":host-gateway"},
+		Hardened:   true,
+	}
+	if d.sandbox != nil {
+		cc.WithGateway(&spec, sockDir)
 	}
 	be := d.cfg.Backend
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
@@ -152,12 +169,18 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 	rc.Close()
 	text := strings.TrimSpace(string(out))
 	fields := strings.Fields(lastLine(text))
-	where := session.ProxyHost + ":" + fmt.Sprint(d.proxyPort)
+	if strings.Contains(text, gateway.ErrNotOnPath.Error()) {
+		return client.Check{Name: "proxy", OK: true, Detail: "not checked from " + image + ", which has no curl; `clauderon doctor` checks it from the default image"}
+	}
 	if len(fields) == 2 && fields[1] != "000" {
 		return client.Check{Name: "proxy", OK: true, Detail: fmt.Sprintf("a container reached api.anthropic.com through the proxy at %s (HTTP %s)", where, fields[1])}
 	}
 	if len(fields) == 2 && fields[0] == "407" {
 		return fail("the proxy refused the test container's credential (407)", "restart the daemon; if it persists, report a bug")
+	}
+	if d.sandbox != nil {
+		return fail(fmt.Sprintf("a container could not use the proxy through %s: %s", where, oneLine(text)),
+			"see the daemon's log; a container runs "+gateway.Binary+" first, so its image must let it run a Linux binary (see Troubleshooting in the README)")
 	}
 	return fail(fmt.Sprintf("a container could not use the proxy at %s: %s", where, oneLine(text)),
 		"the proxy listens on "+strings.Join(d.ProxyAddrs(), ", ")+"; on Linux it must listen on the Docker bridge gateway (the daemon binds it by itself once the engine answers; see its log), and no firewall may block that port")

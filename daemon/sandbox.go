@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sync"
 
@@ -30,6 +31,10 @@ import (
 
 // sandboxDir is below the home; it holds one directory per session.
 const sandboxDir = "sandbox"
+
+// doctorName is what doctor's throwaway credentials are called: '_' is not
+// allowed in session names, so one never shadows a session's.
+var doctorName = regexp.MustCompile(`^_doctor-[0-9a-f]{8}$`)
 
 // sandboxes is the daemon's session.Gateway: it listens on each session's
 // socket and serves the proxy there.
@@ -56,6 +61,11 @@ func (s *sandboxes) Open(name string) (string, error) {
 	if err := session.ValidateName(name); err != nil {
 		return "", err
 	}
+	return s.open(name)
+}
+
+// open is Open for a name already checked: a session's, or doctor's own.
+func (s *sandboxes) open(name string) (string, error) {
 	dir := s.Dir(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -86,7 +96,7 @@ func (s *sandboxes) Close(name string) {
 	if ok {
 		l.Close()
 	}
-	if session.ValidateName(name) == nil {
+	if session.ValidateName(name) == nil || doctorName.MatchString(name) {
 		os.RemoveAll(s.Dir(name))
 	}
 }

@@ -42,6 +42,9 @@ const (
 const unreachable = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" +
 	"clauderon: the daemon's proxy is not running; start it with `clauderon daemon` (or open the app) and retry\n"
 
+// ErrNotOnPath: the command the gateway should become is not in the image.
+var ErrNotOnPath = errors.New("is not on the image's PATH")
+
 // forwardFlag marks the background process that forwards connections.
 const forwardFlag = "--forward"
 
@@ -66,7 +69,7 @@ func Main(args []string) error {
 	}
 	argv0, err := exec.LookPath(o.cmd[0])
 	if err != nil {
-		return fmt.Errorf("gateway: %s is not on the image's PATH: %w", o.cmd[0], err)
+		return fmt.Errorf("gateway: %s %w: %v", o.cmd[0], ErrNotOnPath, err)
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {

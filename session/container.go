@@ -153,15 +153,15 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON, sockDir 
 		},
 	}
 	if r.Gateway {
-		c.withGateway(&spec, sockDir)
+		c.WithGateway(&spec, sockDir)
 	}
 	return spec
 }
 
-// withGateway gives a container no network but its loopback, where the
+// WithGateway gives a container no network but its loopback, where the
 // gateway it runs first listens and carries connections to the proxy's
-// socket for this session (package gateway).
-func (c ContainerConfig) withGateway(spec *backend.Spec, sockDir string) {
+// socket in sockDir (package gateway).
+func (c ContainerConfig) WithGateway(spec *backend.Spec, sockDir string) {
 	spec.Network = "none"
 	spec.ExtraHosts = nil
 	spec.Entrypoint = []string{gateway.Binary, "gateway", "--"}
