@@ -24,13 +24,14 @@ const maxServerErrorHead = 512
 // 400 for a missing, malformed or repeated Host, or a request it cannot
 // parse; 501 for an unknown transfer encoding; 505 for an unknown HTTP
 // version.
-func (p *Proxy) watchRefusals(ln net.Listener) net.Listener {
-	return &refusalListener{Listener: ln, p: p}
+func (p *Proxy) watchRefusals(ln net.Listener, only string) net.Listener {
+	return &refusalListener{Listener: ln, p: p, only: only}
 }
 
 type refusalListener struct {
 	net.Listener
-	p *Proxy
+	p    *Proxy
+	only string // the session ln is for, if any
 }
 
 func (l *refusalListener) Accept() (net.Conn, error) {
@@ -38,7 +39,7 @@ func (l *refusalListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &refusalConn{Conn: c, p: l.p}, nil
+	return &refusalConn{Conn: c, p: l.p, only: l.only}, nil
 }
 
 // refusalConn looks at the first bytes the server writes on a connection.
@@ -49,6 +50,7 @@ func (l *refusalListener) Accept() (net.Conn, error) {
 type refusalConn struct {
 	net.Conn
 	p       *Proxy
+	only    string
 	written atomic.Bool
 }
 
@@ -56,7 +58,11 @@ func (c *refusalConn) Write(b []byte) (int, error) {
 	if !c.written.Load() && !c.written.Swap(true) {
 		// Recorded before the client can read the answer.
 		if code, reason, ok := serverError(b); ok {
-			c.p.recordServerRefusal(connPeerAddr(c.Conn), code, reason)
+			addr := connPeerAddr(c.Conn)
+			if c.only != "" {
+				addr = socketPeer(c.only)
+			}
+			c.p.recordServerRefusal(addr, code, reason)
 		}
 	}
 	return c.Conn.Write(b)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -84,7 +85,23 @@ func (c *limitConn) Close() error {
 	return err
 }
 
+// CloseWrite, ReadFrom and WriteTo keep what the connection underneath
+// offers (half-close, and splice for blind tunnels).
 func (c *limitConn) CloseWrite() error { return closeWrite(c.Conn) }
+
+func (c *limitConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+func (c *limitConn) WriteTo(w io.Writer) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(c.Conn)
+	}
+	return io.Copy(w, struct{ io.Reader }{c.Conn})
+}
 
 // FileLimit raises the process's soft limit on open files to its hard limit
 // (the Go runtime does so too, on Linux) and returns the limit now in force,

@@ -203,6 +203,18 @@ func TestServeSessionOnlyItsOwnCredential(t *testing.T) {
 	if err := h.proxy.ServeSession(context.Background(), nil, ""); err == nil {
 		t.Error("ServeSession without a name")
 	}
+	// The refusal on the socket is recorded as from that session's socket
+	// (a unix peer has no address of its own).
+	h.stop()
+	var fromSocket bool
+	for _, l := range auditLines(t, filepath.Join(h.home, RefusedFile)) {
+		if l["addr"] == "socket of session sess-a" {
+			fromSocket = true
+		}
+	}
+	if !fromSocket {
+		t.Error("no refused line names the session's socket")
+	}
 }
 
 // TestEgressPolicyRefusesWith403: a host the policy refuses gets a 403

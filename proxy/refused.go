@@ -31,7 +31,16 @@ const (
 )
 
 // peerAddr is the address of the client that sent r.
-func peerAddr(r *http.Request) string { return r.RemoteAddr }
+func peerAddr(r *http.Request) string {
+	if only := onlySession(r); only != "" {
+		return socketPeer(only)
+	}
+	return r.RemoteAddr
+}
+
+// socketPeer names the client of a session's own socket: only that
+// session's container reaches it (a unix peer has no address).
+func socketPeer(session string) string { return "socket of session " + session }
 
 // connPeerAddr is peerAddr for a connection net/http refused before any
 // request was made of it; the two must agree.

@@ -90,7 +90,7 @@ func (p *Proxy) serve(ctx context.Context, ln net.Listener, only string) error {
 		},
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(p.watchRefusals(ln)) }()
+	go func() { errc <- srv.Serve(p.watchRefusals(ln, only)) }()
 
 	var err error
 	select {
