@@ -6,8 +6,10 @@ export CGO_ENABLED ?= 1
 
 .PHONY: run build test test-go lint bench deps clean
 
+# The CLI build links statically (no cgo): session containers run this same
+# binary as their gateway, whatever C library their image has.
 build:
-	$(GO) build -tags '$(TAGS)' -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build -tags '$(TAGS)' -o $(BIN) .
 
 run: build
 	./scripts/run.sh $(BIN)

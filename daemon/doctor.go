@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,8 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 		add(client.Check{Name: "ca", OK: true, Detail: fmt.Sprintf("%s, valid until %s", d.ca.CertPath(), cert.NotAfter.Format(time.DateOnly))})
 	}
 
+	add(d.gatewayCheck())
+
 	imageOK := false
 	if engineOK {
 		ok, err := d.cfg.Backend.ImageExists(ctx, image)
@@ -92,6 +95,37 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// gatewayCheck says how containers reach the proxy, and whether the binary
+// they run as their gateway needs a C library from the image.
+func (d *Daemon) gatewayCheck() client.Check {
+	if d.sandbox == nil {
+		return client.Check{Name: "network", OK: true, Detail: "containers are on the engine's bridge network and reach the proxy at " + session.ProxyHost + " (container.network is \"bridge\", or the engine is Docker Desktop's); they can reach other hosts directly too"}
+	}
+	static, err := staticBinary(d.sandbox.binary)
+	switch {
+	case err != nil:
+		return client.Check{Name: "network", Detail: "cannot read the gateway binary " + d.sandbox.binary + ": " + err.Error(), Fix: "restart the daemon"}
+	case !static:
+		return client.Check{Name: "network", OK: true, Detail: "containers have no network but their gateway to the proxy; the gateway (" + d.sandbox.binary + ") is dynamically linked, so images need a compatible glibc (build clauderon with `make build`, which links it statically, for any image)"}
+	}
+	return client.Check{Name: "network", OK: true, Detail: "containers have no network but their gateway to the proxy (" + d.sandbox.binary + ", statically linked)"}
+}
+
+// staticBinary reports whether an ELF executable asks for no interpreter.
+func staticBinary(path string) (bool, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // checkProxyFromContainer runs a throwaway container of image, as user, that
 // curls https://api.anthropic.com/ through the proxy with a temporary
 // credential. Any HTTP answer through the tunnel proves the path works.
@@ -116,7 +150,7 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 
 	cc := session.ContainerConfig{ProxyPort: d.proxyPort, CAFile: d.ca.CertPath(), BundleFile: d.bundlePath()}
 	proxyURL := session.ProxyURL(name, secret.Wrap(pass), d.proxyPort)
-	where := session.ProxyHost + ":" + fmt.Sprint(d.proxyPort)
+	where := "the proxy at " + session.ProxyHost + ":" + fmt.Sprint(d.proxyPort)
 	var sockDir string
 	if d.sandbox != nil {
 		// The way sessions go: no network, the gateway to a socket.
@@ -173,16 +207,16 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 		return client.Check{Name: "proxy", OK: true, Detail: "not checked from " + image + ", which has no curl; `clauderon doctor` checks it from the default image"}
 	}
 	if len(fields) == 2 && fields[1] != "000" {
-		return client.Check{Name: "proxy", OK: true, Detail: fmt.Sprintf("a container reached api.anthropic.com through the proxy at %s (HTTP %s)", where, fields[1])}
+		return client.Check{Name: "proxy", OK: true, Detail: fmt.Sprintf("a container reached api.anthropic.com through %s (HTTP %s)", where, fields[1])}
 	}
 	if len(fields) == 2 && fields[0] == "407" {
 		return fail("the proxy refused the test container's credential (407)", "restart the daemon; if it persists, report a bug")
 	}
 	if d.sandbox != nil {
-		return fail(fmt.Sprintf("a container could not use the proxy through %s: %s", where, oneLine(text)),
+		return fail(fmt.Sprintf("a container could not reach the proxy through %s: %s", where, oneLine(text)),
 			"see the daemon's log; a container runs "+gateway.Binary+" first, so its image must let it run a Linux binary (see Troubleshooting in the README)")
 	}
-	return fail(fmt.Sprintf("a container could not use the proxy at %s: %s", where, oneLine(text)),
+	return fail(fmt.Sprintf("a container could not use %s: %s", where, oneLine(text)),
 		"the proxy listens on "+strings.Join(d.ProxyAddrs(), ", ")+"; on Linux it must listen on the Docker bridge gateway (the daemon binds it by itself once the engine answers; see its log), and no firewall may block that port")
 }
 

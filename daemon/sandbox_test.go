@@ -118,3 +118,17 @@ func TestInstallGateway(t *testing.T) {
 		t.Errorf("bin holds %d entries, want 1", len(entries))
 	}
 }
+
+// TestStaticBinary tells a statically linked executable from one that
+// needs an interpreter (the race-enabled test binary does).
+func TestStaticBinary(t *testing.T) {
+	self, _ := os.Executable()
+	if static, err := staticBinary(self); err != nil || static {
+		t.Errorf("the test binary: static=%v %v, want dynamic", static, err)
+	}
+	notELF := filepath.Join(t.TempDir(), "x")
+	os.WriteFile(notELF, []byte("#!/bin/sh\n"), 0o755)
+	if _, err := staticBinary(notELF); err == nil {
+		t.Error("a script was read as an ELF binary")
+	}
+}

@@ -545,7 +545,7 @@ func TestSessionDoctor(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("doctor: exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"ok    engine", "ok    credential", "ok    ca", "ok    image", "ok    proxy"} {
+	for _, want := range []string{"ok    engine", "ok    credential", "ok    ca", "ok    network      containers have no network but their gateway", "ok    image", "ok    proxy"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor lacks %q:\n%s", want, out)
 		}

@@ -36,6 +36,7 @@ func main() {
 	many := flag.Int("sessions", 20, "sessions for the memory row")
 	basic := flag.Bool("basic", true, "measure create, print and memory against plain docker runs")
 	wsOn := flag.Bool("workspaces", true, "measure workspaces: create of a large repository, diff and land")
+	walls := flag.Bool("walls", true, "measure the sandbox's walls: create with the gateway against the bridge network and docker run, and a session's latency under a flood")
 	var ws wsKnobs
 	flag.IntVar(&ws.files, "large-files", 20000, "files in the large repository's working tree")
 	flag.IntVar(&ws.historyMB, "large-history-mb", 200, "MiB of (incompressible) history in the large repository")
@@ -45,7 +46,7 @@ func main() {
 	if ws.rounds <= 0 {
 		ws.rounds = *rounds
 	}
-	b := &bench{rounds: *rounds, many: *many, basic: *basic}
+	b := &bench{rounds: *rounds, many: *many, basic: *basic, walls: *walls}
 	if *wsOn {
 		b.ws = &ws
 	}
@@ -71,6 +72,8 @@ type bench struct {
 	home, image  string
 	fake         *fakeanthropic.Server
 	daemon       *exec.Cmd
+	daemons      []*exec.Cmd // every daemon started, b.daemon first
+	walls        bool
 	cl           *client.Client
 	containers   []string
 }
@@ -112,6 +115,11 @@ func (b *bench) run(bin string) (err error) {
 	logf("daemon pid %d idle", pid)
 	if b.basic {
 		if err := b.sessions(ctx, idle); err != nil {
+			return err
+		}
+	}
+	if b.walls {
+		if err := b.wallRows(ctx); err != nil {
 			return err
 		}
 	}
@@ -202,38 +210,50 @@ func (b *bench) sessions(ctx context.Context, idle int) error {
 	return nil
 }
 
-func (b *bench) startDaemon() error {
+func (b *bench) startDaemon() (err error) {
 	b.home = filepath.Join(b.tmp, "home")
-	if err := os.Mkdir(b.home, 0o700); err != nil {
-		return err
+	b.daemon, b.cl, err = b.startDaemonAt(b.home, nil)
+	return err
+}
+
+// startDaemonAt runs a daemon for a new home, whose config.json sends
+// api.anthropic.com to the fake and is then changed by edit (if not nil).
+func (b *bench) startDaemonAt(home string, edit func(*config.Config)) (*exec.Cmd, *client.Client, error) {
+	if err := os.Mkdir(home, 0o700); err != nil {
+		return nil, nil, err
 	}
-	cfg, _ := json.Marshal(config.Config{Proxy: config.Proxy{Upstreams: map[string]config.Upstream{
+	c := config.Config{Proxy: config.Proxy{Upstreams: map[string]config.Upstream{
 		"api.anthropic.com": {Address: b.fake.Addr, CAFile: b.fake.CAFile},
-	}}})
-	if err := os.WriteFile(filepath.Join(b.home, config.FileName), cfg, 0o600); err != nil {
-		return err
+	}}}
+	if edit != nil {
+		edit(&c)
+	}
+	cfg, _ := json.Marshal(c)
+	if err := os.WriteFile(filepath.Join(home, config.FileName), cfg, 0o600); err != nil {
+		return nil, nil, err
 	}
 	port, err := freePort()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	b.daemon = exec.Command(b.bin, "daemon", "--proxy-port", strconv.Itoa(port))
-	b.daemon.Env = append(os.Environ(), "CLAUDERON_HOME="+b.home, "CLAUDE_CODE_OAUTH_TOKEN="+canary)
-	logFile, err := os.Create(filepath.Join(b.tmp, "daemon.log"))
+	d := exec.Command(b.bin, "daemon", "--proxy-port", strconv.Itoa(port))
+	d.Env = append(os.Environ(), "CLAUDERON_HOME="+home, "CLAUDE_CODE_OAUTH_TOKEN="+canary)
+	logFile, err := os.Create(home + ".daemon.log")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	b.daemon.Stdout, b.daemon.Stderr = logFile, logFile
-	if err := b.daemon.Start(); err != nil {
-		return err
+	d.Stdout, d.Stderr = logFile, logFile
+	if err := d.Start(); err != nil {
+		return nil, nil, err
 	}
-	b.cl = &client.Client{Socket: filepath.Join(b.home, client.SocketFile)}
+	b.daemons = append(b.daemons, d)
+	cl := &client.Client{Socket: filepath.Join(home, client.SocketFile)}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if _, err := b.cl.Status(context.Background()); err == nil {
-			return nil
+		if _, err := cl.Status(context.Background()); err == nil {
+			return d, cl, nil
 		} else if time.Now().After(deadline) {
-			return fmt.Errorf("the daemon did not answer within 60 s: %w", err)
+			return nil, nil, fmt.Errorf("the daemon for %s did not answer within 60 s: %w", home, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -320,9 +340,11 @@ func (b *bench) cleanup() {
 	if len(b.containers) > 0 {
 		_ = exec.Command("docker", append([]string{"rm", "-f"}, b.containers...)...).Run()
 	}
-	if b.daemon != nil && b.daemon.Process != nil {
-		_ = b.daemon.Process.Signal(os.Interrupt)
-		_ = b.daemon.Wait()
+	for _, d := range b.daemons {
+		if d.Process != nil {
+			_ = d.Process.Signal(os.Interrupt)
+			_ = d.Wait()
+		}
 	}
 	if b.fake != nil {
 		b.fake.Close()
