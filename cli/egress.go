@@ -94,13 +94,13 @@ func printEgress(w io.Writer, rep session.EgressReport, asJSON bool) error {
 	case string(session.EgressBalanced):
 		fmt.Fprintf(w, "  allowed: Anthropic's API, %d development hosts (see `clauderon egress %s --json`)", len(rep.Balanced), rep.Session)
 		if len(rep.Allow) > 0 {
-			fmt.Fprintf(w, ", and %s", printable(strings.Join(rep.Allow, ", ")))
+			fmt.Fprintf(w, ", and %s", visiblePath(strings.Join(rep.Allow, ", ")))
 		}
 		fmt.Fprintln(w)
 	default:
 		fmt.Fprint(w, "  allowed: Anthropic's API")
 		if len(rep.Allow) > 0 {
-			fmt.Fprintf(w, " and %s", printable(strings.Join(rep.Allow, ", ")))
+			fmt.Fprintf(w, " and %s", visiblePath(strings.Join(rep.Allow, ", ")))
 		}
 		fmt.Fprintln(w)
 	}
@@ -108,9 +108,13 @@ func printEgress(w io.Writer, rep session.EgressReport, asJSON bool) error {
 		fmt.Fprintln(w, "no refused hosts since the daemon started")
 		return nil
 	}
-	fmt.Fprintf(w, "refused (latest %d, oldest first):\n", len(rep.Denials))
+	fmt.Fprintf(w, "refused (latest %d hosts, oldest first):\n", len(rep.Denials))
 	for _, d := range rep.Denials {
-		fmt.Fprintf(w, "  %s  %s\n", d.Time.Local().Format("2006-01-02 15:04:05"), printable(d.Host))
+		times := ""
+		if d.Count > 1 {
+			times = fmt.Sprintf("  (%d times)", d.Count)
+		}
+		fmt.Fprintf(w, "  %s  %s%s\n", d.Time.Local().Format("2006-01-02 15:04:05"), visiblePath(d.Host), times)
 	}
 	fmt.Fprintf(w, "allow one with: clauderon egress allow %s HOST\n", rep.Session)
 	return nil

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"golang.org/x/term"
@@ -17,9 +19,41 @@ import (
 
 // printJSON writes v as indented JSON, for scripts (--json).
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(jsonEscapeInvisible(b.Bytes()))
+	return err
+}
+
+// jsonEscapeInvisible writes C1 controls, format characters (bidirectional
+// overrides, zero-width ones) and other invisible code points of encoded
+// JSON as \u escapes, which mean the same to a JSON reader but nothing to
+// a terminal. They can only occur inside strings, where escapes are valid.
+func jsonEscapeInvisible(b []byte) []byte {
+	if !bytes.ContainsFunc(b, invisible) {
+		return b
+	}
+	var out bytes.Buffer
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if invisible(r) {
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&out, `\u%04x`, u)
+			}
+		} else {
+			out.Write(b[:n])
+		}
+		b = b[n:]
+	}
+	return out.Bytes()
+}
+
+func invisible(r rune) bool {
+	return (r >= 0x80 && r <= 0x9f) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Co, r) || r == 0x2028 || r == 0x2029
 }
 
 // ago renders a past time for humans: "3m ago".

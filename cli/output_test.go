@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/clauderon/clauderon/session"
 )
 
 // TestOneLine: a prompt is shown on one line, shortened, and cannot carry
@@ -66,5 +70,29 @@ func TestPrintError(t *testing.T) {
 	printError(&b, errors.New("the workspace's HEAD \x1b]52;c;aGk=\a cannot be read"))
 	if got := b.String(); strings.ContainsAny(got, "\x1b\a") || !strings.Contains(got, `\x1b]52`) {
 		t.Errorf("printError wrote %q", got)
+	}
+}
+
+// TestPrintEscapesWhatContainersWrote: a host a container asked for (a
+// denial) reaches the terminal with no C1 control or bidirectional
+// override, in text and in JSON, and the JSON still means the same.
+func TestPrintEscapesWhatContainersWrote(t *testing.T) {
+	hostile := "a\u202eb\u009d8;;x\u009c\u200b.example"
+	rep := session.EgressReport{Session: "s", Mode: "locked", Allow: []string{"c\u202ed"}, Denials: []session.Denial{{Host: hostile, Count: 2}}}
+	for _, asJSON := range []bool{false, true} {
+		var b bytes.Buffer
+		if err := printEgress(&b, rep, asJSON); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if strings.ContainsFunc(out, func(r rune) bool { return (r >= 0x80 && r <= 0x9f) || r == 0x202e || r == 0x200b }) {
+			t.Errorf("json=%v: raw invisible characters in %q", asJSON, out)
+		}
+		if asJSON {
+			var back session.EgressReport
+			if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Denials[0].Host != hostile {
+				t.Errorf("the escaped JSON reads back as %+v, %v", back, err)
+			}
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strings"
 
 	"github.com/clauderon/clauderon/secret"
 )
@@ -68,11 +69,23 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, e *AuditEntry) {
 		p.fail(w, e, err)
 		return
 	}
+	// One spelling per host, so that the idle pool is keyed as the policy
+	// saw it.
+	r.URL.Host = canonicalHost(r.URL.Host)
 	// ReverseProxy drops the hop-by-hop headers, Proxy-Authorization too.
 	p.roundTrip(w, r, e, host, e.Host, p.plain, func(pr *httputil.ProxyRequest) error {
 		pr.Out.URL.User = nil
 		return nil
 	})
+}
+
+// canonicalHost lower-cases a host[:port] and drops a trailing dot.
+func canonicalHost(hostport string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return strings.TrimSuffix(strings.ToLower(hostport), ".")
+	}
+	return net.JoinHostPort(strings.TrimSuffix(strings.ToLower(host), "."), port)
 }
 
 // roundTrip streams out (through rewrite, which ReverseProxy calls once it

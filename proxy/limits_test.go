@@ -11,7 +11,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestLimitHoldsConnectionsInTheBacklog: a pool full of connections makes
@@ -259,5 +262,62 @@ func TestEgressPolicyRefusesWith403(t *testing.T) {
 	}
 	if denied != 2 {
 		t.Errorf("%d audit lines record the denials, want 2", denied)
+	}
+}
+
+// TestPlainIdleBounded: plain-http requests to many hosts (and one host by
+// several spellings) leave at most maxPlainIdle idle upstream connections,
+// which no connection pool counts.
+func TestPlainIdleBounded(t *testing.T) {
+	h := newHarness(t, canaryOAuth, allowLoopback)
+	var open atomic.Int64
+	track := func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	var urls []string
+	for range 20 {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+		srv.Config.ConnState = track
+		srv.Start()
+		defer srv.Close()
+		urls = append(urls, srv.URL)
+	}
+	c := h.defaultClient()
+	var wg sync.WaitGroup
+	for _, u := range urls {
+		for _, spelling := range []string{u, strings.Replace(u, "127.0.0.1", "LOCALHOST", 1), strings.Replace(u, "127.0.0.1", "localhost.", 1)} {
+			for range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resp, err := c.Get(spelling + "/x")
+					if err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}()
+			}
+		}
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for open.Load() > maxPlainIdle && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := open.Load(); n > maxPlainIdle {
+		t.Errorf("%d upstream connections stay open after the requests, want at most %d", n, maxPlainIdle)
+	}
+}
+
+func TestCanonicalHost(t *testing.T) {
+	for in, want := range map[string]string{"GitHub.COM.:80": "github.com:80", "Example.org": "example.org", "[::1]:8080": "[::1]:8080"} {
+		if got := canonicalHost(in); got != want {
+			t.Errorf("canonicalHost(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

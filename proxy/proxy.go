@@ -127,12 +127,20 @@ func New(cfg Config) (*Proxy, error) {
 		Proxy:                 nil, // never chain to the environment's proxy
 		DialContext:           p.dialChecked,
 		DisableCompression:    true, // relay bodies as sent
-		MaxIdleConnsPerHost:   8,
+		// Idle upstream connections count against no pool: bound them in
+		// all, or a session asking many hosts (or one host by many
+		// spellings) would keep the daemon's descriptors for itself.
+		MaxIdleConns:          maxPlainIdle,
+		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // long polls and streams are normal
 	}
 	return p, nil
 }
+
+// maxPlainIdle bounds the idle connections kept for plain-http requests,
+// across every host.
+const maxPlainIdle = 32
 
 // client is the proxy user a request authenticated as. revoked, when not
 // nil, is cancelled once its credential stops being valid.

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -68,10 +69,15 @@ func NormalizeHost(h string) (string, error) {
 	orig := h
 	h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
 	if a, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		if a.Zone() != "" {
+			// A zone is free text ("fe80::1%x;rm -rf ~"), and names an
+			// interface of the host, not a destination.
+			return "", Errorf(ErrInvalid, "%s is an address with a zone; give the address alone", visibleArg(orig))
+		}
 		return a.Unmap().String(), nil
 	}
 	if len(h) == 0 || len(h) > 253 || !hostRE.MatchString(h) || h == "*" {
-		return "", Errorf(ErrInvalid, "%q is not a host: give a name such as example.com, a wildcard such as *.example.com, or an IP address (no scheme, port or path)", visibleArg(orig))
+		return "", Errorf(ErrInvalid, "%s is not a host: give a name such as example.com, a wildcard such as *.example.com, or an IP address (no scheme, port or path)", visibleArg(orig))
 	}
 	if strings.HasPrefix(h, "*.") && !strings.Contains(h[2:], ".") {
 		return "", Errorf(ErrInvalid, "%q would allow a whole top-level domain; name a domain below it, such as *.example.com", h)
@@ -79,17 +85,14 @@ func NormalizeHost(h string) (string, error) {
 	return h, nil
 }
 
-// visibleArg cuts and escapes what a user typed, for an error message.
+// visibleArg cuts what a user (or a container) gave and quotes it in
+// ASCII, so no control, bidirectional or invisible character reaches a
+// terminal, and no shell word is mistaken for part of a command.
 func visibleArg(s string) string {
 	if len(s) > 80 {
-		s = s[:80] + "…"
+		s = strings.ToValidUTF8(s[:80], "") + "…"
 	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
+	return strconv.QuoteToASCII(s)
 }
 
 // normalizeEgress checks a policy and puts its hosts in canonical form.
@@ -133,7 +136,7 @@ func (e Egress) checkMode() error {
 	case "", EgressOpen, EgressBalanced, EgressLocked:
 		return nil
 	}
-	return Errorf(ErrInvalid, "egress mode %q is not one of open, balanced, locked", visibleArg(string(e.Mode)))
+	return Errorf(ErrInvalid, "egress mode %s is not one of open, balanced, locked", visibleArg(string(e.Mode)))
 }
 
 // check is what a policy read back from a label must pass.
@@ -153,6 +156,9 @@ func (e Egress) check() error {
 func (e Egress) allows(host string, balanced []string) bool {
 	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return false
+		}
 		host = a.Unmap().String()
 	}
 	switch e.Mode {
@@ -175,13 +181,14 @@ func matchAny(patterns []string, host string) bool {
 	return false
 }
 
-// Denial is one tunnel the egress policy refused.
+// Denial is a host the egress policy refused: when last, and how often.
 type Denial struct {
-	Time time.Time `json:"time"`
-	Host string    `json:"host"`
+	Time  time.Time `json:"time"`
+	Host  string    `json:"host"`
+	Count int       `json:"count"`
 }
 
-// maxDenials is how many of a session's latest denials are kept.
+// maxDenials is how many hosts of a session's latest denials are kept.
 const maxDenials = 100
 
 // denyMessage is what a refused client reads: the host, the policy and the
@@ -211,7 +218,15 @@ func (m *Manager) CheckEgress(name, host string) error {
 	if err != nil {
 		shown = visibleArg(host)
 	}
-	d := append(m.denials[name], Denial{Time: m.cfg.Now().UTC(), Host: shown})
+	// One entry per host, the latest last: a flood of one host cannot push
+	// the others out.
+	d := m.denials[name]
+	n := Denial{Time: m.cfg.Now().UTC(), Host: shown, Count: 1}
+	if i := slices.IndexFunc(d, func(x Denial) bool { return x.Host == shown }); i >= 0 {
+		n.Count += d[i].Count
+		d = slices.Delete(d, i, i+1)
+	}
+	d = append(d, n)
 	if len(d) > maxDenials {
 		d = d[len(d)-maxDenials:]
 	}
@@ -220,7 +235,7 @@ func (m *Manager) CheckEgress(name, host string) error {
 	}
 	m.denials[name] = d
 	if err != nil {
-		return Errorf(ErrDenied, "session %s may not reach %q: it is not a host name an egress policy can allow", name, shown)
+		return Errorf(ErrDenied, "session %s may not reach %s: it is not a host name an egress policy can allow", name, shown)
 	}
 	return Errorf(ErrDenied, "%s", denyMessage(name, shown, r.Egress.Mode))
 }

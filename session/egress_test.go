@@ -35,6 +35,8 @@ func TestNormalizeHost(t *testing.T) {
 		{"-a.com", "", false},
 		{"exa\x1b[2Jmple.com", "", false},
 		{strings.Repeat("a", 64) + ".com", "", false},
+		{"fe80::1%eth0", "", false},
+		{"[fe80::1%x;touch pwned;]", "", false},
 	}
 	for _, tt := range tests {
 		got, err := NormalizeHost(tt.in)
@@ -99,11 +101,26 @@ func TestEgressPolicyLifecycle(t *testing.T) {
 	if !errors.Is(err, ErrDenied) || !strings.Contains(err.Error(), "evil.example") || !strings.Contains(err.Error(), "clauderon egress allow eg evil.example") {
 		t.Fatalf("CheckEgress(evil.example) = %v; want a denial naming the host and the command", err)
 	}
+	// A host that cannot be allowed gets no command to paste: a zone is
+	// free text, shell syntax included.
+	err = h.m.CheckEgress("eg", "fe80::1%x;touch pwned;")
+	if !errors.Is(err, ErrDenied) || strings.Contains(err.Error(), "egress allow") || strings.Contains(err.Error(), "%x;touch pwned;\"") == false {
+		t.Errorf("CheckEgress of a zoned address = %v; want a denial, quoted, with no command", err)
+	}
+	if err := h.m.CheckEgress("eg", "a\u202eb.example"); err == nil || strings.ContainsRune(err.Error(), 0x202e) {
+		t.Errorf("CheckEgress of a host with a bidi override: %v; want it denied and escaped", err)
+	}
 	if err := h.m.CheckEgress("nobody", "github.com"); !errors.Is(err, ErrDenied) {
 		t.Errorf("an unknown session's egress: %v", err)
 	}
-	if rep, _ := h.m.EgressOf("eg"); len(rep.Denials) != 1 || rep.Denials[0].Host != "evil.example" {
+	if rep, _ := h.m.EgressOf("eg"); len(rep.Denials) != 3 || rep.Denials[0].Host != "evil.example" {
 		t.Errorf("denials = %+v", rep.Denials)
+	}
+	for range 500 {
+		h.m.CheckEgress("eg", "flood.example")
+	}
+	if rep, _ := h.m.EgressOf("eg"); len(rep.Denials) != 4 || rep.Denials[0].Host != "evil.example" || rep.Denials[3].Host != "flood.example" || rep.Denials[3].Count != 500 {
+		t.Errorf("after a flood of one host, denials = %+v; want the earlier hosts kept and the flood counted", rep.Denials)
 	}
 	if _, err := h.m.AllowEgress("eg", "", []string{"evil.example"}); err != nil {
 		t.Fatal(err)
