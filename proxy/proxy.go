@@ -124,9 +124,9 @@ func New(cfg Config) (*Proxy, error) {
 		p.transports[r.Host] = p.ruleTransport(r)
 	}
 	p.plain = &http.Transport{
-		Proxy:                 nil, // never chain to the environment's proxy
-		DialContext:           p.dialChecked,
-		DisableCompression:    true, // relay bodies as sent
+		Proxy:              nil, // never chain to the environment's proxy
+		DialContext:        p.dialChecked,
+		DisableCompression: true, // relay bodies as sent
 		// Idle upstream connections count against no pool: bound them in
 		// all, or a session asking many hosts (or one host by many
 		// spellings) would keep the daemon's descriptors for itself.
