@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -319,5 +320,69 @@ func TestCanonicalHost(t *testing.T) {
 		if got := canonicalHost(in); got != want {
 			t.Errorf("canonicalHost(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestSessionRefusalsCannotWipeAudit: a session that makes thousands of
+// requests its policy denies gets a budget of full lines; the rest are
+// folded into refused.jsonl, and another session's earlier line is still
+// in audit.jsonl or its rotations.
+func TestSessionRefusalsCannotWipeAudit(t *testing.T) {
+	dir := t.TempDir()
+	small, err := OpenAudit(filepath.Join(dir, AuditFile), 8<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, canaryOAuth, allowLoopback, func(c *Config) {
+		c.Audit = small
+		c.Egress = func(s, host string) error {
+			if s == "sess-b" {
+				return errors.New("denied")
+			}
+			return nil
+		}
+	})
+	other, _ := NewSecret()
+	if err := h.sessions.Set("sess-b", other); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := do(t, h.defaultClient(), newRequest(t, "POST", "https://"+AnthropicHost+"/v1/messages", strings.NewReader(`{}`), nil))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sess-a's request: %d", resp.StatusCode)
+	}
+	sock := serveSession(t, h, "sess-b")
+	for i := range 2000 {
+		if code, _ := connectVia(t, sock, fmt.Sprintf("denied-%d.example:443", i), "sess-b", other); code != http.StatusForbidden {
+			t.Fatalf("denial %d: %d", i, code)
+		}
+	}
+	h.stop()
+	small.Close()
+	var kept bool
+	for _, f := range []string{AuditFile, AuditFile + ".1", AuditFile + ".2", AuditFile + ".3"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			continue
+		}
+		for _, l := range auditLines(t, filepath.Join(dir, f)) {
+			if l["session"] == "sess-a" && l["auth_injected"] == true {
+				kept = true
+			}
+		}
+	}
+	if !kept {
+		t.Error("sess-b's denials rotated sess-a's line out of the audit log")
+	}
+	var counted float64
+	for _, l := range auditLines(t, filepath.Join(dir, RefusedFile)) {
+		if l["addr"] == "session sess-b" {
+			if c, ok := l["count"].(float64); ok {
+				counted += c
+			} else {
+				counted++
+			}
+		}
+	}
+	if counted != 2000-sessionRefusalBudget {
+		t.Errorf("refused.jsonl counts %v of sess-b's denials past its budget, want %d", counted, 2000-sessionRefusalBudget)
 	}
 }

@@ -72,6 +72,8 @@ type Proxy struct {
 	plain      *http.Transport            // plain-HTTP requests to other hosts
 	buffers    *bufferPool                // body copy buffers
 
+	sessionRefusals refusalBudget
+
 	selfMu sync.RWMutex
 	self   map[net.Listener]*net.TCPAddr
 }
@@ -244,7 +246,58 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) fail(w http.ResponseWriter, e *AuditEntry, err error) {
 	e.Status = writeError(w, err)
 	e.Error = err.Error()
+	if !e.Refused && e.Session != "" && p.selfInflicted(e, err) && !p.sessionRefusals.allow(e.Session, e.Time) {
+		// An authenticated session can ask for these by the thousand
+		// (hosts its policy denies, closed ports). Past its budget they
+		// are folded with the other refusals, so they cannot rotate
+		// anyone's history out of audit.jsonl.
+		e.Refused, e.Addr = true, "session "+e.Session
+	}
 	p.record(e)
+}
+
+// selfInflicted reports whether a session's request failed for what it
+// asked (a host its policy denies, a closed port), not for the proxy's
+// upstreams or its credential.
+func (p *Proxy) selfInflicted(e *AuditEntry, err error) bool {
+	if errors.Is(err, ErrUpstream) {
+		return !e.Intercepted
+	}
+	return errors.Is(err, ErrEgressDenied) || errors.Is(err, ErrDialDenied) || errors.Is(err, ErrLoop) || errors.Is(err, ErrBadRequest)
+}
+
+// sessionRefusalBudget is how many of its own refused requests a session
+// gets a full audit.jsonl line for in each sessionRefusalWindow.
+const (
+	sessionRefusalBudget = 50
+	sessionRefusalWindow = 10 * time.Second
+)
+
+// refusalBudget counts each session's refused requests per window.
+type refusalBudget struct {
+	mu sync.Mutex
+	m  map[string]*budgetWindow
+}
+
+type budgetWindow struct {
+	start time.Time
+	n     int
+}
+
+// allow reports whether session's refusal at t is within its budget.
+func (b *refusalBudget) allow(session string, t time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil || len(b.m) > 4096 {
+		b.m = map[string]*budgetWindow{}
+	}
+	w := b.m[session]
+	if w == nil || t.Sub(w.start) >= sessionRefusalWindow || t.Before(w.start) {
+		w = &budgetWindow{start: t}
+		b.m[session] = w
+	}
+	w.n++
+	return w.n <= sessionRefusalBudget
 }
 
 // record completes e and hands it to the audit log and the logger.
