@@ -173,6 +173,7 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 		Dirs:       user.Dirs(),
 		ExtraHosts: []string{session.ProxyHost + ":host-gateway"},
 		Hardened:   true,
+		Limits:     backend.Limits{MemoryBytes: session.DefaultLimits().MemoryBytes, NanoCPUs: 1e9, Pids: session.DefaultLimits().Pids},
 	}
 	if d.sandbox != nil {
 		cc.WithGateway(&spec, sockDir)
@@ -269,7 +270,13 @@ func (d *Daemon) checkClaude(ctx context.Context, image string, user session.Use
 		User:     user.SpecUser(),
 		Dirs:     user.Dirs(),
 		Hardened: true,
+		// The image may be hostile: it runs with no network, within the
+		// sessions' limits, and with claude as its entrypoint, not its own.
+		Network:    "none",
+		Entrypoint: []string{"claude"},
+		Limits:     backend.Limits{MemoryBytes: session.DefaultLimits().MemoryBytes, NanoCPUs: 1e9, Pids: session.DefaultLimits().Pids},
 	}
+	spec.Cmd = []string{"--version"}
 	be := d.cfg.Backend
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()

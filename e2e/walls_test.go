@@ -278,3 +278,18 @@ func dialSessionSocket(home, name string) (net.Conn, error) {
 	defer dir.Close()
 	return net.Dial("unix", fmt.Sprintf("/proc/self/fd/%d/%s", dir.Fd(), gateway.SocketName))
 }
+
+// TestDoctorImageIsolated: doctor's check of a named image runs the image's
+// `claude` with no network, whatever the image is.
+func TestDoctorImageIsolated(t *testing.T) {
+	e := newSessionEnv(t)
+	// A claude that reports whether it can reach the bridge gateway.
+	hostile := derivedImage(t, e.image, `USER root
+RUN rm -f /usr/local/bin/claude && printf '%s\n' '#!/bin/bash' \
+ 'if (exec 3<>/dev/tcp/172.17.0.1/9) 2>/dev/null; then echo "claude 0.0.1 NETWORK-REACHED"; else echo "claude 0.0.1 isolated: $( (exec 3<>/dev/tcp/172.17.0.1/9) 2>&1 | tail -n1)"; fi' > /usr/local/bin/claude && chmod 0755 /usr/local/bin/claude
+USER claude`)
+	out, _, _ := cl(t, e.home, "doctor", "--image", hostile)
+	if strings.Contains(out, "NETWORK-REACHED") || !strings.Contains(out, "Network is unreachable") {
+		t.Errorf("doctor --image ran the image's claude with a network:\n%s", out)
+	}
+}
