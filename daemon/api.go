@@ -170,7 +170,7 @@ func (d *Daemon) createSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// A container made now could not reach the proxy.
-	if d.sandbox == nil {
+	if !d.newWithGateway {
 		if err := d.gatewayError(r.Context()); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,7 +85,8 @@ type Daemon struct {
 
 	// sandbox serves each session's own socket (sandbox.go); nil when
 	// containers reach the proxy over the bridge network instead.
-	sandbox *sandboxes
+	sandbox        *sandboxes
+	newWithGateway bool // new sessions get the gateway (else the bridge network)
 	// global bounds every proxy connection, below the file-descriptor
 	// limit; shared bounds those to the TCP listeners (connPools).
 	global, shared *proxy.ConnPool
@@ -144,7 +146,10 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	var gw session.Gateway
-	if d.useGateway() {
+	// Sessions made with a gateway keep theirs whatever container.network
+	// now says; useGateway decides for new ones.
+	d.newWithGateway = d.useGateway()
+	if runtime.GOOS == "linux" {
 		bin, err := installGateway(cfg.Home)
 		if err != nil {
 			return nil, fmt.Errorf("cannot install the sessions' gateway binary in %s: %w", filepath.Join(cfg.Home, "bin"), err)
@@ -171,6 +176,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		Auth:    authAdapter{d.auth, d.log},
 		Container: session.ContainerConfig{
 			Gateway:    gw,
+			Bridge:     !d.newWithGateway,
 			ProxyPort:  d.proxyPort,
 			CAFile:     d.ca.CertPath(),
 			BundleFile: d.bundlePath(),

@@ -98,7 +98,7 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 // gatewayCheck says how containers reach the proxy, and whether the binary
 // they run as their gateway needs a C library from the image.
 func (d *Daemon) gatewayCheck() client.Check {
-	if d.sandbox == nil {
+	if !d.newWithGateway {
 		return client.Check{Name: "network", OK: true, Detail: "containers are on the engine's bridge network and reach the proxy at " + session.ProxyHost + " (container.network is \"bridge\", or the engine is Docker Desktop's); they can reach other hosts directly too"}
 	}
 	static, err := staticBinary(d.sandbox.binary)
@@ -152,7 +152,7 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 	proxyURL := session.ProxyURL(name, secret.Wrap(pass), d.proxyPort)
 	where := "the proxy at " + session.ProxyHost + ":" + fmt.Sprint(d.proxyPort)
 	var sockDir string
-	if d.sandbox != nil {
+	if d.newWithGateway {
 		// The way sessions go: no network, the gateway to a socket.
 		if sockDir, err = d.sandbox.open(name); err != nil {
 			return fail("cannot listen on the test container's proxy socket: "+err.Error(), "check that "+d.sandbox.root+" is writable")
@@ -175,7 +175,7 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 		Hardened:   true,
 		Limits:     backend.Limits{MemoryBytes: session.DefaultLimits().MemoryBytes, NanoCPUs: 1e9, Pids: session.DefaultLimits().Pids},
 	}
-	if d.sandbox != nil {
+	if d.newWithGateway {
 		cc.WithGateway(&spec, sockDir)
 	}
 	be := d.cfg.Backend
@@ -213,7 +213,7 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 	if len(fields) == 2 && fields[0] == "407" {
 		return fail("the proxy refused the test container's credential (407)", "restart the daemon; if it persists, report a bug")
 	}
-	if d.sandbox != nil {
+	if d.newWithGateway {
 		return fail(fmt.Sprintf("a container could not reach the proxy through %s: %s", where, oneLine(text)),
 			"see the daemon's log; a container runs "+gateway.Binary+" first, so its image must let it run a Linux binary (see Troubleshooting in the README)")
 	}

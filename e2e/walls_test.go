@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/gateway"
 	"github.com/clauderon/clauderon/internal/testimage"
 	"github.com/clauderon/clauderon/session"
@@ -291,5 +292,45 @@ USER claude`)
 	out, _, _ := cl(t, e.home, "doctor", "--image", hostile)
 	if strings.Contains(out, "NETWORK-REACHED") || !strings.Contains(out, "Network is unreachable") {
 		t.Errorf("doctor --image ran the image's claude with a network:\n%s", out)
+	}
+}
+
+// TestBridgeModeKeepsGatewaySessions: a daemon restarted with
+// container.network "bridge" still serves the sessions made with a
+// gateway, and puts new sessions on the bridge network.
+func TestBridgeModeKeepsGatewaySessions(t *testing.T) {
+	e := newSessionEnv(t)
+	gwName := sname("keep-gw")
+	clOK(t, e.home, "create", "--name", gwName, "--image", e.image, "--no-workdir")
+	e.d.stop()
+	p := filepath.Join(e.home, config.FileName)
+	var c config.Config
+	b, err := os.ReadFile(p)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Container.Network = "bridge"
+	b, _ = json.Marshal(c)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.d = startSessDaemon(t, e.home, 0)
+	request := func(name string) (string, error) {
+		return inSessionErr(t, name, "curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "https://api.anthropic.com/echo/x")
+	}
+	waitFor(t, "the gateway session to work under a bridge-mode daemon", func() bool {
+		out, err := request(gwName)
+		return err == nil && out == "200"
+	})
+	brName := sname("keep-br")
+	clOK(t, e.home, "create", "--name", brName, "--image", e.image, "--no-workdir")
+	if s, _ := findSession(listSessions(t, e.home), brName); s.Gateway {
+		t.Error("a new session of a bridge-mode daemon got a gateway")
+	}
+	if out, err := request(brName); err != nil || out != "200" {
+		t.Errorf("the bridge session's request: %v %q", err, out)
 	}
 }

@@ -41,7 +41,10 @@ type ContainerConfig struct {
 	// Gateway, when set, makes new sessions' containers networkless, with
 	// their gateway as the only way out; nil: they reach the proxy over the
 	// bridge network at ProxyPort (Docker Desktop).
-	Gateway    Gateway
+	Gateway Gateway
+	// Bridge puts new sessions on the bridge network even with a Gateway,
+	// which then serves only the sessions made with one.
+	Bridge     bool
 	ProxyPort  int    // the proxy's port on the host
 	CAFile     string // host path of the proxy CA (PEM)
 	BundleFile string // host path of system roots + the proxy CA (PEM)

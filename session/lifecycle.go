@@ -86,7 +86,7 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 		Mounts: o.Mounts, Limits: m.cfg.Container.limitsFor(o), Egress: o.Egress,
 	}
 	var sockDir string
-	if gw := m.cfg.Container.Gateway; gw != nil {
+	if gw := m.cfg.Container.Gateway; gw != nil && !m.cfg.Container.Bridge {
 		r.Gateway, r.ProxyPort = true, 0
 		if sockDir, err = gw.Open(o.Name); err != nil {
 			return Session{}, Errorf(ErrUnavailable, "%v", err)
