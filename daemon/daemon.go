@@ -90,6 +90,7 @@ type Daemon struct {
 	// global bounds every proxy connection, below the file-descriptor
 	// limit; shared bounds those to the TCP listeners (connPools).
 	global, shared *proxy.ConnPool
+	local          localNets // the host's addresses and bridges (dialpolicy.go)
 	sessionConns   int
 }
 

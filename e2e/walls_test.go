@@ -140,6 +140,8 @@ func TestContainerReachesOnlyTheProxy(t *testing.T) {
 	locked := sname("wall-lock")
 	clOK(t, e.home, "create", "--name", bal, "--image", e.image, "--no-workdir", "--allow", ip)
 	clOK(t, e.home, "create", "--name", locked, "--image", e.image, "--no-workdir", "--egress", "locked")
+	openS := sname("wall-open")
+	clOK(t, e.home, "create", "--name", openS, "--image", e.image, "--no-workdir", "--egress", "open")
 
 	targets := []struct {
 		what string
@@ -197,6 +199,20 @@ func TestContainerReachesOnlyTheProxy(t *testing.T) {
 	}
 	if out, err := tunnel(locked); err == nil || !strings.Contains(out, "403") {
 		t.Errorf("under locked, a tunnel to a host not allowed: %v %q, want a 403", err, out)
+	}
+
+	// Even an open session does not reach the host's own services, or the
+	// containers on its bridges, through the proxy, unless it names the
+	// address.
+	for _, h := range []string{ip, gw, strings.TrimSpace(otherIP)} {
+		out, _ := inSessionErr(t, openS, "curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", fmt.Sprintf("http://%s:%d/", h, openPort))
+		if out != "403" {
+			t.Errorf("an open session's plain-http request to %s (this host or a bridge): %q, want 403", h, out)
+		}
+		code, body := connectThroughSocket(t, e.home, openS, containerEnv(t, openS, "HTTPS_PROXY"), net.JoinHostPort(h, strconv.Itoa(openPort)))
+		if code != http.StatusForbidden || !strings.Contains(body, "this host or one of its container networks") {
+			t.Errorf("an open session's tunnel to %s: %d %s", h, code, body)
+		}
 	}
 
 	// The 403's body names the host and the command, as the container reads

@@ -52,7 +52,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request, e *AuditEntry, c
 func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, e *AuditEntry, c client) {
 	ctx, release := c.bind(r.Context())
 	defer release()
-	up, err := p.dialChecked(ctx, "tcp", e.Host)
+	up, err := p.dialChecked(withDialSession(ctx, c.name), "tcp", e.Host)
 	if err != nil {
 		p.fail(w, e, dialError(e.Host, e.Host, err))
 		return

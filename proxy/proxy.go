@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"sync"
@@ -45,6 +46,11 @@ type Config struct {
 	// anywhere else: on the TCP listeners, which every local user can
 	// reach. nil means none is.
 	OwnListenerOnly func(name string) bool
+	// SessionDial is asked, after AllowDial, about every address a
+	// session's blind tunnel or plain-http request is about to connect to;
+	// an error refuses it as AllowDial's does. nil allows what AllowDial
+	// does.
+	SessionDial func(session, host string, ip netip.Addr) error
 }
 
 // EgressPolicy decides whether session may reach host (as the client named
@@ -67,6 +73,7 @@ type Proxy struct {
 	allowDial   DialPolicy
 	egress      EgressPolicy
 	ownOnly     func(name string) bool
+	sessionDial func(session, host string, ip netip.Addr) error
 
 	transports map[string]*http.Transport // per rule host
 	plain      *http.Transport            // plain-HTTP requests to other hosts
@@ -111,6 +118,7 @@ func New(cfg Config) (*Proxy, error) {
 		allowDial:   cfg.AllowDial,
 		egress:      cfg.Egress,
 		ownOnly:     cfg.OwnListenerOnly,
+		sessionDial: cfg.SessionDial,
 		transports:  make(map[string]*http.Transport, len(rules)),
 		self:        make(map[net.Listener]*net.TCPAddr),
 		buffers:     newBufferPool(copyBufferSize),
@@ -236,7 +244,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A revoked session's request ends at once, even mid-stream.
 		ctx, release := c.bind(r.Context())
 		defer release()
-		p.forward(w, r.WithContext(ctx), e)
+		p.forward(w, r.WithContext(withDialSession(ctx, name)), e)
 	default:
 		p.fail(w, e, fmt.Errorf("%w: %s %s is not a proxy request; point HTTPS_PROXY at this address instead", ErrBadRequest, r.Method, r.URL.Path))
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,7 +200,29 @@ func (p *Proxy) dial(ctx context.Context, network, addr string) (net.Conn, error
 // dialChecked connects where a client asked to go: as dial, and the dial
 // policy must allow every address connected to.
 func (p *Proxy) dialChecked(ctx context.Context, network, addr string) (net.Conn, error) {
-	return p.dialPolicy(ctx, network, addr, p.allowDial)
+	pol := p.allowDial
+	if sp, session := p.sessionDial, dialSession(ctx); sp != nil && session != "" {
+		pol = func(host string, ip netip.Addr) error {
+			if err := p.allowDial(host, ip); err != nil {
+				return err
+			}
+			return sp(session, host, ip)
+		}
+	}
+	return p.dialPolicy(ctx, network, addr, pol)
+}
+
+// sessionKey is the context key of the session a dial is for.
+type sessionKey struct{}
+
+// withDialSession marks ctx as a dial on behalf of session.
+func withDialSession(ctx context.Context, session string) context.Context {
+	return context.WithValue(ctx, sessionKey{}, session)
+}
+
+func dialSession(ctx context.Context) string {
+	s, _ := ctx.Value(sessionKey{}).(string)
+	return s
 }
 
 func (p *Proxy) dialPolicy(ctx context.Context, network, addr string, pol DialPolicy) (net.Conn, error) {

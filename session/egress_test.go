@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -284,6 +285,33 @@ func TestGatewaySpec(t *testing.T) {
 	for _, target := range []string{gateway.SocketDir, gateway.Binary, "/opt/clauderon"} {
 		if _, err := h.m.Create(context.Background(), Options{Name: "sq", Mounts: []Mount{{Source: t.TempDir(), Target: target}}}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("a mount at %s: %v", target, err)
+		}
+	}
+}
+
+// TestAllowsExactly: only an allow-list entry naming the address, or the
+// host itself, lets a session reach the host's own addresses; a wildcard,
+// the balanced list or another session's list does not.
+func TestAllowsExactly(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.m.Create(context.Background(), Options{Name: "ax", Egress: Egress{Mode: EgressOpen, Allow: []string{"10.0.0.5", "dev.corp.example", "*.corp.example"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ip := netip.MustParseAddr("10.0.0.5")
+	for _, tt := range []struct {
+		name, host string
+		ip         netip.Addr
+		want       bool
+	}{
+		{"ax", "10.0.0.5", ip, true},
+		{"ax", "anything.example", ip, true},
+		{"ax", "Dev.Corp.Example.", netip.MustParseAddr("10.9.9.9"), true},
+		{"ax", "x.corp.example", netip.MustParseAddr("10.9.9.9"), false},
+		{"ax", "github.com", netip.MustParseAddr("10.9.9.9"), false},
+		{"nobody", "10.0.0.5", ip, false},
+	} {
+		if got := h.m.AllowsExactly(tt.name, tt.host, tt.ip); got != tt.want {
+			t.Errorf("AllowsExactly(%s, %s, %s) = %v, want %v", tt.name, tt.host, tt.ip, got, tt.want)
 		}
 	}
 }
