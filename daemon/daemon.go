@@ -92,6 +92,8 @@ type Daemon struct {
 	global, shared *proxy.ConnPool
 	local          localNets // the host's addresses and bridges (dialpolicy.go)
 	sessionConns   int
+	poolMu         sync.Mutex
+	pools          map[string]*proxy.ConnPool // by session (sessionPool)
 }
 
 // New takes the home's lock, loads the configuration and the CA, opens the
@@ -158,8 +160,8 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		if err := os.MkdirAll(filepath.Join(cfg.Home, sandboxDir), 0o700); err != nil {
 			return nil, err
 		}
-		d.sandbox = &sandboxes{root: filepath.Join(cfg.Home, sandboxDir), binary: bin, pools: func() []*proxy.ConnPool {
-			return []*proxy.ConnPool{proxy.NewConnPool(d.sessionConns), d.global}
+		d.sandbox = &sandboxes{root: filepath.Join(cfg.Home, sandboxDir), binary: bin, pools: func(name string) []*proxy.ConnPool {
+			return []*proxy.ConnPool{d.sessionPool(name), d.global}
 		}}
 		gw = d.sandbox
 	}

@@ -39,6 +39,7 @@ func (d *Daemon) setupProxy(ctx context.Context) error {
 		Egress:          func(name, host string) error { return d.sessions.CheckEgress(name, host) },
 		OwnListenerOnly: func(name string) bool { return d.sessions.GatewayOnly(name) },
 		SessionDial:     d.sessionDial,
+		SessionPool:     d.sessionPool,
 	})
 	if err != nil {
 		return err

@@ -39,9 +39,9 @@ var doctorName = regexp.MustCompile(`^_doctor-[0-9a-f]{8}$`)
 // sandboxes is the daemon's session.Gateway: it listens on each session's
 // socket and serves the proxy there.
 type sandboxes struct {
-	root   string                   // $CLAUDERON_HOME/sandbox
-	binary string                   // the clauderon binary containers run as their gateway
-	pools  func() []*proxy.ConnPool // a new session's: its own, then the global one
+	root   string                              // $CLAUDERON_HOME/sandbox
+	binary string                              // the clauderon binary containers run as their gateway
+	pools  func(name string) []*proxy.ConnPool // a session's: its own, then the global one
 
 	mu    sync.Mutex
 	lns   map[string]net.Listener
@@ -76,7 +76,7 @@ func (s *sandboxes) open(name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cannot listen on session %s's proxy socket: %w", name, err)
 	}
-	ll := proxy.Limit(l, s.pools()...)
+	ll := proxy.Limit(l, s.pools(name)...)
 	if s.lns == nil {
 		s.lns = map[string]net.Listener{}
 	}
@@ -236,7 +236,26 @@ func (d *Daemon) connPools() {
 		shared = min(defaultSharedConns, max(global/8, 16))
 	}
 	d.shared = proxy.NewConnPool(shared)
+	d.pools = map[string]*proxy.ConnPool{}
 	d.log.Debug("proxy connection limits", "open_files", limit, "global", d.global.Cap(), "per_session", d.sessionConns, "shared_tcp", shared)
+}
+
+// sessionPool is session name's own connection pool, shared by its socket
+// and by its connections to the TCP listeners (see proxy.Config.SessionPool).
+func (d *Daemon) sessionPool(name string) *proxy.ConnPool {
+	d.poolMu.Lock()
+	defer d.poolMu.Unlock()
+	p, ok := d.pools[name]
+	if !ok {
+		if len(d.pools) >= 1<<16 {
+			// Names come from authenticated sessions only; this bound is
+			// a backstop.
+			clear(d.pools)
+		}
+		p = proxy.NewConnPool(d.sessionConns)
+		d.pools[name] = p
+	}
+	return p
 }
 
 // useGateway says whether new sessions get no network but their gateway:

@@ -20,7 +20,7 @@ import (
 // refused.
 func TestSandboxSockets(t *testing.T) {
 	root := filepath.Join(t.TempDir(), strings.Repeat("long-", 20), sandboxDir)
-	s := &sandboxes{root: root, binary: "/bin/true", pools: func() []*proxy.ConnPool { return []*proxy.ConnPool{proxy.NewConnPool(4)} }}
+	s := &sandboxes{root: root, binary: "/bin/true", pools: func(string) []*proxy.ConnPool { return []*proxy.ConnPool{proxy.NewConnPool(4)} }}
 	served := make(chan string, 4)
 	s.serveAll(func(name string, l net.Listener) {
 		served <- name

@@ -24,6 +24,8 @@ var (
 	// ErrDialDenied: the dial policy refused the address a tunnel or a
 	// plain-http request would connect to.
 	ErrDialDenied = errors.New("destination refused by the proxy's dial policy")
+	// ErrTooMany: the session holds as many connections as its pool allows.
+	ErrTooMany = errors.New("too many connections")
 	// ErrEgressDenied: the session's egress policy does not allow the host.
 	ErrEgressDenied = errors.New("egress refused")
 )
@@ -45,6 +47,8 @@ func status(err error) (code int, kind string) {
 		return http.StatusLoopDetected, "invalid_request_error"
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest, "invalid_request_error"
+	case errors.Is(err, ErrTooMany):
+		return http.StatusServiceUnavailable, "overloaded_error"
 	case errors.Is(err, ErrCredential):
 		return http.StatusServiceUnavailable, "api_error"
 	case errors.Is(err, ErrUpstream):

@@ -73,6 +73,8 @@ func (c *refusalConn) Write(b []byte) (int, error) {
 // connections (a blind tunnel) splices.
 func (c *refusalConn) CloseWrite() error { return closeWrite(c.Conn) }
 
+func (c *refusalConn) netConn() net.Conn { return c.Conn }
+
 func (c *refusalConn) ReadFrom(r io.Reader) (int64, error) {
 	c.written.Store(true)
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {

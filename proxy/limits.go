@@ -75,14 +75,57 @@ func release(pools []*ConnPool) {
 // limitConn gives its places back once, when closed.
 type limitConn struct {
 	net.Conn
-	pools []*ConnPool
-	once  sync.Once
+	mu     sync.Mutex
+	pools  []*ConnPool
+	closed bool
 }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { release(c.pools) })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		release(c.pools)
+	}
 	return err
+}
+
+// moveTo takes the connection's place in its first pool (the one its
+// listener gave it) to pool instead, if pool has room, and reports whether
+// it is in pool now.
+func (c *limitConn) moveTo(pool *ConnPool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || len(c.pools) == 0 {
+		return false
+	}
+	if c.pools[0] == pool {
+		return true
+	}
+	select {
+	case pool.sem <- struct{}{}:
+	default:
+		return false
+	}
+	<-c.pools[0].sem
+	c.pools = append([]*ConnPool{pool}, c.pools[1:]...)
+	return true
+}
+
+// limitConnOf finds the pooled connection under c's wrappers.
+func limitConnOf(c net.Conn) *limitConn {
+	for c != nil {
+		switch w := c.(type) {
+		case *limitConn:
+			return w
+		case interface{ netConn() net.Conn }:
+			c = w.netConn()
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // CloseWrite, ReadFrom and WriteTo keep what the connection underneath

@@ -386,3 +386,91 @@ func TestSessionRefusalsCannotWipeAudit(t *testing.T) {
 		t.Errorf("refused.jsonl counts %v of sess-b's denials past its budget, want %d", counted, 2000-sessionRefusalBudget)
 	}
 }
+
+// TestSharedListenerAdoptsSessions: on a shared listener whose pool holds
+// 2, a session that authenticates moves to its own pool, so it can hold
+// more tunnels than the shared pool has places, and another session still
+// gets in; a session whose own pool is full is told so with a 503.
+func TestSharedListenerAdoptsSessions(t *testing.T) {
+	own := map[string]*ConnPool{"sess-a": NewConnPool(4), "sess-b": NewConnPool(4)}
+	h := newHarness(t, canaryOAuth, allowLoopback, func(c *Config) {
+		c.SessionPool = func(name string) *ConnPool { return own[name] }
+	})
+	other, _ := NewSecret()
+	if err := h.sessions.Set("sess-b", other); err != nil {
+		t.Fatal(err)
+	}
+	shared := NewConnPool(2)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.proxy.Serve(ctx, Limit(ln, shared)) }()
+	defer func() { cancel(); <-done }()
+	up, err := holdOpen(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tunnel := func(user, pass string) (net.Conn, int) {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: Basic %s\r\n\r\n", up, up, basic(user, pass))
+		resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: http.MethodConnect})
+		if err != nil {
+			t.Fatalf("%s's tunnel: %v", user, err)
+		}
+		resp.Body.Close()
+		c.SetDeadline(time.Time{})
+		return c, resp.StatusCode
+	}
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for i := range 4 {
+		c, code := tunnel(h.name, h.secret)
+		held = append(held, c)
+		if code != http.StatusOK {
+			t.Fatalf("sess-a's tunnel %d through a shared pool of 2: %d", i, code)
+		}
+	}
+	if own["sess-a"].InUse() != 4 || shared.InUse() > 1 {
+		t.Errorf("sess-a's pool holds %d, the shared one %d; want 4 and at most the next accept's", own["sess-a"].InUse(), shared.InUse())
+	}
+	c, code := tunnel("sess-b", other)
+	held = append(held, c)
+	if code != http.StatusOK {
+		t.Errorf("sess-b after sess-a's four tunnels: %d", code)
+	}
+	c, code = tunnel(h.name, h.secret)
+	held = append(held, c)
+	if code != http.StatusServiceUnavailable {
+		t.Errorf("sess-a's fifth tunnel, past its own pool: %d, want 503", code)
+	}
+}
+
+// holdOpen listens on loopback and holds every connection open.
+func holdOpen(t *testing.T) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); c.Read(make([]byte, 1)) }()
+		}
+	}()
+	return l.Addr().String(), nil
+}

@@ -51,6 +51,10 @@ type Config struct {
 	// an error refuses it as AllowDial's does. nil allows what AllowDial
 	// does.
 	SessionDial func(session, host string, ip netip.Addr) error
+	// SessionPool is session name's own connection pool: a connection to a
+	// shared listener (see Limit) that authenticates as name moves from the
+	// listener's pool into it. nil: connections stay where they are.
+	SessionPool func(name string) *ConnPool
 }
 
 // EgressPolicy decides whether session may reach host (as the client named
@@ -74,6 +78,7 @@ type Proxy struct {
 	egress      EgressPolicy
 	ownOnly     func(name string) bool
 	sessionDial func(session, host string, ip netip.Addr) error
+	sessionPool func(name string) *ConnPool
 
 	transports map[string]*http.Transport // per rule host
 	plain      *http.Transport            // plain-HTTP requests to other hosts
@@ -119,6 +124,7 @@ func New(cfg Config) (*Proxy, error) {
 		egress:      cfg.Egress,
 		ownOnly:     cfg.OwnListenerOnly,
 		sessionDial: cfg.SessionDial,
+		sessionPool: cfg.SessionPool,
 		transports:  make(map[string]*http.Transport, len(rules)),
 		self:        make(map[net.Listener]*net.TCPAddr),
 		buffers:     newBufferPool(copyBufferSize),
@@ -236,6 +242,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.Session = name
+	if onlySession(r) == "" && !p.adopt(r, name) {
+		w.Header().Set("Connection", "close")
+		p.fail(w, e, fmt.Errorf("%w: session %s has as many connections open as it may; close some", ErrTooMany, name))
+		return
+	}
 	c := client{name: name, secret: sec, revoked: revoked}
 	switch {
 	case r.Method == http.MethodConnect:

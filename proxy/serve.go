@@ -43,6 +43,29 @@ func (p *Proxy) ServeSession(ctx context.Context, ln net.Listener, name string) 
 // listenerSession is the context key of the session a listener is for.
 type listenerSession struct{}
 
+// connKey is the context key of a shared listener's connection.
+type connKey struct{}
+
+// adopt moves an authenticated request's connection on a shared listener
+// into its session's own pool, so that sessions on the shared listeners
+// do not take each other's places, or unauthenticated clients'. It reports
+// false when the session's pool is full.
+func (p *Proxy) adopt(r *http.Request, name string) bool {
+	if p.sessionPool == nil {
+		return true
+	}
+	c, _ := r.Context().Value(connKey{}).(net.Conn)
+	lc := limitConnOf(c)
+	if lc == nil {
+		return true
+	}
+	pool := p.sessionPool(name)
+	if pool == nil {
+		return true
+	}
+	return lc.moveTo(pool)
+}
+
 // onlySession is the session the request's listener is for, or "".
 func onlySession(r *http.Request) string {
 	s, _ := r.Context().Value(listenerSession{}).(string)
@@ -83,9 +106,9 @@ func (p *Proxy) serve(ctx context.Context, ln net.Listener, only string) error {
 		ErrorLog:       p.errLog,
 		// Requests, and so hijacked tunnels, end when ctx does.
 		BaseContext: func(net.Listener) context.Context { return ctx },
-		ConnContext: func(cctx context.Context, _ net.Conn) context.Context {
+		ConnContext: func(cctx context.Context, c net.Conn) context.Context {
 			if only == "" {
-				return cctx
+				return context.WithValue(cctx, connKey{}, c)
 			}
 			return context.WithValue(cctx, listenerSession{}, only)
 		},
