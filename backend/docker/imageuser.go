@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -108,14 +109,51 @@ func (b *Backend) probeUser(ctx context.Context, imageID, spec string) (backend.
 	if err != nil {
 		return backend.ImageUser{}, err
 	}
+	// A link anywhere on the way to a home could lead the engine, which
+	// makes the claude.json mount point there, into a bind mount (the
+	// workspace, a --mount): such a home is not used, and an image whose
+	// /home, where clauderon would make one, is a link is refused.
+	if link, err := b.linkOnPath(ctx, resp.ID, "/home"); err != nil {
+		return backend.ImageUser{}, err
+	} else if link != "" {
+		return backend.ImageUser{}, fmt.Errorf("%w: the image's %s is a link, so clauderon cannot make a home under it safely; make /home a directory in the image", backend.ErrImageUser, link)
+	}
 	if u.Home != "" {
-		hdr, err := b.statPath(ctx, resp.ID, u.Home)
+		link, err := b.linkOnPath(ctx, resp.ID, u.Home)
 		if err != nil {
 			return backend.ImageUser{}, err
 		}
-		u.HomeWritable = hdr != nil && canWrite(hdr, u.UID, u.GID)
+		if link == "" {
+			hdr, err := b.statPath(ctx, resp.ID, u.Home)
+			if err != nil {
+				return backend.ImageUser{}, err
+			}
+			u.HomeWritable = hdr != nil && canWrite(hdr, u.UID, u.GID)
+		}
 	}
 	return u, nil
+}
+
+// linkOnPath returns the first component of p (absolute, clean) that is a
+// symbolic link in the container, or "" when none is (or p is missing).
+func (b *Backend) linkOnPath(ctx context.Context, id, p string) (string, error) {
+	cur := "/"
+	for _, part := range strings.Split(strings.TrimPrefix(path.Clean(p), "/"), "/") {
+		if part == "" {
+			continue
+		}
+		cur = path.Join(cur, part)
+		st, err := b.cli.ContainerStatPath(ctx, id, cur)
+		switch {
+		case err != nil && unreachable(err):
+			return "", b.wrap(err, "stat "+cur)
+		case err != nil:
+			return "", nil // missing (or unreadable): nothing to follow
+		case st.LinkTarget != "" || st.Mode&os.ModeSymlink != 0:
+			return cur, nil
+		}
+	}
+	return "", nil
 }
 
 // readFile returns the content of a regular file of a container, or nil

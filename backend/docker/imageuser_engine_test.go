@@ -60,6 +60,12 @@ func TestImageUserEngine(t *testing.T) {
 		{"a passwd link loop", "RUN rm /etc/passwd && ln -s passwd /etc/passwd\nUSER 1000", backend.ImageUser{}, "cannot read the image's /etc/passwd"},
 		{"a huge passwd", "RUN head -c 2000000 /dev/zero > /etc/passwd.big && mv /etc/passwd.big /etc/passwd\nUSER 1000", backend.ImageUser{}, "larger than"},
 		{"passwd is a directory", "RUN rm /etc/passwd && mkdir /etc/passwd\nUSER 1000", backend.ImageUser{}, "not a regular file"},
+		// A writable home reached through a link (into /workspace, where
+		// the engine would make the claude.json mount point in the
+		// session's workspace on the host) is no home to use.
+		{"a home below a link", "RUN mkdir -p /workspace/agent && useradd --no-create-home --home-dir /h/agent --uid 1239 --user-group viah && chown viah /workspace/agent && ln -s /workspace /h\nUSER viah",
+			backend.ImageUser{Config: "viah", Name: "viah", UID: 1239, GID: 1239, Home: "/h/agent"}, ""},
+		{"/home is a link", "RUN mv /home /realhome && ln -s /workspace /home\nUSER 1000", backend.ImageUser{}, "/home is a link"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
