@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		}
 		d.sandbox = &sandboxes{root: filepath.Join(cfg.Home, sandboxDir), binary: bin, pools: func(name string) []*proxy.ConnPool {
 			return []*proxy.ConnPool{d.sessionPool(name), d.global}
-		}}
+		}, forget: d.dropPool}
 		gw = d.sandbox
 	}
 	egress, err := d.egressConfig()

@@ -1,9 +1,15 @@
 package daemon
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
 	"testing"
+	"time"
+
+	"github.com/clauderon/clauderon/internal/testenv"
 )
 
 // TestLocalNets: the host's own addresses (any interface's) are local, and
@@ -45,4 +51,41 @@ func hostHas(t *testing.T, ip string) bool {
 		}
 	}
 	return false
+}
+
+// TestLocalNetsAnyBridgeAtOnce: a container network on a bridge of any
+// name is local as soon as it exists, even right after a lookup.
+func TestLocalNetsAnyBridgeAtOnce(t *testing.T) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		testenv.Unavailable(t, "no docker CLI: %v", err)
+	}
+	var l localNets
+	probe := netip.MustParseAddr("10.231.77.5")
+	if l.has(probe) {
+		t.Skip("10.231.77.0/24 is already on this host")
+	}
+	name := fmt.Sprintf("cltest%d", os.Getpid()%100000)
+	out, err := exec.Command("docker", "network", "create", "-o", "com.docker.network.bridge.name="+name, "--subnet", "10.231.77.0/24", name).CombinedOutput()
+	if err != nil {
+		testenv.Unavailable(t, "docker network create: %v %s", err, out)
+	}
+	defer exec.Command("docker", "network", "rm", name).Run()
+	// The bridge comes up when the engine says so; poll the kernel, not a clock.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := net.InterfaceByName(name); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Skipf("the engine made no interface %s", name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(2 * relearnAfter)
+	if !l.has(probe) {
+		t.Errorf("%s, on the new network %s, is not local", probe, name)
+	}
+	if !l.has(netip.MustParseAddr("10.231.77.1")) {
+		t.Error("the new network's gateway, this host's address, is not local")
+	}
 }

@@ -42,6 +42,7 @@ type sandboxes struct {
 	root   string                              // $CLAUDERON_HOME/sandbox
 	binary string                              // the clauderon binary containers run as their gateway
 	pools  func(name string) []*proxy.ConnPool // a session's: its own, then the global one
+	forget func(name string)                   // called once a session is gone
 
 	mu    sync.Mutex
 	lns   map[string]net.Listener
@@ -95,6 +96,9 @@ func (s *sandboxes) Close(name string) {
 	s.mu.Unlock()
 	if ok {
 		l.Close()
+	}
+	if s.forget != nil {
+		s.forget(name)
 	}
 	if session.ValidateName(name) == nil || doctorName.MatchString(name) {
 		os.RemoveAll(s.Dir(name))
@@ -247,15 +251,17 @@ func (d *Daemon) sessionPool(name string) *proxy.ConnPool {
 	defer d.poolMu.Unlock()
 	p, ok := d.pools[name]
 	if !ok {
-		if len(d.pools) >= 1<<16 {
-			// Names come from authenticated sessions only; this bound is
-			// a backstop.
-			clear(d.pools)
-		}
 		p = proxy.NewConnPool(d.sessionConns)
 		d.pools[name] = p
 	}
 	return p
+}
+
+// dropPool forgets a removed session's pool (its connections are closed).
+func (d *Daemon) dropPool(name string) {
+	d.poolMu.Lock()
+	defer d.poolMu.Unlock()
+	delete(d.pools, name)
 }
 
 // useGateway says whether new sessions get no network but their gateway:

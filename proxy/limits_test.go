@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -473,4 +474,75 @@ func holdOpen(t *testing.T) (string, error) {
 		}
 	}()
 	return l.Addr().String(), nil
+}
+
+// TestSessionTunnelFloodCannotWipeAudit: a session that opens thousands of
+// tunnels to the intercepted host and hangs up before TLS (no upstream
+// involved, allowed under every policy) is folded past its budget too.
+func TestSessionTunnelFloodCannotWipeAudit(t *testing.T) {
+	dir := t.TempDir()
+	small, err := OpenAudit(filepath.Join(dir, AuditFile), 8<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, canaryOAuth, allowLoopback, func(c *Config) { c.Audit = small })
+	other, _ := NewSecret()
+	if err := h.sessions.Set("sess-b", other); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := do(t, h.defaultClient(), newRequest(t, "POST", "https://"+AnthropicHost+"/v1/messages", strings.NewReader(`{}`), nil))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sess-a's request: %d", resp.StatusCode)
+	}
+	sock := serveSession(t, h, "sess-b")
+	for i := range 1500 {
+		if code, _ := connectVia(t, sock, AnthropicHost+":443", "sess-b", other); code != http.StatusOK {
+			t.Fatalf("tunnel %d: %d", i, code)
+		}
+	}
+	h.stop()
+	small.Close()
+	var kept bool
+	for _, f := range []string{AuditFile, AuditFile + ".1", AuditFile + ".2", AuditFile + ".3"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			continue
+		}
+		for _, l := range auditLines(t, filepath.Join(dir, f)) {
+			if l["session"] == "sess-a" && l["auth_injected"] == true {
+				kept = true
+			}
+		}
+	}
+	if !kept {
+		t.Error("sess-b's tunnels rotated sess-a's line out of the audit log")
+	}
+}
+
+// TestPlainRequestsDialPerSession: a plain-http request never rides an
+// idle connection another session's request opened, so each session's dial
+// check applies to each of its requests.
+func TestPlainRequestsDialPerSession(t *testing.T) {
+	h := newHarness(t, canaryOAuth, allowLoopback, func(c *Config) {
+		c.SessionDial = func(session, _ string, _ netip.Addr) error {
+			if session == "sess-b" {
+				return fmt.Errorf("%w: not for sess-b", ErrDialDenied)
+			}
+			return nil
+		}
+	})
+	other, _ := NewSecret()
+	if err := h.sessions.Set("sess-b", other); err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "secret-host-service") }))
+	defer up.Close()
+	a, b := h.defaultClient(), h.client("sess-b", other)
+	for i := range 3 {
+		if resp, body := do(t, a, newRequest(t, "GET", up.URL+"/x", nil, nil)); resp.StatusCode != http.StatusOK {
+			t.Fatalf("sess-a: %d %s", resp.StatusCode, body)
+		}
+		if resp, body := do(t, b, newRequest(t, "GET", up.URL+"/x", nil, nil)); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("round %d: sess-b after sess-a: %d %s; want 403", i, resp.StatusCode, body)
+		}
+	}
 }

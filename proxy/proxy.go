@@ -146,8 +146,11 @@ func New(cfg Config) (*Proxy, error) {
 		// Idle upstream connections count against no pool: bound them in
 		// all, or a session asking many hosts (or one host by many
 		// spellings) would keep the daemon's descriptors for itself.
-		MaxIdleConns:          maxPlainIdle,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConns:        maxPlainIdle,
+		MaxIdleConnsPerHost: 4,
+		// Each request dials anew: an idle connection made for one
+		// session would skip the next session's dial checks.
+		DisableKeepAlives:     true,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // long polls and streams are normal
 	}
@@ -265,30 +268,23 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) fail(w http.ResponseWriter, e *AuditEntry, err error) {
 	e.Status = writeError(w, err)
 	e.Error = err.Error()
-	if !e.Refused && e.Session != "" && p.selfInflicted(e, err) && !p.sessionRefusals.allow(e.Session, e.Time) {
-		// An authenticated session can ask for these by the thousand
-		// (hosts its policy denies, closed ports). Past its budget they
-		// are folded with the other refusals, so they cannot rotate
-		// anyone's history out of audit.jsonl.
-		e.Refused, e.Addr = true, "session "+e.Session
-	}
 	p.record(e)
 }
 
-// selfInflicted reports whether a session's request failed for what it
-// asked (a host its policy denies, a closed port), not for the proxy's
-// upstreams or its credential.
-func (p *Proxy) selfInflicted(e *AuditEntry, err error) bool {
-	if errors.Is(err, ErrUpstream) {
-		return !e.Intercepted
-	}
-	return errors.Is(err, ErrEgressDenied) || errors.Is(err, ErrDialDenied) || errors.Is(err, ErrLoop) || errors.Is(err, ErrBadRequest)
+// budgeted reports whether e is a line a session can make as often as it
+// likes at no cost: anything but a request the credential was injected
+// into and the upstream answered (which Anthropic's own limits bound).
+// Tunnels, failed handshakes, refusals: a session can open and drop them
+// by the thousand.
+func budgeted(e *AuditEntry) bool {
+	return e.Session != "" && !e.Refused && !(e.AuthInjected && e.Status > 0 && e.Status < 500)
 }
 
-// sessionRefusalBudget is how many of its own refused requests a session
-// gets a full audit.jsonl line for in each sessionRefusalWindow.
+// sessionRefusalBudget is how many budgeted lines a session gets in full in
+// audit.jsonl in each sessionRefusalWindow; past it they are folded into
+// refused.jsonl, so no session can rotate another's history away.
 const (
-	sessionRefusalBudget = 50
+	sessionRefusalBudget = 100
 	sessionRefusalWindow = 10 * time.Second
 )
 
@@ -321,6 +317,9 @@ func (b *refusalBudget) allow(session string, t time.Time) bool {
 
 // record completes e and hands it to the audit log and the logger.
 func (p *Proxy) record(e *AuditEntry) {
+	if budgeted(e) && !p.sessionRefusals.allow(e.Session, e.Time) {
+		e.Refused, e.Addr = true, "session "+e.Session
+	}
 	e.DurationMS = time.Since(e.Time).Milliseconds()
 	e.Time = e.Time.UTC()
 	level := slog.LevelDebug

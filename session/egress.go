@@ -336,22 +336,16 @@ func NewEgressConfig(def string, balanced []string) (EgressConfig, error) {
 	return c, nil
 }
 
-// AllowsExactly reports whether a session's allow list names ip, or host
-// itself (not through a wildcard): what the proxy asks before it lets a
-// tunnel reach this host's own addresses or its container networks.
-func (m *Manager) AllowsExactly(name, host string, ip netip.Addr) bool {
+// AllowsExactly reports whether a session's allow list names ip itself:
+// what the proxy asks before it lets a tunnel reach this host's own
+// addresses or the networks behind it. A name does not count, since whoever
+// controls its DNS could point it here.
+func (m *Manager) AllowsExactly(name, _ string, ip netip.Addr) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.sessions[name]
 	if !ok {
 		return false
 	}
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	want := ip.Unmap().WithZone("").String()
-	for _, a := range r.Egress.Allow {
-		if a == want || (a == host && !strings.HasPrefix(a, "*.")) {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.Egress.Allow, ip.Unmap().WithZone("").String())
 }

@@ -113,13 +113,13 @@ func (b *Backend) probeUser(ctx context.Context, imageID, spec string) (backend.
 	// makes the claude.json mount point there, into a bind mount (the
 	// workspace, a --mount): such a home is not used, and an image whose
 	// /home, where clauderon would make one, is a link is refused.
-	if link, err := b.linkOnPath(ctx, resp.ID, "/home"); err != nil {
+	if link, err := b.linkOnPath(ctx, resp.ID, madeHomeClaudeJSON); err != nil {
 		return backend.ImageUser{}, err
 	} else if link != "" {
-		return backend.ImageUser{}, fmt.Errorf("%w: the image's %s is a link, so clauderon cannot make a home under it safely; make /home a directory in the image", backend.ErrImageUser, link)
+		return backend.ImageUser{}, fmt.Errorf("%w: the image's %s is a link, so clauderon cannot make a home there safely; make it a directory (or remove it) in the image", backend.ErrImageUser, link)
 	}
 	if u.Home != "" {
-		link, err := b.linkOnPath(ctx, resp.ID, u.Home)
+		link, err := b.linkOnPath(ctx, resp.ID, path.Join(u.Home, ".claude.json"))
 		if err != nil {
 			return backend.ImageUser{}, err
 		}
@@ -133,6 +133,10 @@ func (b *Backend) probeUser(ctx context.Context, imageID, spec string) (backend.
 	}
 	return u, nil
 }
+
+// madeHomeClaudeJSON is where a session's claude.json goes when clauderon
+// makes its home (session.FallbackHome): no component of it may be a link.
+const madeHomeClaudeJSON = "/home/clauderon/.claude.json"
 
 // linkOnPath returns the first component of p (absolute, clean) that is a
 // symbolic link in the container, or "" when none is (or p is missing).

@@ -66,6 +66,9 @@ func TestImageUserEngine(t *testing.T) {
 		{"a home below a link", "RUN mkdir -p /workspace/agent && useradd --no-create-home --home-dir /h/agent --uid 1239 --user-group viah && chown viah /workspace/agent && ln -s /workspace /h\nUSER viah",
 			backend.ImageUser{Config: "viah", Name: "viah", UID: 1239, GID: 1239, Home: "/h/agent"}, ""},
 		{"/home is a link", "RUN mv /home /realhome && ln -s /workspace /home\nUSER 1000", backend.ImageUser{}, "/home is a link"},
+		{"a home whose .claude.json is a link", "RUN useradd --create-home --home-dir /srv/agent --uid 1240 --user-group clink && ln -s /workspace/planted /srv/agent/.claude.json\nUSER clink",
+			backend.ImageUser{Config: "clink", Name: "clink", UID: 1240, GID: 1240, Home: "/srv/agent"}, ""},
+		{"the made home's .claude.json is a link", "RUN mkdir -p /home/clauderon && ln -s /workspace/planted /home/clauderon/.claude.json", backend.ImageUser{}, "/home/clauderon/.claude.json is a link"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
