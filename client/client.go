@@ -30,6 +30,13 @@ const SocketFile = "clauderon.sock"
 type Client struct {
 	// Socket is the daemon's unix socket; empty means the default.
 	Socket string
+	// Dial, when set, connects to the daemon instead of Socket (a test, or
+	// an in-process caller with a net.Pipe).
+	Dial func(ctx context.Context) (net.Conn, error)
+	// Transport, when set, carries every request instead (an in-process
+	// caller serving the daemon's handler directly); Dial and Socket are
+	// then unused, and attach is not available.
+	Transport http.RoundTripper
 
 	once sync.Once
 	sock string
@@ -40,7 +47,11 @@ type Client struct {
 func (c *Client) init() error {
 	c.once.Do(func() {
 		c.sock = c.Socket
-		if c.sock == "" {
+		if c.Transport != nil {
+			c.hc = &http.Client{Transport: c.Transport}
+			return
+		}
+		if c.sock == "" && c.Dial == nil {
 			home, err := config.Home()
 			if err != nil {
 				c.err = err
@@ -59,6 +70,13 @@ func (c *Client) init() error {
 }
 
 func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	if c.Dial != nil {
+		conn, err := c.Dial(ctx)
+		if err != nil {
+			return nil, &DaemonUnreachableError{Socket: c.sock, Err: err}
+		}
+		return conn, nil
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.sock)
 	if err != nil {
@@ -118,6 +136,7 @@ func readError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var e struct {
 		Error string `json:"error"`
+		Code  string `json:"code"`
 	}
 	if json.Unmarshal(b, &e) != nil || e.Error == "" {
 		e.Error = strings.TrimSpace(string(b))
@@ -125,7 +144,7 @@ func readError(resp *http.Response) error {
 			e.Error = resp.Status
 		}
 	}
-	return &APIError{Status: resp.StatusCode, Message: e.Error}
+	return &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Error}
 }
 
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -49,5 +50,45 @@ func TestDaemonLostMidRequest(t *testing.T) {
 	_, err = (&Client{Socket: filepath.Join(t.TempDir(), SocketFile)}).Status(context.Background())
 	if !errors.As(err, &du) || !strings.Contains(err.Error(), "start it with `clauderon daemon`") {
 		t.Errorf("no daemon: err = %v", err)
+	}
+}
+
+// roundTrip answers every request with one canned response.
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestErrorCodes: answers that share a status are told apart by their
+// code, through errors.Is, over an injected Transport; and an injected Dial
+// is used instead of the socket.
+func TestErrorCodes(t *testing.T) {
+	for _, tt := range []struct {
+		status    int
+		code      string
+		is, isNot error
+	}{
+		{409, CodeExists, ErrExists, ErrState},
+		{409, CodeState, ErrState, ErrExists},
+		{409, CodeUnlanded, ErrUnlanded, ErrExists},
+		{422, CodeImage, ErrImage, ErrNotFound},
+		{404, CodeNotFound, ErrNotFound, ErrConflict},
+	} {
+		c := &Client{Transport: roundTrip(func(*http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: tt.status, Body: io.NopCloser(strings.NewReader(`{"error":"nope","code":"` + tt.code + `"}`)), Header: http.Header{}}, nil
+		})}
+		_, err := c.Get(context.Background(), "x")
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Code != tt.code || !errors.Is(err, tt.is) || errors.Is(err, tt.isNot) {
+			t.Errorf("%d %s: %v (code %q); want errors.Is %v and not %v", tt.status, tt.code, err, ae.Code, tt.is, tt.isNot)
+		}
+		if tt.status == 409 && !errors.Is(err, ErrConflict) {
+			t.Errorf("a 409 is no longer ErrConflict")
+		}
+	}
+	dialed := false
+	c := &Client{Dial: func(context.Context) (net.Conn, error) { dialed = true; return nil, errors.New("no daemon here") }}
+	var du *DaemonUnreachableError
+	if _, err := c.Get(context.Background(), "x"); !errors.As(err, &du) || !dialed {
+		t.Errorf("an injected Dial: dialed %v, err %v", dialed, err)
 	}
 }

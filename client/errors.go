@@ -14,6 +14,35 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
+// Errors an APIError also wraps, by its code, where one status means
+// several things: each 409 is ErrConflict and one of these.
+var (
+	ErrExists   = errors.New("already exists")
+	ErrState    = errors.New("not in a state that allows this")
+	ErrUnlanded = errors.New("holds unlanded work")
+	ErrImage    = errors.New("image not found")
+	ErrEngine   = errors.New("container engine unreachable")
+)
+
+// The codes of the LocalAPI's error answers ({"error": …, "code": …}).
+const (
+	CodeInvalid      = "invalid"
+	CodeNotFound     = "not_found"
+	CodeNoCredential = "no_credential"
+	CodeExists       = "exists"
+	CodeState        = "state"
+	CodeConflict     = "conflict" // with the user's repository
+	CodeUnlanded     = "unlanded"
+	CodeImage        = "image"
+	CodeEngine       = "engine"
+	CodeUnavailable  = "unavailable"
+	CodeKeychain     = "keychain"
+	CodeBrowser      = "browser"
+	CodeMethod       = "method"
+	CodeNoRoute      = "no_route"
+	CodeInternal     = "internal"
+)
+
 // DaemonUnreachableError means the daemon's socket did not answer.
 type DaemonUnreachableError struct {
 	Socket string
@@ -26,25 +55,39 @@ func (e *DaemonUnreachableError) Error() string {
 
 func (e *DaemonUnreachableError) Unwrap() error { return e.Err }
 
-// APIError is an error answer of the LocalAPI: {"error": "..."}.
+// APIError is an error answer of the LocalAPI: {"error": "...", "code": "..."}.
 type APIError struct {
 	Status  int
+	Code    string // one of the Code constants; "" from an older daemon
 	Message string
 }
 
 func (e *APIError) Error() string { return e.Message }
 
-// Unwrap lets errors.Is match ErrNotFound and friends.
-func (e *APIError) Unwrap() error {
+// Unwrap lets errors.Is match ErrNotFound and friends, by status and by code.
+func (e *APIError) Unwrap() []error {
+	var out []error
 	switch e.Status {
 	case http.StatusNotFound:
-		return ErrNotFound
+		out = append(out, ErrNotFound)
 	case http.StatusConflict:
-		return ErrConflict
+		out = append(out, ErrConflict)
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
-		return ErrBadRequest
+		out = append(out, ErrBadRequest)
 	case http.StatusServiceUnavailable, http.StatusBadGateway:
-		return ErrUnavailable
+		out = append(out, ErrUnavailable)
 	}
-	return nil
+	switch e.Code {
+	case CodeExists:
+		out = append(out, ErrExists)
+	case CodeState:
+		out = append(out, ErrState)
+	case CodeUnlanded:
+		out = append(out, ErrUnlanded)
+	case CodeImage:
+		out = append(out, ErrImage)
+	case CodeEngine:
+		out = append(out, ErrEngine)
+	}
+	return out
 }

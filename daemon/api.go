@@ -122,8 +122,32 @@ func status(err error) int {
 	return http.StatusInternalServerError
 }
 
+// code names an error's kind on the wire ({"error": …, "code": …}), so
+// that errors sharing a status (a name taken and a session in the wrong
+// state are both 409) are still told apart: the one place that does.
+func code(err error) string {
+	for _, k := range []struct {
+		err  error
+		code string
+	}{
+		{errBrowser, client.CodeBrowser}, {errMethod, client.CodeMethod}, {errNoRoute, client.CodeNoRoute},
+		{session.ErrNotFound, client.CodeNotFound}, {secret.ErrUnknownName, client.CodeNotFound}, {secret.ErrNotFound, client.CodeNoCredential},
+		{errBody, client.CodeInvalid}, {session.ErrInvalid, client.CodeInvalid}, {secret.ErrBadToken, client.CodeInvalid}, {secret.ErrTooBig, client.CodeInvalid},
+		{session.ErrExists, client.CodeExists}, {session.ErrState, client.CodeState},
+		{session.ErrConflict, client.CodeConflict}, {session.ErrUnlanded, client.CodeUnlanded},
+		{session.ErrImage, client.CodeImage}, {session.ErrEngine, client.CodeEngine},
+		{session.ErrClosed, client.CodeUnavailable}, {session.ErrUnavailable, client.CodeUnavailable},
+		{secret.ErrKeychainUnavailable, client.CodeKeychain}, {errFixedSource, client.CodeUnavailable},
+	} {
+		if errors.Is(err, k.err) {
+			return k.code
+		}
+	}
+	return client.CodeInternal
+}
+
 func writeError(w http.ResponseWriter, err error) {
-	writeJSON(w, status(err), map[string]string{"error": err.Error()})
+	writeJSON(w, status(err), map[string]string{"error": err.Error(), "code": code(err)})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
