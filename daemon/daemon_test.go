@@ -123,14 +123,15 @@ func TestLocalAPI(t *testing.T) {
 		b, _ := io.ReadAll(conn)
 		return string(b)
 	}
-	tests := []struct{ name, req, status string }{
-		{"origin", "GET /api/v0/status HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n", "403"},
-		{"referer", "GET /api/v0/status HTTP/1.1\r\nHost: x\r\nReferer: http://evil.example/\r\nConnection: close\r\n\r\n", "403"},
-		{"unknown route", "GET /api/v9/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "404"},
-		{"wrong method", "PUT /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "405"},
-		{"bad body", "POST /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{nope", "400"},
-		{"unknown field", "POST /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{\"privileged\":1}", "400"},
-		{"attach without upgrade", "POST /api/v0/sessions/x/attach HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "400"},
+	tests := []struct{ name, req, status, code string }{
+		{"origin", "GET /api/v0/status HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n", "403", "browser"},
+		{"referer", "GET /api/v0/status HTTP/1.1\r\nHost: x\r\nReferer: http://evil.example/\r\nConnection: close\r\n\r\n", "403", "browser"},
+		{"unknown route", "GET /api/v9/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "404", "no_route"},
+		{"wrong method", "PUT /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "405", "method"},
+		{"bad body", "POST /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{nope", "400", "invalid"},
+		{"unknown field", "POST /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{\"privileged\":1}", "400", "invalid"},
+		{"attach without upgrade", "POST /api/v0/sessions/x/attach HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "400", "invalid"},
+		{"no such session", "GET /api/v0/sessions/nobody HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "404", "not_found"},
 	}
 	// One request, one JSON value: a second one is refused, not ignored.
 	if got := raw("POST /api/v0/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 26\r\nConnection: close\r\n\r\n{\"name\":\"two\"}{\"name\":\"x\"}"); !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, "data after the JSON object") {
@@ -139,8 +140,8 @@ func TestLocalAPI(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := raw(tc.req)
-			if !strings.HasPrefix(got, "HTTP/1.1 "+tc.status) || !strings.Contains(got, `{"error":"`) {
-				t.Errorf("got %q, want status %s with a JSON error", got, tc.status)
+			if !strings.HasPrefix(got, "HTTP/1.1 "+tc.status) || !strings.Contains(got, `"error":"`) || !strings.Contains(got, `"code":"`+tc.code+`"`) {
+				t.Errorf("got %q, want status %s with a JSON error of code %s", got, tc.status, tc.code)
 			}
 		})
 	}
@@ -191,5 +192,24 @@ func TestClientZeroValue(t *testing.T) {
 	var c client.Client
 	if _, err := c.Status(context.Background()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestErrorCodeKinds: errors of one status but different meaning have
+// different codes.
+func TestErrorCodeKinds(t *testing.T) {
+	for err, want := range map[error]string{
+		session.Errorf(session.ErrExists, "x"):   client.CodeExists,
+		session.Errorf(session.ErrState, "x"):    client.CodeState,
+		session.Errorf(session.ErrUnlanded, "x"): client.CodeUnlanded,
+		session.Errorf(session.ErrConflict, "x"): client.CodeConflict,
+		errors.New("boom"):                       client.CodeInternal,
+	} {
+		if got := code(err); got != want {
+			t.Errorf("code(%v) = %q, want %q", err, got, want)
+		}
+		if status(err) == 409 && want == client.CodeInternal {
+			t.Errorf("%v", err)
+		}
 	}
 }
