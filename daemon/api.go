@@ -48,12 +48,46 @@ func (d *Daemon) routes() []route {
 	}
 }
 
-// handler serves the route table. Methods are dispatched here rather than by
-// the mux so that every answer, 404 and 405 included, is JSON.
-func (d *Daemon) handler() http.Handler {
+// agentRoutes are the routes an agent may reach through the MCP server
+// (and, later, a session through its spawn cap): sessions and their work,
+// never the credential, image builds from host paths, attach, or writes into
+// the user's working tree.
+var agentRoutes = map[string]bool{
+	"GET /status":                 true,
+	"GET /sessions":               true,
+	"POST /sessions":              true,
+	"GET /sessions/{name}":        true,
+	"DELETE /sessions/{name}":     true,
+	"POST /sessions/{name}/stop":  true,
+	"GET /sessions/{name}/wait":   true,
+	"GET /sessions/{name}/logs":   true,
+	"GET /sessions/{name}/diff":   true,
+	"POST /sessions/{name}/land":  true,
+	"GET /sessions/{name}/egress": true,
+	"GET /sessions/{name}/audit":  true,
+}
+
+// handler serves the whole route table: the LocalAPI socket's, which only
+// the user can reach.
+func (d *Daemon) handler() http.Handler { return d.handlerFor(nil) }
+
+// agentHandler serves agentRoutes only: what the MCP server's in-process
+// client is given.
+func (d *Daemon) agentHandler() http.Handler {
+	return d.handlerFor(func(rt route) bool { return agentRoutes[rt.method+" "+rt.pattern] })
+}
+
+// handlerFor serves the routes allow lets through (all when nil); any
+// other is a JSON 404, as an unknown one. Methods are dispatched here
+// rather than by the mux so that every answer, 404 and 405 included, is
+// JSON.
+func (d *Daemon) handlerFor(allow func(route) bool) http.Handler {
 	byPattern := map[string]map[string]func(http.ResponseWriter, *http.Request) error{}
 	var order []string
 	for _, rt := range d.routes() {
+		if allow != nil && !allow(rt) {
+			continue
+		}
 		if byPattern[rt.pattern] == nil {
 			byPattern[rt.pattern] = map[string]func(http.ResponseWriter, *http.Request) error{}
 			order = append(order, rt.pattern)

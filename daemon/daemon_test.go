@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,6 +211,36 @@ func TestErrorCodeKinds(t *testing.T) {
 		}
 		if status(err) == 409 && want == client.CodeInternal {
 			t.Errorf("%v", err)
+		}
+	}
+}
+
+// TestAgentRoutes: the agents' handler serves the session routes and
+// refuses the credential, image builds and attach as unknown routes.
+func TestAgentRoutes(t *testing.T) {
+	d := &Daemon{}
+	h := d.agentHandler()
+	for _, tt := range []struct {
+		method, path string
+		want         int
+	}{
+		{"PUT", "/api/v0/tokens/anthropic", 404},
+		{"GET", "/api/v0/tokens/anthropic", 404},
+		{"POST", "/api/v0/images/build", 404},
+		{"POST", "/api/v0/sessions/x/attach", 404},
+		{"POST", "/api/v0/sessions/x/apply", 404},
+		{"POST", "/api/v0/sessions/x/egress", 405},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, strings.NewReader("{}")))
+		if rec.Code != tt.want {
+			t.Errorf("%s %s through the agents' handler: %d, want %d", tt.method, tt.path, rec.Code, tt.want)
+		}
+	}
+	for _, rt := range d.routes() {
+		key := rt.method + " " + rt.pattern
+		if agentRoutes[key] && (strings.HasPrefix(rt.pattern, "/tokens") || strings.HasPrefix(rt.pattern, "/images")) {
+			t.Errorf("%s is open to agents", key)
 		}
 	}
 }
