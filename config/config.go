@@ -20,6 +20,28 @@ type Config struct {
 	Workspace Workspace `json:"workspace"`
 	Container Container `json:"container"`
 	Egress    Egress    `json:"egress"`
+	MCP       MCP       `json:"mcp"`
+}
+
+// MCP configures the MCP server's Streamable HTTP endpoint.
+type MCP struct {
+	// Port on 127.0.0.1 where the daemon serves /mcp; 0 means 18090, and
+	// -1 turns the endpoint off.
+	Port int `json:"port,omitempty"`
+}
+
+// DefaultMCPPort is where the daemon serves /mcp unless config.json says.
+const DefaultMCPPort = 18090
+
+// MCPPort is the port config.json gives the MCP endpoint (0: off).
+func (c Config) MCPPort() int {
+	switch {
+	case c.MCP.Port < 0:
+		return 0
+	case c.MCP.Port == 0:
+		return DefaultMCPPort
+	}
+	return c.MCP.Port
 }
 
 // Egress sets which hosts sessions may tunnel to (see `clauderon egress`).
