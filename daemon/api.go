@@ -39,6 +39,7 @@ func (d *Daemon) routes() []route {
 		{"POST", "/sessions/{name}/apply", d.applySession},
 		{"GET", "/sessions/{name}/egress", d.getEgress},
 		{"POST", "/sessions/{name}/egress", d.changeEgress},
+		{"GET", "/sessions/{name}/audit", d.sessionAudit},
 		{"GET", "/doctor", d.doctor},
 		{"POST", "/images/build", d.buildImage},
 		{"POST", "/images/pull", d.pullImage},
