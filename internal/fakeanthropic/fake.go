@@ -28,6 +28,19 @@ import (
 // DefaultReply is the text the fake answers with.
 const DefaultReply = "Hello from the fake Anthropic upstream."
 
+// Turn is an answer to a Messages request: a text, or a tool call.
+type Turn struct {
+	Text    string
+	ToolUse *ToolUse
+}
+
+// ToolUse is a tool call the fake makes.
+type ToolUse struct {
+	ID    string
+	Name  string
+	Input map[string]any
+}
+
 // Request is what the fake saw of one request.
 type Request struct {
 	Method        string
@@ -51,6 +64,10 @@ type Server struct {
 	// EventGate, when set, is received from before each SSE event after the
 	// first, so a test can check that event N arrived before N+1 is sent.
 	EventGate chan struct{}
+
+	// Respond, when set, picks the answer to a Messages request (its body
+	// as sent); nil means the usual text reply.
+	Respond func(body []byte) *Turn
 
 	srv  *httptest.Server
 	mu   sync.Mutex
@@ -205,6 +222,52 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// toolUse answers with one tool call, as JSON or as SSE.
+func (s *Server) toolUse(w http.ResponseWriter, model, id string, stream bool, t *ToolUse) {
+	if t.ID == "" {
+		t.ID = fmt.Sprintf("toolu_fake_%d", time.Now().UnixNano())
+	}
+	input := t.Input
+	if input == nil {
+		input = map[string]any{}
+	}
+	usage := map[string]any{"input_tokens": 10, "output_tokens": 8}
+	if !stream {
+		writeJSON(w, map[string]any{
+			"id": id, "type": "message", "role": "assistant", "model": model,
+			"content":     []any{map[string]any{"type": "tool_use", "id": t.ID, "name": t.Name, "input": input}},
+			"stop_reason": "tool_use", "stop_sequence": nil, "usage": usage,
+		})
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	fl, _ := w.(http.Flusher)
+	args, _ := json.Marshal(input)
+	for _, ev := range []event{
+		{"message_start", map[string]any{"type": "message_start", "message": map[string]any{
+			"id": id, "type": "message", "role": "assistant", "model": model, "content": []any{},
+			"stop_reason": nil, "stop_sequence": nil, "usage": map[string]any{"input_tokens": 10, "output_tokens": 1}}}},
+		{"content_block_start", map[string]any{"type": "content_block_start", "index": 0,
+			"content_block": map[string]any{"type": "tool_use", "id": t.ID, "name": t.Name, "input": map[string]any{}}}},
+		{"content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
+			"delta": map[string]any{"type": "input_json_delta", "partial_json": string(args)}}},
+		{"content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}},
+		{"message_delta", map[string]any{"type": "message_delta",
+			"delta": map[string]any{"stop_reason": "tool_use", "stop_sequence": nil},
+			"usage": map[string]any{"output_tokens": 8}}},
+		{"message_stop", map[string]any{"type": "message_stop"}},
+	} {
+		b, _ := json.Marshal(ev.data)
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, b); err != nil {
+			return
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
@@ -225,8 +288,18 @@ func (s *Server) messages(w http.ResponseWriter, body []byte) {
 		req.Model = "claude-sonnet-4-5"
 	}
 	text := s.reply()
+	var tool *ToolUse
+	if s.Respond != nil {
+		if t := s.Respond(body); t != nil {
+			text, tool = t.Text, t.ToolUse
+		}
+	}
 	id := fmt.Sprintf("msg_fake_%d", time.Now().UnixNano())
 	usage := map[string]any{"input_tokens": 10, "output_tokens": 8}
+	if tool != nil {
+		s.toolUse(w, req.Model, id, req.Stream, tool)
+		return
+	}
 	if !req.Stream {
 		writeJSON(w, map[string]any{
 			"id": id, "type": "message", "role": "assistant", "model": req.Model,
@@ -268,4 +341,71 @@ func (s *Server) messages(w http.ResponseWriter, body []byte) {
 			fl.Flush()
 		}
 	}
+}
+
+// MessagesBody is the part of a Messages request body a Respond function
+// looks at.
+type MessagesBody struct {
+	Tools []struct {
+		Name string `json:"name"`
+	} `json:"tools"`
+	Messages []struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	} `json:"messages"`
+}
+
+// ParseMessages reads a Messages request body; a body it cannot read is
+// empty.
+func ParseMessages(body []byte) MessagesBody {
+	var m MessagesBody
+	_ = json.Unmarshal(body, &m)
+	return m
+}
+
+// HasTool reports whether the request offers a tool named name.
+func (m MessagesBody) HasTool(name string) bool {
+	for _, t := range m.Tools {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ToolResults are the texts of the tool results in the request's last
+// user message.
+func (m MessagesBody) ToolResults() []string {
+	if len(m.Messages) == 0 {
+		return nil
+	}
+	last := m.Messages[len(m.Messages)-1]
+	var blocks []struct {
+		Type    string          `json:"type"`
+		Content json.RawMessage `json:"content"`
+	}
+	if last.Role != "user" || json.Unmarshal(last.Content, &blocks) != nil {
+		return nil
+	}
+	var out []string
+	for _, b := range blocks {
+		if b.Type != "tool_result" {
+			continue
+		}
+		var s string
+		if json.Unmarshal(b.Content, &s) == nil {
+			out = append(out, s)
+			continue
+		}
+		var parts []struct {
+			Text string `json:"text"`
+		}
+		_ = json.Unmarshal(b.Content, &parts)
+		var all []string
+		for _, p := range parts {
+			all = append(all, p.Text)
+		}
+		out = append(out, strings.Join(all, "\n"))
+	}
+	return out
 }
