@@ -86,6 +86,7 @@ credential they send and injects the real one from the OS keychain.`,
 		newImageCmd(),
 		newTokenCmd(),
 		newGatewayCmd(),
+		newMCPCmd(),
 	)
 	return root
 }
