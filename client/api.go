@@ -15,6 +15,10 @@ type Status struct {
 	Home       string   `json:"home"`
 	ProxyPort  int      `json:"proxy_port"`
 	ProxyAddrs []string `json:"proxy_addrs"`
+	// MCPURL is the MCP endpoint (Streamable HTTP), when it is on;
+	// MCPError says why it is off when it should be on.
+	MCPURL   string `json:"mcp_url,omitempty"`
+	MCPError string `json:"mcp_error,omitempty"`
 }
 
 // SessionList is the answer of GET /sessions.

@@ -211,9 +211,16 @@ func atEOF(dec *json.Decoder) bool {
 }
 
 func (d *Daemon) getStatus(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, client.Status{
+	st := client.Status{
 		Version: Version, PID: os.Getpid(), Home: d.cfg.Home, ProxyPort: d.proxyPort, ProxyAddrs: d.ProxyAddrs(),
-	})
+	}
+	if d.mcpLn != nil {
+		st.MCPURL = "http://127.0.0.1:" + strconv.Itoa(d.mcpPort) + "/mcp"
+	}
+	if d.mcpErr != nil {
+		st.MCPError = d.mcpErr.Error()
+	}
+	writeJSON(w, http.StatusOK, st)
 	return nil
 }
 

@@ -85,6 +85,12 @@ type Daemon struct {
 
 	// sandbox serves each session's own socket (sandbox.go); nil when
 	// containers reach the proxy over the bridge network instead.
+	// The MCP endpoint (mcphttp.go); mcpLn is nil when it is off.
+	mcpLn    net.Listener
+	mcpPort  int
+	mcpToken string
+	mcpErr   error
+
 	sandbox        *sandboxes
 	newWithGateway bool // new sessions get the gateway (else the bridge network)
 	// global bounds every proxy connection, below the file-descriptor
@@ -201,6 +207,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	d.listenMCP()
 	return d, nil
 }
 
@@ -243,6 +250,7 @@ func (d *Daemon) Run(ctx context.Context, force <-chan struct{}) error {
 			}()
 		})
 	}
+	d.serveMCP(bg, fail)
 	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()
@@ -294,6 +302,9 @@ func (d *Daemon) Run(ctx context.Context, force <-chan struct{}) error {
 func (d *Daemon) close() {
 	if d.sock != nil {
 		d.sock.Close() // removes the socket file
+	}
+	if d.mcpLn != nil {
+		d.mcpLn.Close()
 	}
 	d.closeListeners()
 	if d.sandbox != nil {

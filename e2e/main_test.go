@@ -87,9 +87,10 @@ func fakeHome(t testing.TB) (home string, fake *fakeanthropic.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
+	// No MCP HTTP endpoint unless a test asks: daemons would meet on its port.
 	cfg := config.Config{Proxy: config.Proxy{Upstreams: map[string]config.Upstream{
 		"api.anthropic.com": {Address: fake.Addr, CAFile: fake.CAFile},
-	}}}
+	}}, MCP: config.MCP{Port: -1}}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := os.WriteFile(filepath.Join(home, config.FileName), b, 0o600); err != nil {
 		t.Fatal(err)

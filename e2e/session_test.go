@@ -41,9 +41,18 @@ type sessionEnv struct {
 
 func newSessionEnv(t *testing.T) *sessionEnv {
 	t.Helper()
+	return newSessionEnvAt(t, func(t *testing.T) (string, *fakeanthropic.Server, int) {
+		home, fake := fakeHome(t)
+		return home, fake, 0
+	})
+}
+
+// newSessionEnvAt is newSessionEnv with a home made by mk.
+func newSessionEnvAt(t *testing.T, mk func(*testing.T) (string, *fakeanthropic.Server, int)) *sessionEnv {
+	t.Helper()
 	requireDocker(t)
 	image := testimage.Ensure(t)
-	home, fake := fakeHome(t)
+	home, fake, _ := mk(t)
 	d := startSessDaemon(t, home, 0)
 	return &sessionEnv{home: home, fake: fake, image: image, d: d}
 }
