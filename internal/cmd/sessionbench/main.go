@@ -36,6 +36,7 @@ func main() {
 	many := flag.Int("sessions", 20, "sessions for the memory row")
 	basic := flag.Bool("basic", true, "measure create, print and memory against plain docker runs")
 	wsOn := flag.Bool("workspaces", true, "measure workspaces: create of a large repository, diff and land")
+	mcpOn := flag.Bool("mcp", true, "measure MCP: list_sessions round trips over stdio and HTTP, and create_session against the CLI")
 	walls := flag.Bool("walls", true, "measure the sandbox's walls: create with the gateway against the bridge network and docker run, and a session's latency under a flood")
 	var ws wsKnobs
 	flag.IntVar(&ws.files, "large-files", 20000, "files in the large repository's working tree")
@@ -46,7 +47,7 @@ func main() {
 	if ws.rounds <= 0 {
 		ws.rounds = *rounds
 	}
-	b := &bench{rounds: *rounds, many: *many, basic: *basic, walls: *walls}
+	b := &bench{rounds: *rounds, many: *many, basic: *basic, walls: *walls, mcp: *mcpOn}
 	if *wsOn {
 		b.ws = &ws
 	}
@@ -74,6 +75,8 @@ type bench struct {
 	daemon       *exec.Cmd
 	daemons      []*exec.Cmd // every daemon started, b.daemon first
 	walls        bool
+	mcp          bool
+	mcpPort      int
 	cl           *client.Client
 	containers   []string
 }
@@ -115,6 +118,11 @@ func (b *bench) run(bin string) (err error) {
 	logf("daemon pid %d idle", pid)
 	if b.basic {
 		if err := b.sessions(ctx, idle); err != nil {
+			return err
+		}
+	}
+	if b.mcp {
+		if err := b.mcpRows(ctx); err != nil {
 			return err
 		}
 	}
@@ -212,7 +220,10 @@ func (b *bench) sessions(ctx context.Context, idle int) error {
 
 func (b *bench) startDaemon() (err error) {
 	b.home = filepath.Join(b.tmp, "home")
-	b.daemon, b.cl, err = b.startDaemonAt(b.home, nil)
+	if b.mcpPort, err = freePort(); err != nil {
+		return err
+	}
+	b.daemon, b.cl, err = b.startDaemonAt(b.home, func(c *config.Config) { c.MCP.Port = b.mcpPort })
 	return err
 }
 
