@@ -55,6 +55,9 @@ type Config struct {
 	// shared listener (see Limit) that authenticates as name moves from the
 	// listener's pool into it. nil: connections stay where they are.
 	SessionPool func(name string) *ConnPool
+	// Internal is the handler that serves session's requests to
+	// InternalHost; nil (or a nil handler) refuses them.
+	Internal func(session string) http.Handler
 }
 
 // EgressPolicy decides whether session may reach host (as the client named
@@ -79,6 +82,7 @@ type Proxy struct {
 	ownOnly     func(name string) bool
 	sessionDial func(session, host string, ip netip.Addr) error
 	sessionPool func(name string) *ConnPool
+	internal    func(session string) http.Handler
 
 	transports map[string]*http.Transport // per rule host
 	plain      *http.Transport            // plain-HTTP requests to other hosts
@@ -125,6 +129,7 @@ func New(cfg Config) (*Proxy, error) {
 		ownOnly:     cfg.OwnListenerOnly,
 		sessionDial: cfg.SessionDial,
 		sessionPool: cfg.SessionPool,
+		internal:    cfg.Internal,
 		transports:  make(map[string]*http.Transport, len(rules)),
 		self:        make(map[net.Listener]*net.TCPAddr),
 		buffers:     newBufferPool(copyBufferSize),
@@ -252,8 +257,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := client{name: name, secret: sec, revoked: revoked}
 	switch {
+	case r.Method == http.MethodConnect && isInternal(hostOnly(r.Host)):
+		p.fail(w, e, fmt.Errorf("%w: %s is not served over TLS; use http://%s/", ErrBadRequest, InternalHost, InternalHost))
 	case r.Method == http.MethodConnect:
 		p.connect(w, r, e, c)
+	case r.URL.IsAbs() && isInternal(r.URL.Hostname()):
+		// A revoked session's request ends at once, its streams too.
+		ctx, release := c.bind(r.Context())
+		defer release()
+		p.serveInternal(w, r.WithContext(ctx), e)
 	case r.URL.IsAbs() && (r.URL.Scheme == "http" || r.URL.Scheme == "https") && r.URL.Host != "":
 		// A revoked session's request ends at once, even mid-stream.
 		ctx, release := c.bind(r.Context())
@@ -410,3 +422,11 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 func (c *countingWriter) Flush() { _ = http.NewResponseController(c.ResponseWriter).Flush() }
 
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// hostOnly is hostport's host, or hostport itself when it has no port.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
