@@ -19,8 +19,9 @@ import (
 type createFlags struct {
 	name, prompt, image, workdir, from, memory string
 	egress                                     string
-	includes, mounts, allow                    []string
+	includes, mounts, allow, spawnImages       []string
 	cpus                                       float64
+	spawn                                      int
 	print, wait, json, noWorkdir               bool
 }
 
@@ -48,6 +49,8 @@ func newCreateCmd() *cobra.Command {
 	fl.StringVar(&f.memory, "memory", "", "memory the container may use, e.g. 2g or 512m (default 4g, or container.memory_bytes in config.json)")
 	fl.StringVar(&f.egress, "egress", "", "hosts the session may reach besides Anthropic's API: open (any), balanced (common development hosts; the default, or egress.default in config.json) or locked (only --allow)")
 	fl.StringArrayVar(&f.allow, "allow", nil, "also allow this host, e.g. example.com or *.example.com (repeatable)")
+	fl.IntVar(&f.spawn, "spawn", 0, "let the session's own Claude Code start at most N child sessions through clauderon's MCP tools (no token enters the container; children are capped by the session)")
+	fl.StringArrayVar(&f.spawnImages, "spawn-image", nil, "an image the session's children may run besides its own (repeatable; needs --spawn)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the session to finish and print its result")
 	fl.BoolVar(&f.json, "json", false, "print the session as JSON")
 	return cmd
@@ -61,7 +64,7 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 		return errors.New("--workdir and --no-workdir cannot be used together: pass --workdir DIR to mount DIR, or --no-workdir to mount none")
 	}
 	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive, From: f.from, Includes: f.includes, CPUs: f.cpus,
-		Egress: session.Egress{Mode: session.EgressMode(f.egress), Allow: f.allow}}
+		Egress: session.Egress{Mode: session.EgressMode(f.egress), Allow: f.allow}, Spawn: f.spawn, SpawnImages: f.spawnImages}
 	if f.memory != "" {
 		n, err := parseBytes(f.memory)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -43,8 +44,9 @@ func runList(ctx context.Context, w io.Writer, asJSON bool) error {
 		now := time.Now()
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tSTATUS\tMODE\tIMAGE\tCREATED\tCHANGES\tPROMPT")
-		for _, s := range l.Sessions {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, printable(statusText(s)), s.Mode, printable(s.Image), ago(s.CreatedAt, now), changesText(s), oneLine(s.Prompt, 40))
+		for _, t := range tree(l.Sessions) {
+			s := t.s
+			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.indent, s.Name, printable(statusText(s)), s.Mode, printable(s.Image), ago(s.CreatedAt, now), changesText(s), oneLine(s.Prompt, 40))
 		}
 		tw.Flush()
 		for _, s := range l.Sessions {
@@ -91,4 +93,53 @@ func changesText(s session.Session) string {
 		return "applied"
 	}
 	return "-"
+}
+
+// treeRow is a session in list's order, indented below its parent.
+type treeRow struct {
+	indent string
+	s      session.Session
+}
+
+// tree orders sessions so that each child follows its parent, indented one
+// step deeper ("└ "); a child whose parent is gone is listed at the top.
+func tree(ss []session.Session) []treeRow {
+	byName := map[string]bool{}
+	kids := map[string][]session.Session{}
+	for _, s := range ss {
+		byName[s.Name] = true
+	}
+	var roots []session.Session
+	for _, s := range ss {
+		if s.Parent != "" && byName[s.Parent] && s.Parent != s.Name {
+			kids[s.Parent] = append(kids[s.Parent], s)
+		} else {
+			roots = append(roots, s)
+		}
+	}
+	var out []treeRow
+	seen := map[string]bool{}
+	var walk func(s session.Session, depth int)
+	walk = func(s session.Session, depth int) {
+		if seen[s.Name] {
+			return
+		}
+		seen[s.Name] = true
+		indent := ""
+		if depth > 0 {
+			indent = strings.Repeat("  ", depth-1) + "└ "
+		}
+		out = append(out, treeRow{indent, s})
+		for _, k := range kids[s.Name] {
+			walk(k, depth+1)
+		}
+	}
+	for _, s := range roots {
+		walk(s, 0)
+	}
+	// A cycle (state edited by hand) leaves some unreached: list them too.
+	for _, s := range ss {
+		walk(s, 0)
+	}
+	return out
 }

@@ -209,7 +209,19 @@ func (c *Client) Stop(ctx context.Context, name string) (session.Session, error)
 // Remove deletes a session; force removes a running one, discard one whose
 // workspace holds work that was never landed or applied.
 func (c *Client) Remove(ctx context.Context, name string, force, discard bool) error {
+	return c.remove(ctx, name, force, discard, false)
+}
+
+// RemoveTree deletes a session and the sessions it started, theirs too.
+func (c *Client) RemoveTree(ctx context.Context, name string, force, discard bool) error {
+	return c.remove(ctx, name, force, discard, true)
+}
+
+func (c *Client) remove(ctx context.Context, name string, force, discard, recursive bool) error {
 	q := url.Values{}
+	if recursive {
+		q.Set("recursive", "1")
+	}
 	if force {
 		q.Set("force", "1")
 	}

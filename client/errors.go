@@ -22,6 +22,8 @@ var (
 	ErrUnlanded = errors.New("holds unlanded work")
 	ErrImage    = errors.New("image not found")
 	ErrEngine   = errors.New("container engine unreachable")
+	// ErrCap: a nested session asked for more than its parent's caps.
+	ErrCap = errors.New("over a nested session's cap")
 )
 
 // The codes of the LocalAPI's error answers ({"error": …, "code": …}).
@@ -35,6 +37,7 @@ const (
 	CodeUnlanded     = "unlanded"
 	CodeImage        = "image"
 	CodeEngine       = "engine"
+	CodeCap          = "cap" // a nested session's cap
 	CodeUnavailable  = "unavailable"
 	CodeKeychain     = "keychain"
 	CodeBrowser      = "browser"
@@ -88,6 +91,8 @@ func (e *APIError) Unwrap() []error {
 		out = append(out, ErrImage)
 	case CodeEngine:
 		out = append(out, ErrEngine)
+	case CodeCap:
+		out = append(out, ErrCap)
 	}
 	return out
 }

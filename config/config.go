@@ -21,6 +21,14 @@ type Config struct {
 	Container Container `json:"container"`
 	Egress    Egress    `json:"egress"`
 	MCP       MCP       `json:"mcp"`
+	Spawn     Spawn     `json:"spawn"`
+}
+
+// Spawn bounds nested sessions (create --spawn).
+type Spawn struct {
+	// MaxDepth is how deep sessions may nest: a top-level session is at
+	// depth 0, its children at 1. 0 means 2; -1 turns nesting off.
+	MaxDepth int `json:"max_depth,omitempty"`
 }
 
 // MCP configures the MCP server's Streamable HTTP endpoint.

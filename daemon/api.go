@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -70,19 +71,21 @@ var agentRoutes = map[string]bool{
 
 // handler serves the whole route table: the LocalAPI socket's, which only
 // the user can reach.
-func (d *Daemon) handler() http.Handler { return d.handlerFor(nil) }
+func (d *Daemon) handler() http.Handler { return d.handlerFor(nil, "") }
 
 // agentHandler serves agentRoutes only: what the MCP server's in-process
 // client is given.
 func (d *Daemon) agentHandler() http.Handler {
-	return d.handlerFor(func(rt route) bool { return agentRoutes[rt.method+" "+rt.pattern] })
+	return d.handlerFor(func(rt route) bool { return agentRoutes[rt.method+" "+rt.pattern] }, "")
 }
 
 // handlerFor serves the routes allow lets through (all when nil); any
 // other is a JSON 404, as an unknown one. Methods are dispatched here
 // rather than by the mux so that every answer, 404 and 405 included, is
-// JSON.
-func (d *Daemon) handlerFor(allow func(route) bool) http.Handler {
+// JSON. With a parent, every request acts for that session: it reaches
+// only its children (any other name is not found), and what it creates is
+// its child.
+func (d *Daemon) handlerFor(allow func(route) bool, parent string) http.Handler {
 	byPattern := map[string]map[string]func(http.ResponseWriter, *http.Request) error{}
 	var order []string
 	for _, rt := range d.routes() {
@@ -104,6 +107,10 @@ func (d *Daemon) handlerFor(allow func(route) bool) http.Handler {
 				writeError(w, session.Errorf(errMethod, "method %s is not allowed on %s", r.Method, r.URL.Path))
 				return
 			}
+			if n := r.PathValue("name"); parent != "" && n != "" && !d.sessions.IsChild(parent, n) {
+				writeError(w, session.Errorf(session.ErrNotFound, "session %s started no session named %q", parent, n))
+				return
+			}
 			if err := h(w, r); err != nil {
 				d.log.Debug("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 				writeError(w, err)
@@ -119,6 +126,10 @@ func (d *Daemon) handlerFor(allow func(route) bool) http.Handler {
 			writeError(w, errBrowser)
 			return
 		}
+		r.Header.Del(parentHeader)
+		if parent != "" {
+			r.Header.Set(parentHeader, parent)
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -133,7 +144,7 @@ var (
 // status maps an error to its HTTP status: the one place that does.
 func status(err error) int {
 	switch {
-	case errors.Is(err, errBrowser):
+	case errors.Is(err, errBrowser), errors.Is(err, session.ErrCap):
 		return http.StatusForbidden
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed
@@ -170,7 +181,7 @@ func code(err error) string {
 		{errBody, client.CodeInvalid}, {session.ErrInvalid, client.CodeInvalid}, {secret.ErrBadToken, client.CodeInvalid}, {secret.ErrTooBig, client.CodeInvalid},
 		{session.ErrExists, client.CodeExists}, {session.ErrState, client.CodeState},
 		{session.ErrConflict, client.CodeConflict}, {session.ErrUnlanded, client.CodeUnlanded},
-		{session.ErrImage, client.CodeImage}, {session.ErrEngine, client.CodeEngine},
+		{session.ErrImage, client.CodeImage}, {session.ErrEngine, client.CodeEngine}, {session.ErrCap, client.CodeCap},
 		{session.ErrClosed, client.CodeUnavailable}, {session.ErrUnavailable, client.CodeUnavailable},
 		{secret.ErrKeychainUnavailable, client.CodeKeychain}, {errFixedSource, client.CodeUnavailable},
 	} {
@@ -225,7 +236,11 @@ func (d *Daemon) getStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Daemon) listSessions(w http.ResponseWriter, r *http.Request) error {
-	ss := d.sessions.WithChanges(r.Context(), d.sessions.List())
+	ss := d.sessions.List()
+	if p := callerParent(r); p != "" {
+		ss = slices.DeleteFunc(ss, func(s session.Session) bool { return s.Parent != p })
+	}
+	ss = d.sessions.WithChanges(r.Context(), ss)
 	writeJSON(w, http.StatusOK, client.SessionList{Sessions: ss, Orphans: d.sessions.Orphans()})
 	return nil
 }
@@ -235,6 +250,7 @@ func (d *Daemon) createSession(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &o); err != nil {
 		return err
 	}
+	o.Parent = callerParent(r)
 	// A container made now could not reach the proxy.
 	if !d.newWithGateway {
 		if err := d.gatewayError(r.Context()); err != nil {
@@ -285,7 +301,11 @@ func (d *Daemon) getSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Daemon) removeSession(w http.ResponseWriter, r *http.Request) error {
-	if err := d.sessions.Remove(r.Context(), r.PathValue("name"), queryFlag(r, "force"), queryFlag(r, "discard")); err != nil {
+	remove := d.sessions.Remove
+	if queryFlag(r, "recursive") {
+		remove = d.sessions.RemoveTree
+	}
+	if err := remove(r.Context(), r.PathValue("name"), queryFlag(r, "force"), queryFlag(r, "discard")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

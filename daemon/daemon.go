@@ -90,6 +90,8 @@ type Daemon struct {
 	mcpPort  int
 	mcpToken string
 	mcpErr   error
+	// nested serves spawning sessions' MCP endpoints (nested.go).
+	nested nestedMCP
 
 	sandbox        *sandboxes
 	newWithGateway bool // new sessions get the gateway (else the bridge network)
@@ -122,6 +124,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		cfg.DrainTimeout = 10 * time.Second
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, drain: make(chan struct{})}
+	d.nested.d = d
 	// Before anything is written there: the home holds the sessions' key,
 	// the CA's key and the socket, which is private because the home is.
 	was, err := config.EnsurePrivate(cfg.Home)
@@ -195,6 +198,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		ProxyServes:  d.proxyServes,
 		MaxCopyBytes: d.conf.Workspace.MaxCopyBytes,
 		Egress:       egress,
+		MaxDepth:     d.conf.Spawn.MaxDepth,
 	})
 	if err != nil {
 		return nil, err
@@ -251,6 +255,7 @@ func (d *Daemon) Run(ctx context.Context, force <-chan struct{}) error {
 		})
 	}
 	d.serveMCP(bg, fail)
+	d.nested.start(bg)
 	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()

@@ -40,6 +40,7 @@ func (d *Daemon) setupProxy(ctx context.Context) error {
 		OwnListenerOnly: func(name string) bool { return d.sessions.GatewayOnly(name) },
 		SessionDial:     d.sessionDial,
 		SessionPool:     d.sessionPool,
+		Internal:        d.nested.handler,
 	})
 	if err != nil {
 		return err

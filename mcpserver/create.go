@@ -34,6 +34,8 @@ type createArgs struct {
 	Allow          []string `json:"allow"`
 	Wait           *bool    `json:"wait"`
 	TimeoutSeconds int      `json:"timeout_seconds"`
+	Spawn          int      `json:"spawn"`
+	SpawnImages    []string `json:"spawn_images"`
 }
 
 // CreateOutput is create_session's answer.
@@ -66,6 +68,10 @@ Returns the session; with wait, its result (text, cost, turns, duration) and exi
 				mcp.Description("Hosts the session may reach besides Anthropic's API: balanced (default: common development hosts such as GitHub and package registries), locked (only allow), or open (any).")),
 			mcp.WithArray("allow", mcp.WithStringItems(mcp.MaxLength(253)), mcp.MaxItems(100),
 				mcp.Description("More hosts the session may reach, e.g. example.com or *.example.com.")),
+			mcp.WithInteger("spawn", mcp.Min(0), mcp.Max(session.MaxSpawn),
+				mcp.Description("Let the session's own Claude Code start at most this many child sessions with these same tools (default 0: none). Its children are capped by it: depth, count, egress, images and limits.")),
+			mcp.WithArray("spawn_images", mcp.WithStringItems(mcp.MaxLength(255)), mcp.MaxItems(16),
+				mcp.Description("Images the session's children may run besides its own (needs spawn).")),
 			mcp.WithBoolean("wait",
 				mcp.Description("Wait for a print session to finish and return its result (default true for print; interactive sessions cannot be waited for).")),
 			mcp.WithInteger("timeout_seconds", mcp.Min(1), mcp.Max(maxWaitSeconds), mcp.DefaultNumber(defaultWaitSeconds),
@@ -120,7 +126,7 @@ func (t *tools) handleCreate(ctx context.Context, req mcp.CallToolRequest) (any,
 		return nil, inputErr("name: %v", err)
 	}
 	o := session.Options{Name: name, Prompt: a.Prompt, Mode: mode, Image: a.Image, Workdir: a.Workdir, From: a.From,
-		Egress: session.Egress{Mode: session.EgressMode(a.Egress), Allow: a.Allow}}
+		Egress: session.Egress{Mode: session.EgressMode(a.Egress), Allow: a.Allow}, Spawn: a.Spawn, SpawnImages: a.SpawnImages}
 
 	progress := newProgress(ctx, req)
 	s, err := t.c.CreateWithProgress(ctx, o, progress.send)

@@ -54,13 +54,15 @@ func (t *tools) deleteSession() tool {
 A workspace holding work that was never landed is refused unless discard is true: land it with land_session first if it should be kept.`),
 			nameArg("The session's name."),
 			mcp.WithBoolean("discard", mcp.Description("Delete even work that was never landed. That work is lost.")),
+			mcp.WithBoolean("recursive", mcp.Description("Delete the session's child sessions (and theirs) too; without it, a session with children is refused.")),
 			mcp.WithOutputSchema[DeleteOutput](),
 			annotations("Delete a session", false, true, true, false),
 		),
 		handle: func(ctx context.Context, req mcp.CallToolRequest) (any, error) {
 			var a struct {
-				Name    string `json:"name"`
-				Discard bool   `json:"discard"`
+				Name      string `json:"name"`
+				Discard   bool   `json:"discard"`
+				Recursive bool   `json:"recursive"`
 			}
 			if err := bind(req, &a); err != nil {
 				return nil, err
@@ -68,7 +70,11 @@ A workspace holding work that was never landed is refused unless discard is true
 			if err := session.ValidateName(a.Name); err != nil {
 				return nil, inputErr("name: %v", err)
 			}
-			if err := t.c.Remove(ctx, a.Name, true, a.Discard); err != nil {
+			remove := t.c.Remove
+			if a.Recursive {
+				remove = t.c.RemoveTree
+			}
+			if err := remove(ctx, a.Name, true, a.Discard); err != nil {
 				return nil, err
 			}
 			return DeleteOutput{Name: a.Name, Deleted: true}, nil

@@ -24,6 +24,9 @@ type SessionView struct {
 	Changes    *Changes   `json:"changes,omitempty" jsonschema:"what the workspace holds that was never landed"`
 	Egress     string     `json:"egress,omitempty" jsonschema:"the egress mode: open, balanced or locked"`
 	Allow      []string   `json:"allow,omitempty" jsonschema:"hosts the session may also reach"`
+	Parent     string     `json:"parent,omitempty" jsonschema:"the session that started this one"`
+	Spawn      int        `json:"spawn,omitempty" jsonschema:"how many children this session may start"`
+	Spawned    int        `json:"spawned,omitempty" jsonschema:"how many children it has started, removed ones included"`
 }
 
 // Result is a print session's outcome.
@@ -56,6 +59,7 @@ func viewOf(s session.Session) SessionView {
 	v := SessionView{
 		Name: s.Name, Status: string(s.Status), Mode: string(s.Mode), Image: s.Image, CreatedAt: s.CreatedAt,
 		ExitCode: s.ExitCode, Reason: s.Reason, Warning: s.Warning, Egress: string(s.Egress.Mode), Allow: s.Egress.Allow,
+		Parent: s.Parent, Spawn: s.Spawn, Spawned: s.Spawned,
 	}
 	if !s.StartedAt.IsZero() {
 		t := s.StartedAt

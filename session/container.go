@@ -20,6 +20,10 @@ const (
 	ContainerBundle  = "/etc/clauderon/ca-bundle.pem"
 	ContainerCA      = "/etc/clauderon/proxy-ca.pem"
 	ProxyHost        = "host.docker.internal"
+	// InternalMCPURL is clauderon's MCP server as a session that may
+	// spawn children reaches it: through its proxy, which serves the name
+	// itself (proxy.InternalHost), over plain http.
+	InternalMCPURL = "http://" + proxy.InternalHost + "/mcp"
 )
 
 // Gateway gives each session's container its own way to the proxy (see
@@ -124,6 +128,11 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON, sockDir 
 	env = append(env, r.User.Env()...)
 	if r.Mode == ModeInteractive {
 		env = append(env, "TERM=xterm-256color")
+	}
+	if r.Spawn > 0 {
+		// clauderon's tools in every request, not deferred behind Claude
+		// Code's tool search: a session started to spawn should see them.
+		env = append(env, "ENABLE_TOOL_SEARCH=false")
 	}
 	mounts := append(c.CAMounts(), backend.Mount{Source: claudeJSON, Target: r.User.ClaudeCfg()})
 	if w := r.Workspace; w != nil {

@@ -22,6 +22,8 @@ var (
 	ErrUnlanded = errors.New("session holds unlanded work")
 	// ErrDenied: the session's egress policy refuses a host.
 	ErrDenied = errors.New("egress denied")
+	// ErrCap: a child session asked for more than its parent's caps allow.
+	ErrCap = errors.New("over a nested session's cap")
 )
 
 // kindError is an error of one of the kinds above whose message is only its

@@ -34,7 +34,18 @@ const (
 	// landed or applied), and LabelMounts the direct mounts (JSON).
 	LabelWorkspace = "dev.clauderon.workspace"
 	LabelMounts    = "dev.clauderon.mounts"
+	// LabelNest is a nested session's parent, depth, spawn cap and spawn
+	// images (JSON); always set, "" for a session with none of them.
+	LabelNest = "dev.clauderon.nest"
 )
+
+// nestLabel is LabelNest's content.
+type nestLabel struct {
+	Parent      string   `json:"parent,omitempty"`
+	Depth       int      `json:"depth,omitempty"`
+	Spawn       int      `json:"spawn,omitempty"`
+	SpawnImages []string `json:"spawn_images,omitempty"`
+}
 
 // HomeID names a CLAUDERON_HOME in labels, so daemons of different homes on
 // one engine never touch each other's containers.
@@ -76,6 +87,11 @@ func labelsFor(r record, homeID string) map[string]string {
 	if len(r.Mounts) > 0 {
 		b, _ := json.Marshal(r.Mounts)
 		l[LabelMounts] = string(b)
+	}
+	l[LabelNest] = ""
+	if n := (nestLabel{r.Parent, r.Depth, r.Spawn, r.SpawnImages}); n.Parent != "" || n.Spawn > 0 {
+		b, _ := json.Marshal(n)
+		l[LabelNest] = string(b)
 	}
 	return l
 }
@@ -119,6 +135,21 @@ func recordFromLabels(l map[string]string, wsRoot string) (record, bool) {
 		if json.Unmarshal([]byte(v), &r.Mounts) != nil {
 			return record{}, false
 		}
+	}
+	if v := l[LabelNest]; v != "" {
+		// What a rebuilt session may spawn is what it was given; how
+		// many it had spawned is lost, so it counts its live children.
+		var n nestLabel
+		if json.Unmarshal([]byte(v), &n) != nil || n.Depth < 0 || n.Spawn < 0 || n.Spawn > MaxSpawn ||
+			(n.Parent != "" && ValidateName(n.Parent) != nil) || (n.Parent == "") != (n.Depth == 0) {
+			return record{}, false
+		}
+		for _, im := range n.SpawnImages {
+			if !ValidImageRef(im) {
+				return record{}, false
+			}
+		}
+		r.Parent, r.Depth, r.Spawn, r.SpawnImages = n.Parent, n.Depth, n.Spawn, n.SpawnImages
 	}
 	r.Container = ContainerName(r.Name)
 	r.Rebuilt = true

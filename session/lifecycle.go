@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/clauderon/clauderon/backend"
 )
@@ -23,6 +24,38 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 	if progress == nil {
 		progress = func(string) {}
 	}
+	if o.Parent == "" {
+		if err := m.checkSpawnOptions(o, 0); err != nil {
+			return Session{}, err
+		}
+		return m.create(ctx, o, progress, 0, Limits{})
+	}
+	// A child: its parent's caps are checked, and one of its spawns
+	// reserved, before anything is made.
+	m.mu.Lock()
+	o, pl, err := m.childLocked(o.Parent, o)
+	depth := 0
+	if err == nil {
+		depth = m.sessions[o.Parent].Depth + 1
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return Session{}, err
+	}
+	s, err := m.create(ctx, o, progress, depth, pl)
+	m.mu.Lock()
+	if err != nil {
+		m.unspawnLocked(o.Parent)
+	} else if m.pending[o.Parent]--; m.pending[o.Parent] <= 0 {
+		delete(m.pending, o.Parent)
+	}
+	m.mu.Unlock()
+	return s, err
+}
+
+// create makes a session at depth; a child's limits are clamped to its
+// parent's, pl.
+func (m *Manager) create(ctx context.Context, o Options, progress func(string), depth int, pl Limits) (Session, error) {
 	o, err := normalize(o, m.guard)
 	if err != nil {
 		return Session{}, err
@@ -84,6 +117,10 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 		Name: o.Name, Status: StatusCreating, Mode: o.Mode, Prompt: o.Prompt, PromptSHA256: promptHash(o.Prompt),
 		Image: o.Image, Workdir: o.Workdir, CreatedAt: now, Container: cname, ProxyPort: m.cfg.Container.ProxyPort,
 		Mounts: o.Mounts, Limits: m.cfg.Container.limitsFor(o), Egress: o.Egress,
+		Parent: o.Parent, Depth: depth, Spawn: o.Spawn, SpawnImages: o.SpawnImages,
+	}
+	if pl.Pids > 0 && r.Limits.Pids > pl.Pids {
+		r.Limits.Pids = pl.Pids
 	}
 	var sockDir string
 	if gw := m.cfg.Container.Gateway; gw != nil && !m.cfg.Container.Bridge {
@@ -115,7 +152,7 @@ func (m *Manager) CreateWithProgress(ctx context.Context, o Options, progress fu
 		}
 		r.Workspace = &info
 	}
-	claudeJSON, err := writeClaudeJSON(m.st.sessionDir(o.Name), r.containerWorkdir(), u)
+	claudeJSON, err := writeClaudeJSON(m.st.sessionDir(o.Name), r.containerWorkdir(), u, r.Spawn > 0)
 	if err != nil {
 		removeAll()
 		return Session{}, fmt.Errorf("cannot write the session's claude.json: %w", err)
@@ -232,6 +269,13 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 		m.mu.Unlock()
 		return Errorf(ErrState, "session %q is %s; stop it first (`clauderon stop %s`) or use --force", name, r.Status, name)
 	}
+	if kids := m.childrenLocked(name); len(kids) > 0 || m.pending[name] > 0 {
+		m.mu.Unlock()
+		if len(kids) == 0 {
+			return Errorf(ErrState, "session %q is starting a child; try again in a moment", name)
+		}
+		return Errorf(ErrState, "session %q has children (%s); remove them first, or remove them with it: `clauderon rm --recursive %s`", name, strings.Join(kids, ", "), name)
+	}
 	m.busy[name] = "removed"
 	id, cname := r.ContainerID, r.Container
 	snap := r.Session
@@ -283,4 +327,15 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 	}
 	m.log.Info("session removed", "session", name)
 	return nil
+}
+
+// RemoveTree removes a session and every session below it, the deepest
+// first, with Remove's force and discard; it stops at the first that fails.
+func (m *Manager) RemoveTree(ctx context.Context, name string, force, discard bool) error {
+	for _, c := range m.Children(name) {
+		if err := m.RemoveTree(ctx, c, force, discard); err != nil {
+			return err
+		}
+	}
+	return m.Remove(ctx, name, force, discard)
 }

@@ -48,6 +48,9 @@ type Config struct {
 	MaxCopyBytes int64
 	// Egress is config.json's egress section.
 	Egress EgressConfig
+	// MaxDepth is how deep sessions may nest (DefaultMaxDepth when 0,
+	// none when negative).
+	MaxDepth int
 }
 
 // Orphan is a container that looks like ours but cannot be rebuilt into a
@@ -82,6 +85,8 @@ type Manager struct {
 	// denials are each session's latest tunnels refused by its egress policy.
 	denials map[string][]Denial
 	orphans []Orphan
+	// pending counts each parent's children being created.
+	pending map[string]int
 	changed chan struct{} // closed and replaced on every change
 
 	// Reconcile lists the engine's containers without the lock, so what
@@ -126,7 +131,7 @@ func Open(cfg Config) (*Manager, error) {
 		cfg: cfg, st: store{dir: filepath.Join(cfg.Home, "sessions")}, key: key,
 		homeID: HomeID(cfg.Home), log: cfg.Logger, guard: newMountGuard(cfg.Home, cfg.UserHome, cfg.EngineSockets),
 		sessions: map[string]*record{}, busy: map[string]string{}, copying: map[string][]string{}, caches: map[string]*workspace.HashCache{}, summaries: map[string]*summary{}, changed: make(chan struct{}),
-		tombs: map[string]uint64{},
+		tombs: map[string]uint64{}, pending: map[string]int{},
 	}
 	recs, errs := m.st.load()
 	for _, err := range errs {
@@ -388,26 +393,36 @@ func (m *Manager) container(name string) (string, Session, error) {
 // click through — onboarding, trusting the workdir, accepting
 // --dangerously-skip-permissions — are answered, and a session (or an agent
 // that started it over MCP) gets straight to its prompt.
-func claudeJSON(workdir string) []byte {
+//
+// A session that may spawn children is given clauderon's MCP server at the
+// proxy's reserved name: no token, since the proxy knows the caller by its
+// socket and credential.
+func claudeJSON(workdir string, spawn bool) []byte {
 	trusted := map[string]any{"hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true}
 	projects := map[string]any{ContainerWorkdir: trusted, workdir: trusted}
-	b, _ := json.MarshalIndent(map[string]any{
+	cfg := map[string]any{
 		"hasCompletedOnboarding":        true,
 		"bypassPermissionsModeAccepted": true,
 		"projects":                      projects,
-	}, "", "  ")
+	}
+	if spawn {
+		cfg["mcpServers"] = map[string]any{
+			"clauderon": map[string]any{"type": "http", "url": InternalMCPURL},
+		}
+	}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
 	return append(b, '\n')
 }
 
 // writeClaudeJSON gives a session its own writable Claude Code settings file.
 // The container's user u must be able to write it; the directory around it
 // is 0700, so the file's own mode does not expose it.
-func writeClaudeJSON(dir, workdir string, u User) (string, error) {
+func writeClaudeJSON(dir, workdir string, u User, spawn bool) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	p := filepath.Join(dir, "claude.json")
-	if err := os.WriteFile(p, claudeJSON(workdir), 0o600); err != nil {
+	if err := os.WriteFile(p, claudeJSON(workdir, spawn), 0o600); err != nil {
 		return "", err
 	}
 	mode := os.FileMode(0o666)

@@ -88,6 +88,17 @@ type Session struct {
 	// Changes is what the workspace holds that was never landed or applied;
 	// computed when read, never stored.
 	Changes *Changes `json:"changes,omitempty"`
+	// Parent is the session that started this one through its MCP
+	// endpoint; "" for one the user (or a host MCP client) started.
+	Parent string `json:"parent,omitempty"`
+	// Depth is how many parents it has: 0 for a top-level session.
+	Depth int `json:"depth,omitempty"`
+	// Spawn is how many children it may start (create --spawn), and
+	// Spawned how many it has, removed ones included.
+	Spawn   int `json:"spawn,omitempty"`
+	Spawned int `json:"spawned,omitempty"`
+	// SpawnImages are images its children may run besides its own.
+	SpawnImages []string `json:"spawn_images,omitempty"`
 }
 
 // Changes summarises a workspace's work for `list`.
@@ -139,6 +150,14 @@ type Options struct {
 	// Egress is the session's egress policy; its mode is config.json's
 	// egress.default (balanced unless set) when empty.
 	Egress Egress `json:"egress,omitzero"`
+	// Spawn lets the session's own Claude Code start at most this many
+	// children through clauderon's MCP tools; SpawnImages are images they
+	// may run besides the session's own.
+	Spawn       int      `json:"spawn,omitempty"`
+	SpawnImages []string `json:"spawn_images,omitempty"`
+	// Parent is the session asking for a child. It is never read from the
+	// wire: the daemon sets it from who called (see proxy.InternalHost).
+	Parent string `json:"-"`
 }
 
 // Limits bound what a session's container may use.
