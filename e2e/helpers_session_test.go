@@ -51,7 +51,7 @@ var runID = func() string {
 var testSessionBases = []string{"p1", "iso-a", "iso-b", "live", "once", "lbl", "tui", `scale-[0-9]+`, "dup", "noimg",
 	"nowd", "noprompt", "bigprompt", "drain", "x", "gw", "home", "kc-print", "kc-hot", "kc-env", "kc-none",
 	"ws-hostile", "ws-work", "ws-plain", "ws-from", "ws-badref", "ws-mount", "race-a", "race-b", "race-c", "hard", "hard-bad", "cred",
-	"iu-own", "iu-root", "iu-print", "iu-rprint", "iu-ghost"}
+	"iu-own", "iu-root", "iu-print", "iu-rprint", "iu-ghost", "nest-p", "nest-c1", "nest-c2"}
 
 // sname is the session name base of this run: base-<runID>.
 func sname(base string) string { return base + "-" + runID }
