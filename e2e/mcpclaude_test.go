@@ -26,7 +26,7 @@ func TestMCPClaudeCodeCaller(t *testing.T) {
 	var mu sync.Mutex
 	var offered bool
 	var results []string
-	e.fake.Respond = func(body []byte) *fakeanthropic.Turn {
+	e.fake.SetRespond(func(body []byte) *fakeanthropic.Turn {
 		m := fakeanthropic.ParseMessages(body)
 		if !m.HasTool(tool) {
 			return nil // the child, and Claude Code's side requests
@@ -41,7 +41,7 @@ func TestMCPClaudeCodeCaller(t *testing.T) {
 		return &fakeanthropic.Turn{ToolUse: &fakeanthropic.ToolUse{Name: tool, Input: map[string]any{
 			"name": child, "prompt": "say hello", "image": e.image, "mode": "print", "wait": true, "timeout_seconds": 180,
 		}}}
-	}
+	})
 
 	out := clOK(t, e.home, "mcp", "setup", "claude-code", "--write")
 	if !strings.Contains(out, ".claude.json") {

@@ -30,7 +30,7 @@ func TestNestedSpawn(t *testing.T) {
 	var results []string
 	var leaks []string
 	checked := false
-	e.fake.Respond = func(body []byte) *fakeanthropic.Turn {
+	e.fake.SetRespond(func(body []byte) *fakeanthropic.Turn {
 		m := fakeanthropic.ParseMessages(body)
 		if !m.HasTool(tool) {
 			return nil // the children, and Claude Code's side requests
@@ -57,7 +57,7 @@ func TestNestedSpawn(t *testing.T) {
 		}
 		results = append(results, r...)
 		return &fakeanthropic.Turn{Text: "the parent is done"}
-	}
+	})
 	// The fake reads Respond under its lock, which this takes: what was
 	// set above happens before any request (they come from a container,
 	// which the race detector cannot follow).

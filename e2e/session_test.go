@@ -526,7 +526,7 @@ func TestSessionBadInput(t *testing.T) {
 		defer conn.Close()
 		fmt.Fprintf(conn, "GET /api/v0/sessions HTTP/1.1\r\nHost: localhost\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n")
 		b, _ := io.ReadAll(conn)
-		if !strings.HasPrefix(string(b), "HTTP/1.1 403") || !strings.Contains(string(b), `{"error":`) {
+		if !strings.HasPrefix(string(b), "HTTP/1.1 403") || !strings.Contains(string(b), `"error":`) || !strings.Contains(string(b), `"code":"browser"`) {
 			t.Errorf("answer to a request with Origin: %q", b)
 		}
 	})

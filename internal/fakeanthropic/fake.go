@@ -65,9 +65,7 @@ type Server struct {
 	// first, so a test can check that event N arrived before N+1 is sent.
 	EventGate chan struct{}
 
-	// Respond, when set, picks the answer to a Messages request (its body
-	// as sent); nil means the usual text reply.
-	Respond func(body []byte) *Turn
+	respond func(body []byte) *Turn // see SetRespond; guarded by mu
 
 	srv  *httptest.Server
 	mu   sync.Mutex
@@ -222,6 +220,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// SetRespond makes f pick the answer to each Messages request (its body as
+// sent; a nil Turn is the usual text reply). f may be called concurrently.
+func (s *Server) SetRespond(f func(body []byte) *Turn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.respond = f
+}
+
 // toolUse answers with one tool call, as JSON or as SSE.
 func (s *Server) toolUse(w http.ResponseWriter, model, id string, stream bool, t *ToolUse) {
 	if t.ID == "" {
@@ -289,8 +295,11 @@ func (s *Server) messages(w http.ResponseWriter, body []byte) {
 	}
 	text := s.reply()
 	var tool *ToolUse
-	if s.Respond != nil {
-		if t := s.Respond(body); t != nil {
+	s.mu.Lock()
+	respond := s.respond
+	s.mu.Unlock()
+	if respond != nil {
+		if t := respond(body); t != nil {
 			text, tool = t.Text, t.ToolUse
 		}
 	}
