@@ -17,7 +17,8 @@ import (
 
 // credentialDirs, below the user's home, hold credentials of other tools; a
 // workdir inside one is refused as well.
-var credentialDirs = []string{".claude", ".ssh", ".gnupg", ".aws", ".docker", ".kube", ".config/gcloud", ".config/gh"}
+var credentialDirs = []string{".claude", ".ssh", ".gnupg", ".aws", ".azure", ".docker", ".kube", ".cargo", ".password-store",
+	".mozilla", ".netrc", ".git-credentials", ".local/share/keyrings", ".config/gcloud", ".config/gh", ".config/google-chrome", ".config/chromium"}
 
 // DefaultEngineSockets are the Docker engine's usual unix sockets, and the
 // one DOCKER_HOST names.
@@ -162,8 +163,12 @@ func (g mountGuard) checkAs(what, instead, dir string) (string, error) {
 			return "", refuse("contains your home directory " + h + ": the container would see your credentials (~/.claude, ~/.ssh, …)")
 		}
 		for _, c := range credentialDirs {
-			if d := filepath.Join(h, c); within(real, d) {
+			d := filepath.Join(h, c)
+			if within(real, d) {
 				return "", refuse("is in " + d + ", which holds credentials")
+			}
+			if within(d, real) {
+				return "", refuse("contains " + d + ", which holds credentials")
 			}
 		}
 	}

@@ -60,6 +60,8 @@ func TestWorkdirGuard(t *testing.T) {
 		{"clauderon home elsewhere", g2, otherHome, "is clauderon's home", ""},
 		{"claude credentials", g, claudeDir, "holds credentials", ""},
 		{"ssh keys below", g, sshDir, "holds credentials", ""},
+		{"contains a credential directory", g, mk("home/alice/.config/gh/.."), "contains " + filepath.Join(userHome, ".config") + "/", ""},
+		{"a project next to credentials", g, mk("home/alice/.config/myproj"), "", filepath.Join(userHome, ".config/myproj")},
 		{"docker socket dir", g, run, "Docker socket", ""},
 		{"parent of a missing socket path", g, filepath.Dir(hostSock), "Docker socket", ""},
 		{"contains everything", g2, root, "contains clauderon's home", ""},
