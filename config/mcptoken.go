@@ -53,3 +53,14 @@ func MCPToken(home string) (string, error) {
 	}
 	return "", fmt.Errorf("cannot create %s: it keeps changing", p)
 }
+
+// RotateMCPToken replaces home's MCP token with a new one; MCP clients set
+// up with the old one need the new one.
+func RotateMCPToken(home string) error {
+	p := filepath.Join(home, MCPTokenFile)
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	_, err := MCPToken(home)
+	return err
+}

@@ -141,7 +141,7 @@ func TestProxyPortZero(t *testing.T) {
 func bridgeHome(t *testing.T) string {
 	t.Helper()
 	home := t.TempDir()
-	if err := os.WriteFile(filepath.Join(home, config.FileName), []byte(`{"container":{"network":"bridge"}}`), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(home, config.FileName), []byte(`{"container":{"network":"bridge"},"mcp":{"port":-1}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return home

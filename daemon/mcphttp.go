@@ -13,6 +13,7 @@ import (
 
 	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/mcpserver"
+	"github.com/clauderon/clauderon/proxy"
 )
 
 // The daemon serves the MCP server over Streamable HTTP at
@@ -34,12 +35,26 @@ func (d *Daemon) listenMCP() {
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
-		d.mcpErr = fmt.Errorf("the MCP endpoint cannot listen on 127.0.0.1:%d: %w (set mcp.port in config.json, or use stdio: `clauderon mcp`)", port, err)
+		// Whoever holds the port may be another local user waiting for a
+		// client to send it the token: make that one worthless.
+		if rerr := config.RotateMCPToken(d.cfg.Home); rerr != nil {
+			d.log.Warn("cannot replace the MCP token", "err", rerr)
+		}
+		d.mcpErr = fmt.Errorf("the MCP endpoint cannot listen on 127.0.0.1:%d: %w; if another program holds it, it may have received the MCP token, so a new one was made (`clauderon mcp token`); set mcp.port in config.json, or use stdio: `clauderon mcp`", port, err)
 		d.log.Warn("the MCP endpoint is off", "err", d.mcpErr)
 		return
 	}
-	d.mcpLn, d.mcpPort, d.mcpToken = l, port, tok
+	// A small pool of its own, inside the global one: anyone on the host
+	// can connect here before the token is checked.
+	d.mcpLn, d.mcpPort, d.mcpToken = proxy.Limit(l, proxy.NewConnPool(mcpConns), d.global), port, tok
 }
+
+// mcpConns bounds the MCP endpoint's open connections, and mcpMaxBody a
+// request's body (a prompt is at most 100 KiB).
+const (
+	mcpConns   = 64
+	mcpMaxBody = 2 << 20
+)
 
 // serveMCP serves the MCP endpoint until ctx ends.
 func (d *Daemon) serveMCP(ctx context.Context, fail func(error)) {
@@ -48,7 +63,13 @@ func (d *Daemon) serveMCP(ctx context.Context, fail func(error)) {
 	}
 	srv := mcpserver.New(mcpserver.Config{Client: d.agentAPI(ctx), Logger: d.log.With("part", "mcp"), Version: Version})
 	h := server.NewStreamableHTTPServer(srv, server.WithEndpointPath("/mcp"))
-	hs := &http.Server{Handler: mcpGuard(d.mcpPort, d.mcpToken, h), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{
+		Handler:           mcpGuard(d.mcpPort, d.mcpToken, http.MaxBytesHandler(h, mcpMaxBody)),
+		ReadHeaderTimeout: 10 * time.Second,
+		// A kept-alive connection that does nothing gives its place back.
+		IdleTimeout:    30 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+	}
 	go func() {
 		err := hs.Serve(d.mcpLn)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -44,6 +46,10 @@ type envOpt struct {
 func startDaemon(t *testing.T) (home string, eng *fakeEngine, sock string) {
 	t.Helper()
 	home = t.TempDir()
+	// No MCP HTTP endpoint: daemons of tests running at once would meet on its port.
+	if err := os.WriteFile(filepath.Join(home, "config.json"), []byte(`{"mcp":{"port":-1}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	eng = newFakeEngine()
 	ready := make(chan struct{})
 	d, err := daemon.New(context.Background(), daemon.Config{
