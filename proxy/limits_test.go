@@ -330,7 +330,7 @@ func TestCanonicalHost(t *testing.T) {
 // in audit.jsonl or its rotations.
 func TestSessionRefusalsCannotWipeAudit(t *testing.T) {
 	dir := t.TempDir()
-	small, err := OpenAudit(filepath.Join(dir, AuditFile), 8<<10)
+	small, err := OpenAudit(filepath.Join(dir, AuditFile), 64<<10) // room for a few windows of budget on a slow machine
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,8 +383,10 @@ func TestSessionRefusalsCannotWipeAudit(t *testing.T) {
 			}
 		}
 	}
-	if counted != 2000-sessionRefusalBudget {
-		t.Errorf("refused.jsonl counts %v of sess-b's denials past its budget, want %d", counted, 2000-sessionRefusalBudget)
+	// Every denial is somewhere: in full within a window's budget (one
+	// window, or a few on a slow machine), counted past it.
+	if counted < 2000-3*sessionRefusalBudget || counted > 2000-sessionRefusalBudget {
+		t.Errorf("refused.jsonl counts %v of sess-b's denials past its budget, want about %d", counted, 2000-sessionRefusalBudget)
 	}
 }
 
@@ -481,7 +483,7 @@ func holdOpen(t *testing.T) (string, error) {
 // involved, allowed under every policy) is folded past its budget too.
 func TestSessionTunnelFloodCannotWipeAudit(t *testing.T) {
 	dir := t.TempDir()
-	small, err := OpenAudit(filepath.Join(dir, AuditFile), 8<<10)
+	small, err := OpenAudit(filepath.Join(dir, AuditFile), 64<<10) // room for a few windows of budget on a slow machine
 	if err != nil {
 		t.Fatal(err)
 	}
