@@ -9,6 +9,7 @@ import (
 
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/session"
+	"github.com/clauderon/clauderon/workspace"
 )
 
 // confirmID keys land's confirmation in a multi round-trip request.
@@ -74,8 +75,18 @@ func (t *tools) handleLand(ctx context.Context, req mcp.CallToolRequest) (any, e
 	if branch == "" {
 		branch = s.Workspace.Branch
 	}
-	if !a.Confirm {
-		ok, pending, err := t.confirm(ctx, req, fmt.Sprintf("Land the work of clauderon session %s as branch %s in %s?", a.Name, branch, s.Workspace.Source))
+	// Checked before it is shown to the user in the question.
+	if err := workspace.ValidateBranch(branch); err != nil {
+		return nil, inputErr("branch: %v", err)
+	}
+	// A client that can ask the user always does: confirm: true is for
+	// those that cannot, and the agent cannot answer for the user.
+	if !a.Confirm || clientCanElicit(ctx) {
+		question := fmt.Sprintf("Land the work of clauderon session %s as branch %s in %s?", a.Name, branch, s.Workspace.Source)
+		if a.Force {
+			question = fmt.Sprintf("Land the work of clauderon session %s as branch %s in %s, REPLACING that branch if it exists?", a.Name, branch, s.Workspace.Source)
+		}
+		ok, pending, err := t.confirm(ctx, req, visible(question))
 		if err != nil {
 			return nil, err
 		}

@@ -291,6 +291,9 @@ func TestDiffLand(t *testing.T) {
 		{"modern declined", false, true, mcp.ElicitationResponseActionDecline, false, "did not confirm"},
 		{"legacy accepted", true, true, mcp.ElicitationResponseActionAccept, false, ""},
 		{"legacy declined", true, true, mcp.ElicitationResponseActionDecline, false, "did not confirm"},
+		// The agent cannot answer for a user its client can ask.
+		{"modern declined, confirm: true", false, true, mcp.ElicitationResponseActionDecline, true, "did not confirm"},
+		{"legacy declined, confirm: true", true, true, mcp.ElicitationResponseActionDecline, true, "did not confirm"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var asked []string
@@ -329,6 +332,12 @@ func TestDiffLand(t *testing.T) {
 			}
 			e.fails(t, "delete_session", map[string]any{"name": "w"}, "land_session", "discard: true")
 
+			// A branch that could dress up the question is refused before
+			// anyone is asked.
+			e.fails(t, "land_session", map[string]any{"name": "w", "tree": d.Tree, "confirm": true, "branch": "ok?\n\x1b[2J\u202eread-only"}, "branch")
+			if len(asked) != 0 {
+				t.Errorf("the user was asked about a bad branch: %q", asked)
+			}
 			args := map[string]any{"name": "w", "tree": d.Tree}
 			if tc.confirm {
 				args["confirm"] = true

@@ -15,6 +15,10 @@ const (
 	maxGlobLen   = 256
 )
 
+// ValidateBranch is validBranch for callers that must check a name before
+// they show it to anyone (the MCP server asks the user to confirm it).
+func ValidateBranch(b string) error { return validBranch(b) }
+
 // validBranch checks a branch name conservatively, more strictly than git
 // does: it is given to git on the command line and shown to the user.
 func validBranch(b string) error {
