@@ -240,6 +240,10 @@ const maxClientConfig = 64 << 20
 // mode). A missing file is made (0600); a file that is not a JSON object is
 // left alone with an error.
 func mergeMCPEntry(path string, e mcpEntry) error {
+	// A link (a dotfiles checkout) is written through, not replaced.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	doc := map[string]json.RawMessage{}
 	mode := os.FileMode(0o600)
 	fi, err := os.Stat(path)
@@ -257,7 +261,7 @@ func mergeMCPEntry(path string, e mcpEntry) error {
 			return err
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
-			if err := json.Unmarshal(b, &doc); err != nil {
+			if err := json.Unmarshal(b, &doc); err != nil || doc == nil {
 				return fmt.Errorf("%s is not a JSON object (%v); fix it or add the entry by hand", visiblePath(path), err)
 			}
 		}
@@ -285,6 +289,16 @@ func mergeMCPEntry(path string, e mcpEntry) error {
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
+	}
+	if len(e.Headers) > 0 {
+		mode &^= 0o077 // the file now holds the bearer token
+	}
+	// Claude Code rewrites this file while it runs: if it changed since it
+	// was read, do not overwrite that.
+	if fi != nil {
+		if now, err := os.Stat(path); err == nil && (!now.ModTime().Equal(fi.ModTime()) || now.Size() != fi.Size()) {
+			return fmt.Errorf("%s changed while it was being merged (is the client running?); run this again", visiblePath(path))
+		}
 	}
 	return atomicfile.Write(path, append(out, '\n'), mode)
 }

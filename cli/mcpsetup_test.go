@@ -101,3 +101,35 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeMCPEntryEdges: a file holding null is refused cleanly (no
+// panic); a symlinked file stays a link and its target gets the entry; a
+// file that now holds the bearer token is no longer readable by others.
+func TestMergeMCPEntryEdges(t *testing.T) {
+	dir := t.TempDir()
+	null := filepath.Join(dir, "null.json")
+	os.WriteFile(null, []byte("null"), 0o600)
+	if err := mergeMCPEntry(null, mcpEntry{Command: "x"}); err == nil {
+		t.Error("a file holding null was merged")
+	}
+	target := filepath.Join(dir, "dotfiles", "claude.json")
+	os.MkdirAll(filepath.Dir(target), 0o700)
+	os.WriteFile(target, []byte(`{"keep": 1}`), 0o644)
+	link := filepath.Join(dir, ".claude.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := mergeMCPEntry(link, mcpEntry{Type: "http", URL: "http://127.0.0.1:1/mcp", Headers: map[string]string{"Authorization": "Bearer t"}}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi, err)
+	}
+	b, _ := os.ReadFile(target)
+	if !strings.Contains(string(b), "Bearer t") || !strings.Contains(string(b), `"keep"`) {
+		t.Errorf("the target: %s", b)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o600 {
+		t.Errorf("the file holding the token is %v, want 0600", fi.Mode().Perm())
+	}
+}
