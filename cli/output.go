@@ -101,7 +101,7 @@ func oneLine(text string, n int) string {
 // from the daemon or the engine cannot drive the terminal it is printed on.
 func printable(text string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && r != '\t' {
+		if (unicode.IsControl(r) && r != '\t') || unicode.Is(unicode.Cf, r) {
 			return '?'
 		}
 		return r

@@ -25,6 +25,7 @@ func TestOneLine(t *testing.T) {
 		{"C1 CSI", "a\u009b2Jb", 40, "a?2Jb"},
 		{"DEL", "a\x7fb", 40, "a?b"},
 		{"invalid UTF-8", "a\xff\xfeb", 40, "a?b"},
+		{"bidi override and zero-width", "a\u202eb\u200bc", 40, "a?b?c"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

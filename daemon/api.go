@@ -237,11 +237,13 @@ func (d *Daemon) getStatus(w http.ResponseWriter, r *http.Request) error {
 
 func (d *Daemon) listSessions(w http.ResponseWriter, r *http.Request) error {
 	ss := d.sessions.List()
+	orphans := d.sessions.Orphans()
 	if p := callerParent(r); p != "" {
 		ss = slices.DeleteFunc(ss, func(s session.Session) bool { return s.Parent != p })
+		orphans = nil // the user's containers are no child's business
 	}
 	ss = d.sessions.WithChanges(r.Context(), ss)
-	writeJSON(w, http.StatusOK, client.SessionList{Sessions: ss, Orphans: d.sessions.Orphans()})
+	writeJSON(w, http.StatusOK, client.SessionList{Sessions: ss, Orphans: orphans})
 	return nil
 }
 

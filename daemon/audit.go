@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/clauderon/clauderon/client"
@@ -142,6 +143,15 @@ func (d *Daemon) sessionAudit(w http.ResponseWriter, r *http.Request) error {
 	entries, partial, err := readAudit(d.audit.Path(), name, limit)
 	if err != nil {
 		return err
+	}
+	if callerParent(r) != "" {
+		// A parent sees its child's lines only, not those of an earlier
+		// session of the same name (which it could create to read them).
+		s, err := d.sessions.Get(name)
+		if err != nil {
+			return err
+		}
+		entries = slices.DeleteFunc(entries, func(e client.AuditEntry) bool { return e.Time.Before(s.CreatedAt) })
 	}
 	// A removed session's lines stay readable; a name that never made one
 	// and is no session is most likely a typo.

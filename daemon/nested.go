@@ -80,11 +80,12 @@ func (n *nestedMCP) handler(name string) http.Handler {
 		}
 		mh.ServeHTTP(w, r)
 	})
+	limited := http.MaxBytesHandler(h, mcpMaxBody)
 	if n.by == nil {
 		n.by = map[string]*nestedServer{}
 	}
-	n.by[name] = &nestedServer{h: h, stop: stop}
-	return h
+	n.by[name] = &nestedServer{h: limited, stop: stop}
+	return limited
 }
 
 // childAPI serves childRoutes for parent in process until ctx ends, and
