@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,26 +33,10 @@ import (
 func mcpHome(t *testing.T) (string, *fakeanthropic.Server) {
 	t.Helper()
 	home, fake := fakeHome(t)
-	p := filepath.Join(home, config.FileName)
-	var cfg config.Config
-	b, err := os.ReadFile(p)
-	if err == nil {
-		err = json.Unmarshal(b, &cfg)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Proxy.Port = l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cfg.MCP.Port = -1
-	b, _ = json.Marshal(cfg)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, home, func(c *config.Config) {
+		c.Proxy.Port = freeTCPPort(t)
+		c.MCP.Port = -1
+	})
 	return home, fake
 }
 

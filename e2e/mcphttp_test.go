@@ -37,6 +37,14 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 func httpMCPHome(t *testing.T) (home string, fake *fakeanthropic.Server, port int) {
 	t.Helper()
 	home, fake = fakeHome(t)
+	editConfig(t, home, func(c *config.Config) { c.MCP.Port = freeTCPPort(t) })
+	c, _ := config.Load(home)
+	return home, fake, c.MCP.Port
+}
+
+// editConfig changes home's config.json.
+func editConfig(t *testing.T, home string, edit func(*config.Config)) {
+	t.Helper()
 	p := filepath.Join(home, config.FileName)
 	var cfg config.Config
 	b, err := os.ReadFile(p)
@@ -46,18 +54,22 @@ func httpMCPHome(t *testing.T) (home string, fake *fakeanthropic.Server, port in
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port = l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cfg.MCP.Port = port
+	edit(&cfg)
 	b, _ = json.Marshal(cfg)
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return home, fake, port
+}
+
+// freeTCPPort is a loopback port nothing listens on now.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestMCPHTTP: the daemon's Streamable HTTP endpoint serves the same tools

@@ -359,18 +359,7 @@ func TestSessionRefusalsCannotWipeAudit(t *testing.T) {
 	}
 	h.stop()
 	small.Close()
-	var kept bool
-	for _, f := range []string{AuditFile, AuditFile + ".1", AuditFile + ".2", AuditFile + ".3"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			continue
-		}
-		for _, l := range auditLines(t, filepath.Join(dir, f)) {
-			if l["session"] == "sess-a" && l["auth_injected"] == true {
-				kept = true
-			}
-		}
-	}
-	if !kept {
+	if !injectedLineKept(t, dir, "sess-a") {
 		t.Error("sess-b's denials rotated sess-a's line out of the audit log")
 	}
 	var counted float64
@@ -504,18 +493,7 @@ func TestSessionTunnelFloodCannotWipeAudit(t *testing.T) {
 	}
 	h.stop()
 	small.Close()
-	var kept bool
-	for _, f := range []string{AuditFile, AuditFile + ".1", AuditFile + ".2", AuditFile + ".3"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			continue
-		}
-		for _, l := range auditLines(t, filepath.Join(dir, f)) {
-			if l["session"] == "sess-a" && l["auth_injected"] == true {
-				kept = true
-			}
-		}
-	}
-	if !kept {
+	if !injectedLineKept(t, dir, "sess-a") {
 		t.Error("sess-b's tunnels rotated sess-a's line out of the audit log")
 	}
 }
@@ -547,4 +525,21 @@ func TestPlainRequestsDialPerSession(t *testing.T) {
 			t.Fatalf("round %d: sess-b after sess-a: %d %s; want 403", i, resp.StatusCode, body)
 		}
 	}
+}
+
+// injectedLineKept reports whether audit.jsonl or one of its rotations in
+// dir still holds an injected request of session.
+func injectedLineKept(t *testing.T, dir, session string) bool {
+	t.Helper()
+	for _, f := range []string{AuditFile, AuditFile + ".1", AuditFile + ".2", AuditFile + ".3"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			continue
+		}
+		for _, l := range auditLines(t, filepath.Join(dir, f)) {
+			if l["session"] == session && l["auth_injected"] == true {
+				return true
+			}
+		}
+	}
+	return false
 }
