@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/clauderon/clauderon/session"
+	"github.com/clauderon/clauderon/termsafe"
 )
 
 // printJSON writes v as indented JSON, for scripts (--json).
@@ -108,35 +109,11 @@ func printable(text string) string {
 	}, strings.ToValidUTF8(text, "?"))
 }
 
-// visible renders text from a container (file names, diff lines) so that
-// nothing in it drives the terminal: control characters other than tab and
-// newline, and invisible formatting characters (bidirectional overrides,
-// zero-width spaces) that could make a line read as something it is not,
-// are shown as escapes such as \x1b or \u202e.
-func visible(text string) string {
-	var b strings.Builder
-	for i, r := range text {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(text[i:], "\uFFFD"):
-			fmt.Fprintf(&b, "\\x%02x", text[i])
-		case r == '\t' || r == '\n':
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, "\\x%02x", r)
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
-			fmt.Fprintf(&b, "\\u%04x", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// visiblePath is visible for a name on one line: a newline or tab in it is
-// escaped too, so a file name cannot forge lines of a listing.
-func visiblePath(name string) string {
-	return strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(visible(name))
-}
+// visible and visiblePath render text from a container (see termsafe).
+var (
+	visible     = termsafe.Visible
+	visiblePath = termsafe.Line
+)
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
