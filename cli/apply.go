@@ -7,12 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
 )
 
 func newApplyCmd() *cobra.Command {
 	var asJSON bool
-	var a client.Apply
+	var a api.Apply
 	cmd := &cobra.Command{
 		Use:   "apply NAME",
 		Short: "Write a session's work into your working tree, uncommitted",
@@ -34,7 +35,7 @@ A running session needs --tree, as land does.`,
 	return cmd
 }
 
-func runApply(ctx context.Context, w io.Writer, name string, a client.Apply, asJSON bool) error {
+func runApply(ctx context.Context, w io.Writer, name string, a api.Apply, asJSON bool) error {
 	var c client.Client
 	b, err := c.Apply(ctx, name, a)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/session"
 )
@@ -32,7 +33,7 @@ func runDoctor(ctx context.Context, w io.Writer, image string, asJSON bool) erro
 	d, err := c.Doctor(ctx, image)
 	if err != nil {
 		if asJSON {
-			_ = printJSON(w, client.Doctor{Checks: []client.Check{{Name: "daemon", Detail: err.Error(), Fix: "start it with `clauderon daemon` or open the app"}}})
+			_ = printJSON(w, api.Doctor{Checks: []api.Check{{Name: "daemon", Detail: err.Error(), Fix: "start it with `clauderon daemon` or open the app"}}})
 		}
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/session"
 )
@@ -53,7 +54,7 @@ address) to the session's allow list. Its next connection sees the change;
 the session need not restart. The change is kept with the session.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return changeEgress(cmd.Context(), cmd.OutOrStdout(), args[0], client.EgressChange{Allow: args[1:]}, asJSON)
+			return changeEgress(cmd.Context(), cmd.OutOrStdout(), args[0], api.EgressChange{Allow: args[1:]}, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the new policy as JSON")
@@ -67,14 +68,14 @@ func newEgressModeCmd() *cobra.Command {
 		Short: "Change a session's egress mode, at once (no restart)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return changeEgress(cmd.Context(), cmd.OutOrStdout(), args[0], client.EgressChange{Mode: args[1]}, asJSON)
+			return changeEgress(cmd.Context(), cmd.OutOrStdout(), args[0], api.EgressChange{Mode: args[1]}, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the new policy as JSON")
 	return cmd
 }
 
-func changeEgress(ctx context.Context, w io.Writer, name string, ch client.EgressChange, asJSON bool) error {
+func changeEgress(ctx context.Context, w io.Writer, name string, ch api.EgressChange, asJSON bool) error {
 	var c client.Client
 	rep, err := c.ChangeEgress(ctx, name, ch)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/session"
 )
@@ -17,7 +18,7 @@ func newImageCmd() *cobra.Command {
 		Use:   "image",
 		Short: "Build or pull the agent image",
 	}
-	var b client.BuildImage
+	var b api.BuildImage
 	build := &cobra.Command{
 		Use:   "build",
 		Short: "Build the agent image (Claude Code on Debian) through the daemon",
@@ -42,7 +43,7 @@ func newImageCmd() *cobra.Command {
 	return cmd
 }
 
-func runImageBuild(ctx context.Context, w io.Writer, b client.BuildImage) error {
+func runImageBuild(ctx context.Context, w io.Writer, b api.BuildImage) error {
 	if b.ClaudeBinary != "" {
 		abs, err := filepath.Abs(b.ClaudeBinary)
 		if err != nil {

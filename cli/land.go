@@ -7,11 +7,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
 )
 
 func newLandCmd() *cobra.Command {
-	var l client.Land
+	var l api.Land
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "land NAME [--branch B] [--force]",
@@ -38,7 +39,7 @@ work changed since. A stopped session needs none.`,
 	return cmd
 }
 
-func runLand(ctx context.Context, w io.Writer, name string, l client.Land, asJSON bool) error {
+func runLand(ctx context.Context, w io.Writer, name string, l api.Land, asJSON bool) error {
 	var c client.Client
 	b, err := c.Land(ctx, name, l)
 	if err != nil {

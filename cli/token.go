@@ -180,7 +180,9 @@ func (t *tokens) status(ctx context.Context, name string) (secret.Status, error)
 
 func (t *tokens) set(ctx context.Context, name string, tok secret.Token) (secret.Status, error) {
 	if t.store == nil {
-		return t.c.SetToken(ctx, name, tok)
+		// The one place a credential leaves this process in the clear: to
+		// the daemon, over its 0600 socket.
+		return t.c.SetToken(ctx, name, tok.Reveal())
 	}
 	if err := t.store.Set(ctx, name, tok); err != nil {
 		return secret.Status{}, err

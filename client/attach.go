@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+
+	"github.com/clauderon/clauderon/api"
 )
 
 // Attach connects to an interactive session's terminal: what is written goes
@@ -22,13 +24,13 @@ func (c *Client) Attach(ctx context.Context, name string) (io.ReadWriteCloser, e
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	req, err := http.NewRequest(http.MethodPost, "http://clauderon"+APIPrefix+sessionPath(name, "/attach"), nil)
+	req, err := http.NewRequest(http.MethodPost, "http://clauderon"+api.APIPrefix+sessionPath(name, "/attach"), nil)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
 	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", UpgradeProto)
+	req.Header.Set("Upgrade", api.UpgradeProto)
 	if err := req.Write(conn); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("clauderon daemon at %s: %w", c.sock, err)

@@ -18,9 +18,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/config"
-	"github.com/clauderon/clauderon/session"
-	"github.com/clauderon/clauderon/workspace"
 )
 
 // SocketFile is the LocalAPI socket's name inside CLAUDERON_HOME.
@@ -107,7 +106,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://clauderon"+APIPrefix+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, "http://clauderon"+api.APIPrefix+path, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -177,32 +176,32 @@ func sessionPath(name string, rest string) string {
 }
 
 // Status describes the running daemon.
-func (c *Client) Status(ctx context.Context) (Status, error) {
-	var s Status
+func (c *Client) Status(ctx context.Context) (api.DaemonStatus, error) {
+	var s api.DaemonStatus
 	return s, c.call(ctx, http.MethodGet, "/status", nil, &s)
 }
 
 // Create creates and starts a session.
-func (c *Client) Create(ctx context.Context, o session.Options) (session.Session, error) {
-	var s session.Session
+func (c *Client) Create(ctx context.Context, o api.CreateSession) (api.Session, error) {
+	var s api.Session
 	return s, c.call(ctx, http.MethodPost, "/sessions", o, &s)
 }
 
 // List returns every session and the orphaned containers.
-func (c *Client) List(ctx context.Context) (SessionList, error) {
-	var l SessionList
+func (c *Client) List(ctx context.Context) (api.SessionList, error) {
+	var l api.SessionList
 	return l, c.call(ctx, http.MethodGet, "/sessions", nil, &l)
 }
 
 // Get returns one session.
-func (c *Client) Get(ctx context.Context, name string) (session.Session, error) {
-	var s session.Session
+func (c *Client) Get(ctx context.Context, name string) (api.Session, error) {
+	var s api.Session
 	return s, c.call(ctx, http.MethodGet, sessionPath(name, ""), nil, &s)
 }
 
 // Stop stops a session's container.
-func (c *Client) Stop(ctx context.Context, name string) (session.Session, error) {
-	var s session.Session
+func (c *Client) Stop(ctx context.Context, name string) (api.Session, error) {
+	var s api.Session
 	return s, c.call(ctx, http.MethodPost, sessionPath(name, "/stop"), nil, &s)
 }
 
@@ -237,14 +236,14 @@ func (c *Client) remove(ctx context.Context, name string, force, discard, recurs
 
 // CreateWithProgress creates and starts a session, sending each progress
 // line (checking the image, copying the workspace, …) to progress.
-func (c *Client) CreateWithProgress(ctx context.Context, o session.Options, progress func(string)) (session.Session, error) {
+func (c *Client) CreateWithProgress(ctx context.Context, o api.CreateSession, progress func(string)) (api.Session, error) {
 	resp, err := c.do(ctx, http.MethodPost, "/sessions?progress=1", o)
 	if err != nil {
-		return session.Session{}, err
+		return api.Session{}, err
 	}
 	defer resp.Body.Close()
-	var s session.Session
-	err = readProgress(resp.Body, progress, func(p Progress) error {
+	var s api.Session
+	err = readProgress(resp.Body, progress, func(p api.Progress) error {
 		if p.Session == nil {
 			return errors.New("the daemon ended the create without the session")
 		}
@@ -256,7 +255,7 @@ func (c *Client) CreateWithProgress(ctx context.Context, o session.Options, prog
 
 // Diff returns the work in a session's workspace; with patches, each file's
 // unified diff, up to maxBytes of them (0: the daemon's default).
-func (c *Client) Diff(ctx context.Context, name string, patches bool, maxBytes int) (workspace.Diff, error) {
+func (c *Client) Diff(ctx context.Context, name string, patches bool, maxBytes int) (api.Diff, error) {
 	q := url.Values{}
 	if patches {
 		q.Set("patch", "1")
@@ -268,38 +267,38 @@ func (c *Client) Diff(ctx context.Context, name string, patches bool, maxBytes i
 	if len(q) > 0 {
 		p += "?" + q.Encode()
 	}
-	var d workspace.Diff
+	var d api.Diff
 	return d, c.call(ctx, http.MethodGet, p, nil, &d)
 }
 
 // Land makes a session's work a branch of the user's repository.
-func (c *Client) Land(ctx context.Context, name string, l Land) (BroughtBack, error) {
-	var b BroughtBack
+func (c *Client) Land(ctx context.Context, name string, l api.Land) (api.BroughtBack, error) {
+	var b api.BroughtBack
 	return b, c.call(ctx, http.MethodPost, sessionPath(name, "/land"), l, &b)
 }
 
 // Egress reports a session's egress policy and its latest denials.
-func (c *Client) Egress(ctx context.Context, name string) (session.EgressReport, error) {
-	var r session.EgressReport
+func (c *Client) Egress(ctx context.Context, name string) (api.EgressReport, error) {
+	var r api.EgressReport
 	return r, c.call(ctx, http.MethodGet, sessionPath(name, "/egress"), nil, &r)
 }
 
 // ChangeEgress adds hosts to a running or stopped session's allow list, or
 // changes its mode, at once.
-func (c *Client) ChangeEgress(ctx context.Context, name string, ch EgressChange) (session.EgressReport, error) {
-	var r session.EgressReport
+func (c *Client) ChangeEgress(ctx context.Context, name string, ch api.EgressChange) (api.EgressReport, error) {
+	var r api.EgressReport
 	return r, c.call(ctx, http.MethodPost, sessionPath(name, "/egress"), ch, &r)
 }
 
 // Apply writes a session's work into the user's working tree, uncommitted.
-func (c *Client) Apply(ctx context.Context, name string, a Apply) (BroughtBack, error) {
-	var b BroughtBack
+func (c *Client) Apply(ctx context.Context, name string, a api.Apply) (api.BroughtBack, error) {
+	var b api.BroughtBack
 	return b, c.call(ctx, http.MethodPost, sessionPath(name, "/apply"), a, &b)
 }
 
 // Wait blocks until the session has exited, failed or been deleted.
-func (c *Client) Wait(ctx context.Context, name string) (session.Session, error) {
-	var s session.Session
+func (c *Client) Wait(ctx context.Context, name string) (api.Session, error) {
+	var s api.Session
 	return s, c.call(ctx, http.MethodGet, sessionPath(name, "/wait"), nil, &s)
 }
 
@@ -318,12 +317,12 @@ func (c *Client) Logs(ctx context.Context, name string, follow bool) (io.ReadClo
 
 // Resize sets an interactive session's terminal size.
 func (c *Client) Resize(ctx context.Context, name string, rows, cols uint) error {
-	return c.call(ctx, http.MethodPost, sessionPath(name, "/resize"), Resize{Rows: rows, Cols: cols}, nil)
+	return c.call(ctx, http.MethodPost, sessionPath(name, "/resize"), api.Resize{Rows: rows, Cols: cols}, nil)
 }
 
 // Doctor runs the daemon's checks against image ("" means the default).
-func (c *Client) Doctor(ctx context.Context, image string) (Doctor, error) {
-	var d Doctor
+func (c *Client) Doctor(ctx context.Context, image string) (api.Doctor, error) {
+	var d api.Doctor
 	q := ""
 	if image != "" {
 		q = "?image=" + url.QueryEscape(image)
@@ -332,13 +331,13 @@ func (c *Client) Doctor(ctx context.Context, image string) (Doctor, error) {
 }
 
 // BuildImage builds the agent image, sending each progress line to progress.
-func (c *Client) BuildImage(ctx context.Context, b BuildImage, progress func(string)) error {
+func (c *Client) BuildImage(ctx context.Context, b api.BuildImage, progress func(string)) error {
 	return c.stream(ctx, "/images/build", b, progress)
 }
 
 // PullImage pulls an image, sending each progress line to progress.
 func (c *Client) PullImage(ctx context.Context, ref string, progress func(string)) error {
-	return c.stream(ctx, "/images/pull", PullImage{Ref: ref}, progress)
+	return c.stream(ctx, "/images/pull", api.PullImage{Ref: ref}, progress)
 }
 
 func (c *Client) stream(ctx context.Context, path string, in any, progress func(string)) error {
@@ -347,16 +346,16 @@ func (c *Client) stream(ctx context.Context, path string, in any, progress func(
 		return err
 	}
 	defer resp.Body.Close()
-	return readProgress(resp.Body, progress, func(Progress) error { return nil })
+	return readProgress(resp.Body, progress, func(api.Progress) error { return nil })
 }
 
 // readProgress reads NDJSON progress lines until the last one, which done
 // (or the error it carries) ends.
-func readProgress(r io.Reader, progress func(string), done func(Progress) error) error {
+func readProgress(r io.Reader, progress func(string), done func(api.Progress) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
-		var p Progress
+		var p api.Progress
 		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
 			return fmt.Errorf("reading the daemon's progress: %w", err)
 		}

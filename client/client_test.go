@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clauderon/clauderon/session"
+	"github.com/clauderon/clauderon/api"
 )
 
 // A daemon that dies after taking a request: the error says the request may
@@ -34,7 +34,7 @@ func TestDaemonLostMidRequest(t *testing.T) {
 		}
 	}()
 	c := &Client{Socket: sock}
-	_, err = c.Create(context.Background(), session.Options{Name: "x", Prompt: "p"})
+	_, err = c.Create(context.Background(), api.CreateSession{Name: "x", Prompt: "p"})
 	var du *DaemonUnreachableError
 	if err == nil || errors.As(err, &du) {
 		t.Fatalf("err = %v, want a lost-daemon error", err)
@@ -67,11 +67,11 @@ func TestErrorCodes(t *testing.T) {
 		code      string
 		is, isNot error
 	}{
-		{409, CodeExists, ErrExists, ErrState},
-		{409, CodeState, ErrState, ErrExists},
-		{409, CodeUnlanded, ErrUnlanded, ErrExists},
-		{422, CodeImage, ErrImage, ErrNotFound},
-		{404, CodeNotFound, ErrNotFound, ErrConflict},
+		{409, api.CodeExists, ErrExists, ErrState},
+		{409, api.CodeState, ErrState, ErrExists},
+		{409, api.CodeUnlanded, ErrUnlanded, ErrExists},
+		{422, api.CodeImage, ErrImage, ErrNotFound},
+		{404, api.CodeNotFound, ErrNotFound, ErrConflict},
 	} {
 		c := &Client{Transport: roundTrip(func(*http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: tt.status, Body: io.NopCloser(strings.NewReader(`{"error":"nope","code":"` + tt.code + `"}`)), Header: http.Header{}}, nil

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/config"
 )
 
@@ -27,10 +28,10 @@ const ensureTimeout = 30 * time.Second
 // the caller's environment. Callers racing to start one end up sharing
 // it: the daemon's lock refuses every second one, which exits, while
 // every caller waits for the socket to answer.
-func EnsureDaemon(ctx context.Context) (Status, error) {
+func EnsureDaemon(ctx context.Context) (api.DaemonStatus, error) {
 	home, err := config.Home()
 	if err != nil {
-		return Status{}, err
+		return api.DaemonStatus{}, err
 	}
 	c := &Client{Socket: filepath.Join(home, SocketFile)}
 	st, err := c.Status(ctx)
@@ -41,7 +42,7 @@ func EnsureDaemon(ctx context.Context) (Status, error) {
 	logPath := filepath.Join(home, DaemonLogFile)
 	exited, err := startDaemon(home, logPath)
 	if err != nil {
-		return Status{}, err
+		return api.DaemonStatus{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, ensureTimeout)
 	defer cancel()
@@ -52,16 +53,16 @@ func EnsureDaemon(ctx context.Context) (Status, error) {
 			return st, nil
 		}
 		if !errors.As(err, &du) && ctx.Err() == nil {
-			return Status{}, err
+			return api.DaemonStatus{}, err
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			if ctx.Err() == context.DeadlineExceeded {
-				return Status{}, fmt.Errorf("started `clauderon daemon`, but it did not answer at %s within %s; its log is %s", c.Socket, ensureTimeout, logPath)
+				return api.DaemonStatus{}, fmt.Errorf("started `clauderon daemon`, but it did not answer at %s within %s; its log is %s", c.Socket, ensureTimeout, logPath)
 			}
-			return Status{}, ctx.Err()
+			return api.DaemonStatus{}, ctx.Err()
 		case <-exited:
 			// It exited: most likely another caller's daemon holds the
 			// lock and is still starting, so keep waiting for the socket.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/clauderon/clauderon/api"
 )
 
 // Errors an APIError wraps, by HTTP status, so callers can use errors.Is.
@@ -26,26 +28,6 @@ var (
 	ErrCap = errors.New("over a nested session's cap")
 )
 
-// The codes of the LocalAPI's error answers ({"error": …, "code": …}).
-const (
-	CodeInvalid      = "invalid"
-	CodeNotFound     = "not_found"
-	CodeNoCredential = "no_credential"
-	CodeExists       = "exists"
-	CodeState        = "state"
-	CodeConflict     = "conflict" // with the user's repository
-	CodeUnlanded     = "unlanded"
-	CodeImage        = "image"
-	CodeEngine       = "engine"
-	CodeCap          = "cap" // a nested session's cap
-	CodeUnavailable  = "unavailable"
-	CodeKeychain     = "keychain"
-	CodeBrowser      = "browser"
-	CodeMethod       = "method"
-	CodeNoRoute      = "no_route"
-	CodeInternal     = "internal"
-)
-
 // DaemonUnreachableError means the daemon's socket did not answer.
 type DaemonUnreachableError struct {
 	Socket string
@@ -61,7 +43,7 @@ func (e *DaemonUnreachableError) Unwrap() error { return e.Err }
 // APIError is an error answer of the LocalAPI: {"error": "...", "code": "..."}.
 type APIError struct {
 	Status  int
-	Code    string // one of the Code constants; "" from an older daemon
+	Code    string // one of api's Code constants; "" from an older daemon
 	Message string
 }
 
@@ -81,17 +63,17 @@ func (e *APIError) Unwrap() []error {
 		out = append(out, ErrUnavailable)
 	}
 	switch e.Code {
-	case CodeExists:
+	case api.CodeExists:
 		out = append(out, ErrExists)
-	case CodeState:
+	case api.CodeState:
 		out = append(out, ErrState)
-	case CodeUnlanded:
+	case api.CodeUnlanded:
 		out = append(out, ErrUnlanded)
-	case CodeImage:
+	case api.CodeImage:
 		out = append(out, ErrImage)
-	case CodeEngine:
+	case api.CodeEngine:
 		out = append(out, ErrEngine)
-	case CodeCap:
+	case api.CodeCap:
 		out = append(out, ErrCap)
 	}
 	return out

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/secret"
 	"github.com/clauderon/clauderon/session"
 	"github.com/clauderon/clauderon/workspace"
@@ -19,7 +19,7 @@ import (
 // route is one LocalAPI endpoint. Every route lives in routes().
 type route struct {
 	method  string
-	pattern string // below client.APIPrefix
+	pattern string // below api.APIPrefix
 	handler func(w http.ResponseWriter, r *http.Request) error
 }
 
@@ -101,7 +101,7 @@ func (d *Daemon) handlerFor(allow func(route) bool, parent string) http.Handler 
 	mux := http.NewServeMux()
 	for _, p := range order {
 		methods := byPattern[p]
-		mux.HandleFunc(client.APIPrefix+p, func(w http.ResponseWriter, r *http.Request) {
+		mux.HandleFunc(api.APIPrefix+p, func(w http.ResponseWriter, r *http.Request) {
 			h, ok := methods[r.Method]
 			if !ok {
 				writeError(w, session.Errorf(errMethod, "method %s is not allowed on %s", r.Method, r.URL.Path))
@@ -118,7 +118,7 @@ func (d *Daemon) handlerFor(allow func(route) bool, parent string) http.Handler 
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, session.Errorf(errNoRoute, "no such route %s (this daemon speaks %s)", r.URL.Path, client.APIPrefix))
+		writeError(w, session.Errorf(errNoRoute, "no such route %s (this daemon speaks %s)", r.URL.Path, api.APIPrefix))
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A browser page must never drive the daemon (CSRF, DNS rebinding).
@@ -176,20 +176,20 @@ func code(err error) string {
 		err  error
 		code string
 	}{
-		{errBrowser, client.CodeBrowser}, {errMethod, client.CodeMethod}, {errNoRoute, client.CodeNoRoute},
-		{session.ErrNotFound, client.CodeNotFound}, {secret.ErrUnknownName, client.CodeNotFound}, {secret.ErrNotFound, client.CodeNoCredential},
-		{errBody, client.CodeInvalid}, {session.ErrInvalid, client.CodeInvalid}, {secret.ErrBadToken, client.CodeInvalid}, {secret.ErrTooBig, client.CodeInvalid},
-		{session.ErrExists, client.CodeExists}, {session.ErrState, client.CodeState},
-		{session.ErrConflict, client.CodeConflict}, {session.ErrUnlanded, client.CodeUnlanded},
-		{session.ErrImage, client.CodeImage}, {session.ErrEngine, client.CodeEngine}, {session.ErrCap, client.CodeCap},
-		{session.ErrClosed, client.CodeUnavailable}, {session.ErrUnavailable, client.CodeUnavailable},
-		{secret.ErrKeychainUnavailable, client.CodeKeychain}, {errFixedSource, client.CodeUnavailable},
+		{errBrowser, api.CodeBrowser}, {errMethod, api.CodeMethod}, {errNoRoute, api.CodeNoRoute},
+		{session.ErrNotFound, api.CodeNotFound}, {secret.ErrUnknownName, api.CodeNotFound}, {secret.ErrNotFound, api.CodeNoCredential},
+		{errBody, api.CodeInvalid}, {session.ErrInvalid, api.CodeInvalid}, {secret.ErrBadToken, api.CodeInvalid}, {secret.ErrTooBig, api.CodeInvalid},
+		{session.ErrExists, api.CodeExists}, {session.ErrState, api.CodeState},
+		{session.ErrConflict, api.CodeConflict}, {session.ErrUnlanded, api.CodeUnlanded},
+		{session.ErrImage, api.CodeImage}, {session.ErrEngine, api.CodeEngine}, {session.ErrCap, api.CodeCap},
+		{session.ErrClosed, api.CodeUnavailable}, {session.ErrUnavailable, api.CodeUnavailable},
+		{secret.ErrKeychainUnavailable, api.CodeKeychain}, {errFixedSource, api.CodeUnavailable},
 	} {
 		if errors.Is(err, k.err) {
 			return k.code
 		}
 	}
-	return client.CodeInternal
+	return api.CodeInternal
 }
 
 func writeError(w http.ResponseWriter, err error) {
@@ -222,7 +222,7 @@ func atEOF(dec *json.Decoder) bool {
 }
 
 func (d *Daemon) getStatus(w http.ResponseWriter, r *http.Request) error {
-	st := client.Status{
+	st := api.DaemonStatus{
 		Version: Version, PID: os.Getpid(), Home: d.cfg.Home, ProxyPort: d.proxyPort, ProxyAddrs: d.ProxyAddrs(),
 	}
 	if d.mcpLn != nil {
@@ -243,7 +243,7 @@ func (d *Daemon) listSessions(w http.ResponseWriter, r *http.Request) error {
 		orphans = nil // the user's containers are no child's business
 	}
 	ss = d.sessions.WithChanges(r.Context(), ss)
-	writeJSON(w, http.StatusOK, client.SessionList{Sessions: ss, Orphans: orphans})
+	writeJSON(w, http.StatusOK, api.SessionList{Sessions: ss, Orphans: orphans})
 	return nil
 }
 
@@ -274,7 +274,7 @@ func (d *Daemon) createSession(w http.ResponseWriter, r *http.Request) error {
 		if ps == nil {
 			ps = newProgress(w, http.StatusCreated)
 		}
-		ps.send(client.Progress{Line: line})
+		ps.send(api.Progress{Line: line})
 	})
 	if ps == nil {
 		if err != nil {
@@ -283,10 +283,10 @@ func (d *Daemon) createSession(w http.ResponseWriter, r *http.Request) error {
 		ps = newProgress(w, http.StatusCreated)
 	}
 	if err != nil {
-		ps.send(client.Progress{Error: err.Error(), Status: status(err)})
+		ps.send(api.Progress{Error: err.Error(), Status: status(err)})
 		return nil
 	}
-	ps.send(client.Progress{Done: true, Session: &s})
+	ps.send(api.Progress{Done: true, Session: &s})
 	return nil
 }
 
@@ -336,7 +336,7 @@ func (d *Daemon) diffSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Daemon) landSession(w http.ResponseWriter, r *http.Request) error {
-	var l client.Land
+	var l api.Land
 	if err := readJSON(r, &l); err != nil {
 		return err
 	}
@@ -358,7 +358,7 @@ func (d *Daemon) getEgress(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Daemon) changeEgress(w http.ResponseWriter, r *http.Request) error {
-	var c client.EgressChange
+	var c api.EgressChange
 	if err := readJSON(r, &c); err != nil {
 		return err
 	}
@@ -371,7 +371,7 @@ func (d *Daemon) changeEgress(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Daemon) applySession(w http.ResponseWriter, r *http.Request) error {
-	var a client.Apply
+	var a api.Apply
 	if r.ContentLength != 0 {
 		if err := readJSON(r, &a); err != nil {
 			return err
@@ -390,7 +390,7 @@ func (d *Daemon) writeBroughtBack(w http.ResponseWriter, name string, mk workspa
 	if err != nil {
 		return err
 	}
-	out := client.BroughtBack{Session: name, Mark: mk}
+	out := api.BroughtBack{Session: name, Mark: mk}
 	if s.Workspace != nil {
 		out.Repository = s.Workspace.Source
 	}
@@ -443,7 +443,7 @@ func (d *Daemon) sessionLogs(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *Daemon) resizeSession(w http.ResponseWriter, r *http.Request) error {
-	var rs client.Resize
+	var rs api.Resize
 	if err := readJSON(r, &rs); err != nil {
 		return err
 	}
@@ -466,6 +466,6 @@ func (f flushWriter) Write(p []byte) (int, error) {
 }
 
 func validUpgrade(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), client.UpgradeProto) &&
+	return strings.EqualFold(r.Header.Get("Upgrade"), api.UpgradeProto) &&
 		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
 }

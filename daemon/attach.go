@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -14,7 +14,7 @@ import (
 // session's TTY. Detaching (closing the connection) leaves the session running.
 func (d *Daemon) attachSession(w http.ResponseWriter, r *http.Request) error {
 	if !validUpgrade(r) {
-		return session.Errorf(errBody, "attach needs `Connection: Upgrade` and `Upgrade: %s`", client.UpgradeProto)
+		return session.Errorf(errBody, "attach needs `Connection: Upgrade` and `Upgrade: %s`", api.UpgradeProto)
 	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
@@ -34,7 +34,7 @@ func (d *Daemon) attachSession(w http.ResponseWriter, r *http.Request) error {
 		st.Close()
 		return err
 	}
-	if _, err := io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+client.UpgradeProto+"\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+api.UpgradeProto+"\r\n\r\n"); err != nil {
 		cancel()
 		st.Close()
 		conn.Close()

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -34,13 +34,13 @@ const (
 // log at path and its rotations (path.1, .2, .3), newest first. It reads
 // each file from its end backwards, at most maxAuditScan bytes in all;
 // partial says it stopped there with older lines perhaps unread.
-func readAudit(path, name string, limit int) (entries []client.AuditEntry, partial bool, err error) {
+func readAudit(path, name string, limit int) (entries []api.AuditEntry, partial bool, err error) {
 	budget := int64(maxAuditScan)
 	files := []string{path}
 	for i := 1; i <= auditRotations; i++ {
 		files = append(files, path+"."+strconv.Itoa(i))
 	}
-	entries = []client.AuditEntry{}
+	entries = []api.AuditEntry{}
 	want := []byte(`"session":` + strconv.Quote(name))
 	for _, p := range files {
 		if len(entries) >= limit {
@@ -61,7 +61,7 @@ func readAudit(path, name string, limit int) (entries []client.AuditEntry, parti
 			if !bytes.Contains(line, want) {
 				return true
 			}
-			var e client.AuditEntry
+			var e api.AuditEntry
 			if json.Unmarshal(line, &e) != nil || e.Session != name {
 				return true
 			}
@@ -151,7 +151,7 @@ func (d *Daemon) sessionAudit(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		entries = slices.DeleteFunc(entries, func(e client.AuditEntry) bool { return e.Time.Before(s.CreatedAt) })
+		entries = slices.DeleteFunc(entries, func(e api.AuditEntry) bool { return e.Time.Before(s.CreatedAt) })
 	}
 	// A removed session's lines stay readable; a name that never made one
 	// and is no session is most likely a typo.
@@ -160,6 +160,6 @@ func (d *Daemon) sessionAudit(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, client.Audit{Session: name, Entries: entries, Partial: partial})
+	writeJSON(w, http.StatusOK, api.Audit{Session: name, Entries: entries, Partial: partial})
 	return nil
 }

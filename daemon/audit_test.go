@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/proxy"
 )
@@ -57,7 +58,7 @@ func TestReadAudit(t *testing.T) {
 	writeAuditLines(t, p+".1", entry("a", 4), `{"session":"a", broken`, entry("ab", 5), entry("a", 6))
 	writeAuditLines(t, p, entry("a", 7), `{"session":"a","path":"`+strings.Repeat("x", maxAuditLine+10)+`"}`, entry("b", 8), entry("a", 9))
 
-	paths := func(es []client.AuditEntry) string {
+	paths := func(es []api.AuditEntry) string {
 		var out []string
 		for _, e := range es {
 			out = append(out, cut(strings.TrimPrefix(e.Path, "/v1/messages/"), 20))

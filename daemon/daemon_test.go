@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/config"
@@ -113,7 +114,7 @@ func TestLocalAPI(t *testing.T) {
 	if _, err := c.Diff(ctx, "nope", true, 0); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("diff of an unknown session: %v", err)
 	}
-	if _, err := c.Land(ctx, "nope", client.Land{Branch: "-x"}); !errors.Is(err, client.ErrNotFound) {
+	if _, err := c.Land(ctx, "nope", api.Land{Branch: "-x"}); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("land of an unknown session: %v", err)
 	}
 	if err := c.Remove(ctx, "nope", true, false); !errors.Is(err, client.ErrNotFound) {
@@ -206,16 +207,16 @@ func TestClientZeroValue(t *testing.T) {
 // different codes.
 func TestErrorCodeKinds(t *testing.T) {
 	for err, want := range map[error]string{
-		session.Errorf(session.ErrExists, "x"):   client.CodeExists,
-		session.Errorf(session.ErrState, "x"):    client.CodeState,
-		session.Errorf(session.ErrUnlanded, "x"): client.CodeUnlanded,
-		session.Errorf(session.ErrConflict, "x"): client.CodeConflict,
-		errors.New("boom"):                       client.CodeInternal,
+		session.Errorf(session.ErrExists, "x"):   api.CodeExists,
+		session.Errorf(session.ErrState, "x"):    api.CodeState,
+		session.Errorf(session.ErrUnlanded, "x"): api.CodeUnlanded,
+		session.Errorf(session.ErrConflict, "x"): api.CodeConflict,
+		errors.New("boom"):                       api.CodeInternal,
 	} {
 		if got := code(err); got != want {
 			t.Errorf("code(%v) = %q, want %q", err, got, want)
 		}
-		if status(err) == 409 && want == client.CodeInternal {
+		if status(err) == 409 && want == api.CodeInternal {
 			t.Errorf("%v", err)
 		}
 	}

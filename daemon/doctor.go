@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/backend"
-	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/gateway"
 	"github.com/clauderon/clauderon/proxy"
 	"github.com/clauderon/clauderon/secret"
@@ -28,14 +28,14 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 	if !session.ValidImageRef(image) {
 		return session.Errorf(session.ErrInvalid, "%q is not a valid image reference", image)
 	}
-	var checks []client.Check
-	add := func(c client.Check) { checks = append(checks, c) }
+	var checks []api.Check
+	add := func(c api.Check) { checks = append(checks, c) }
 
 	engineOK := d.cfg.Backend.Ping(ctx) == nil
 	if engineOK {
-		add(client.Check{Name: "engine", OK: true, Detail: "the Docker engine answers"})
+		add(api.Check{Name: "engine", OK: true, Detail: "the Docker engine answers"})
 	} else {
-		add(client.Check{Name: "engine", Detail: "the Docker engine does not answer",
+		add(api.Check{Name: "engine", Detail: "the Docker engine does not answer",
 			Fix: "start Docker (`sudo systemctl start docker`, or open Docker Desktop), then restart `clauderon daemon`"})
 	}
 
@@ -43,10 +43,10 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 
 	cert := d.ca.Certificate()
 	if time.Now().After(cert.NotAfter) {
-		add(client.Check{Name: "ca", Detail: "the proxy CA expired on " + cert.NotAfter.Format(time.DateOnly),
+		add(api.Check{Name: "ca", Detail: "the proxy CA expired on " + cert.NotAfter.Format(time.DateOnly),
 			Fix: "delete " + d.ca.CertPath() + " and its key, then restart the daemon"})
 	} else {
-		add(client.Check{Name: "ca", OK: true, Detail: fmt.Sprintf("%s, valid until %s", d.ca.CertPath(), cert.NotAfter.Format(time.DateOnly))})
+		add(api.Check{Name: "ca", OK: true, Detail: fmt.Sprintf("%s, valid until %s", d.ca.CertPath(), cert.NotAfter.Format(time.DateOnly))})
 	}
 
 	add(d.gatewayCheck())
@@ -56,26 +56,26 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 		ok, err := d.cfg.Backend.ImageExists(ctx, image)
 		switch {
 		case err != nil:
-			add(client.Check{Name: "image", Detail: err.Error(), Fix: "check the engine"})
+			add(api.Check{Name: "image", Detail: err.Error(), Fix: "check the engine"})
 		case !ok:
-			add(client.Check{Name: "image", Detail: image + " is not present",
+			add(api.Check{Name: "image", Detail: image + " is not present",
 				Fix: "build it with `clauderon image build` (or pull it with `clauderon image pull " + image + "`)"})
 		default:
 			imageOK = true
-			add(client.Check{Name: "image", OK: true, Detail: image + " is present"})
+			add(api.Check{Name: "image", OK: true, Detail: image + " is present"})
 		}
 	} else {
-		add(client.Check{Name: "image", Detail: "not checked: the engine does not answer", Fix: "start Docker first"})
+		add(api.Check{Name: "image", Detail: "not checked: the engine does not answer", Fix: "start Docker first"})
 	}
 
 	var user session.User
 	userOK := false
 	if engineOK && imageOK {
-		var c client.Check
+		var c api.Check
 		c, user, userOK = d.checkUser(ctx, image)
 		add(c)
 	} else {
-		add(client.Check{Name: "user", Detail: "not checked: needs the engine and the image", Fix: "fix the checks above first"})
+		add(api.Check{Name: "user", Detail: "not checked: needs the engine and the image", Fix: "fix the checks above first"})
 	}
 
 	if userOK {
@@ -83,11 +83,11 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 		add(d.checkProxyFromContainer(ctx, image, user))
 	} else {
 		for _, n := range []string{"claude", "proxy"} {
-			add(client.Check{Name: n, Detail: "not checked: needs the engine, the image and its user", Fix: "fix the checks above first"})
+			add(api.Check{Name: n, Detail: "not checked: needs the engine, the image and its user", Fix: "fix the checks above first"})
 		}
 	}
 
-	rep := client.Doctor{OK: true, Checks: checks}
+	rep := api.Doctor{OK: true, Checks: checks}
 	for _, c := range checks {
 		rep.OK = rep.OK && c.OK
 	}
@@ -97,18 +97,18 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 
 // gatewayCheck says how containers reach the proxy, and whether the binary
 // they run as their gateway needs a C library from the image.
-func (d *Daemon) gatewayCheck() client.Check {
+func (d *Daemon) gatewayCheck() api.Check {
 	if !d.newWithGateway {
-		return client.Check{Name: "network", OK: true, Detail: "containers are on the engine's bridge network and reach the proxy at " + session.ProxyHost + " (container.network is \"bridge\", or the engine is Docker Desktop's); they can reach other hosts directly too"}
+		return api.Check{Name: "network", OK: true, Detail: "containers are on the engine's bridge network and reach the proxy at " + session.ProxyHost + " (container.network is \"bridge\", or the engine is Docker Desktop's); they can reach other hosts directly too"}
 	}
 	static, err := staticBinary(d.sandbox.binary)
 	switch {
 	case err != nil:
-		return client.Check{Name: "network", Detail: "cannot read the gateway binary " + d.sandbox.binary + ": " + err.Error(), Fix: "restart the daemon"}
+		return api.Check{Name: "network", Detail: "cannot read the gateway binary " + d.sandbox.binary + ": " + err.Error(), Fix: "restart the daemon"}
 	case !static:
-		return client.Check{Name: "network", OK: true, Detail: "containers have no network but their gateway to the proxy; the gateway (" + d.sandbox.binary + ") is dynamically linked, so images need a compatible glibc (build clauderon with `make build`, which links it statically, for any image)"}
+		return api.Check{Name: "network", OK: true, Detail: "containers have no network but their gateway to the proxy; the gateway (" + d.sandbox.binary + ") is dynamically linked, so images need a compatible glibc (build clauderon with `make build`, which links it statically, for any image)"}
 	}
-	return client.Check{Name: "network", OK: true, Detail: "containers have no network but their gateway to the proxy (" + d.sandbox.binary + ", statically linked)"}
+	return api.Check{Name: "network", OK: true, Detail: "containers have no network but their gateway to the proxy (" + d.sandbox.binary + ", statically linked)"}
 }
 
 // staticBinary reports whether an ELF executable asks for no interpreter.
@@ -129,9 +129,9 @@ func staticBinary(path string) (bool, error) {
 // checkProxyFromContainer runs a throwaway container of image, as user, that
 // curls https://api.anthropic.com/ through the proxy with a temporary
 // credential. Any HTTP answer through the tunnel proves the path works.
-func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user session.User) client.Check {
-	fail := func(detail, fix string) client.Check {
-		return client.Check{Name: "proxy", Detail: detail, Fix: fix}
+func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user session.User) api.Check {
+	fail := func(detail, fix string) api.Check {
+		return api.Check{Name: "proxy", Detail: detail, Fix: fix}
 	}
 	rnd, err := proxy.NewSecret()
 	if err != nil {
@@ -170,7 +170,7 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 		Labels:     map[string]string{"dev.clauderon.doctor": "1", session.LabelHome: session.HomeID(d.cfg.Home)},
 		Mounts:     cc.CAMounts(),
 		User:       user.SpecUser(),
-		Dirs:       user.Dirs(),
+		Dirs:       session.UserDirs(user),
 		ExtraHosts: []string{session.ProxyHost + ":host-gateway"},
 		Hardened:   true,
 		Limits:     backend.Limits{MemoryBytes: session.DefaultLimits().MemoryBytes, NanoCPUs: 1e9, Pids: session.DefaultLimits().Pids},
@@ -192,7 +192,7 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 	}()
 	if err := be.Start(ectx, id); err != nil {
 		if notOnPath(err) {
-			return client.Check{Name: "proxy", OK: true, Detail: "not checked from " + image + ", which has no curl; `clauderon doctor` checks it from the default image"}
+			return api.Check{Name: "proxy", OK: true, Detail: "not checked from " + image + ", which has no curl; `clauderon doctor` checks it from the default image"}
 		}
 		return fail("cannot start a test container: "+err.Error(), "check the engine and the image")
 	}
@@ -205,10 +205,10 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 	text := strings.TrimSpace(string(out))
 	fields := strings.Fields(lastLine(text))
 	if strings.Contains(text, gateway.ErrNotOnPath.Error()) {
-		return client.Check{Name: "proxy", OK: true, Detail: "not checked from " + image + ", which has no curl; `clauderon doctor` checks it from the default image"}
+		return api.Check{Name: "proxy", OK: true, Detail: "not checked from " + image + ", which has no curl; `clauderon doctor` checks it from the default image"}
 	}
 	if len(fields) == 2 && fields[1] != "000" {
-		return client.Check{Name: "proxy", OK: true, Detail: fmt.Sprintf("a container reached api.anthropic.com through %s (HTTP %s)", where, fields[1])}
+		return api.Check{Name: "proxy", OK: true, Detail: fmt.Sprintf("a container reached api.anthropic.com through %s (HTTP %s)", where, fields[1])}
 	}
 	if len(fields) == 2 && fields[0] == "407" {
 		return fail("the proxy refused the test container's credential (407)", "restart the daemon; if it persists, report a bug")
@@ -222,14 +222,14 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 }
 
 // checkUser says who sessions of image run as, and why.
-func (d *Daemon) checkUser(ctx context.Context, image string) (client.Check, session.User, bool) {
+func (d *Daemon) checkUser(ctx context.Context, image string) (api.Check, session.User, bool) {
 	iu, err := d.cfg.Backend.ImageUser(ctx, image)
 	if err != nil {
 		fix := "check the engine"
 		if errors.Is(err, backend.ErrImageUser) {
 			fix = "make the image's USER a user of its /etc/passwd (useradd), or remove USER to run as uid 1000"
 		}
-		return client.Check{Name: "user", Detail: err.Error(), Fix: fix}, session.User{}, false
+		return api.Check{Name: "user", Detail: err.Error(), Fix: fix}, session.User{}, false
 	}
 	u := session.RunAs(iu)
 	home := "HOME " + u.Home
@@ -247,19 +247,19 @@ func (d *Daemon) checkUser(ctx context.Context, image string) (client.Check, ses
 	default:
 		detail = fmt.Sprintf("sessions run as the image's user %s, %s", u, home)
 	}
-	return client.Check{Name: "user", OK: true, Detail: detail}, u, true
+	return api.Check{Name: "user", OK: true, Detail: detail}, u, true
 }
 
 // checkClaude runs `claude --version` in a throwaway container of image, as
 // sessions run it.
-func (d *Daemon) checkClaude(ctx context.Context, image string, user session.User) client.Check {
-	fail := func(detail string) client.Check {
-		return client.Check{Name: "claude", Detail: detail,
+func (d *Daemon) checkClaude(ctx context.Context, image string, user session.User) api.Check {
+	fail := func(detail string) api.Check {
+		return api.Check{Name: "claude", Detail: detail,
 			Fix: "install Claude Code in the image so that `claude` is on its PATH (see build/agent/Dockerfile), or use the agent image (`clauderon image build`)"}
 	}
 	rnd, err := proxy.NewSecret()
 	if err != nil {
-		return client.Check{Name: "claude", Detail: err.Error()}
+		return api.Check{Name: "claude", Detail: err.Error()}
 	}
 	spec := backend.Spec{
 		Name:     "clauderon-doctor-claude-" + rnd[:8],
@@ -268,7 +268,7 @@ func (d *Daemon) checkClaude(ctx context.Context, image string, user session.Use
 		Env:      append([]string{"DISABLE_AUTOUPDATER=1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"}, user.Env()...),
 		Labels:   map[string]string{"dev.clauderon.doctor": "1", session.LabelHome: session.HomeID(d.cfg.Home)},
 		User:     user.SpecUser(),
-		Dirs:     user.Dirs(),
+		Dirs:     session.UserDirs(user),
 		Hardened: true,
 		// The image may be hostile: it runs with no network, within the
 		// sessions' limits, and with claude as its entrypoint, not its own.
@@ -282,7 +282,7 @@ func (d *Daemon) checkClaude(ctx context.Context, image string, user session.Use
 	defer cancel()
 	id, err := be.Create(ectx, spec)
 	if err != nil {
-		return client.Check{Name: "claude", Detail: "cannot create a test container: " + err.Error(), Fix: "check the engine and the image"}
+		return api.Check{Name: "claude", Detail: "cannot create a test container: " + err.Error(), Fix: "check the engine and the image"}
 	}
 	defer func() {
 		if err := be.Remove(context.WithoutCancel(ctx), id, true); err != nil && !errors.Is(err, backend.ErrNotFound) {
@@ -297,13 +297,13 @@ func (d *Daemon) checkClaude(ctx context.Context, image string, user session.Use
 	}
 	rc, err := be.Logs(ectx, id, true)
 	if err != nil {
-		return client.Check{Name: "claude", Detail: "cannot read the test container's output: " + err.Error()}
+		return api.Check{Name: "claude", Detail: "cannot read the test container's output: " + err.Error()}
 	}
 	out, _ := io.ReadAll(io.LimitReader(rc, 64<<10))
 	rc.Close()
 	c, err := be.Inspect(ectx, id)
 	if err != nil {
-		return client.Check{Name: "claude", Detail: "cannot inspect the test container: " + err.Error()}
+		return api.Check{Name: "claude", Detail: "cannot inspect the test container: " + err.Error()}
 	}
 	text := oneLine(string(out))
 	switch {
@@ -313,7 +313,7 @@ func (d *Daemon) checkClaude(ctx context.Context, image string, user session.Use
 	case c.ExitCode != 0:
 		return fail(fmt.Sprintf("`claude --version` failed in %s (exit %d): %s", image, c.ExitCode, text))
 	}
-	return client.Check{Name: "claude", OK: true, Detail: "claude " + text + " is on the image's PATH"}
+	return api.Check{Name: "claude", OK: true, Detail: "claude " + text + " is on the image's PATH"}
 }
 
 // notOnPath reports an engine's refusal to start a command it cannot find.

@@ -6,8 +6,8 @@ import (
 	"os"
 	"sync"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/build/agent"
-	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -23,7 +23,7 @@ func newProgress(w http.ResponseWriter, code int) *progressWriter {
 	return &progressWriter{w: w}
 }
 
-func (p *progressWriter) send(v client.Progress) {
+func (p *progressWriter) send(v api.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b, _ := json.Marshal(v)
@@ -35,14 +35,14 @@ func (p *progressWriter) send(v client.Progress) {
 
 func (p *progressWriter) end(err error) {
 	if err != nil {
-		p.send(client.Progress{Error: err.Error()})
+		p.send(api.Progress{Error: err.Error()})
 		return
 	}
-	p.send(client.Progress{Done: true})
+	p.send(api.Progress{Done: true})
 }
 
 func (d *Daemon) buildImage(w http.ResponseWriter, r *http.Request) error {
-	var b client.BuildImage
+	var b api.BuildImage
 	if err := readJSON(r, &b); err != nil {
 		return err
 	}
@@ -66,12 +66,12 @@ func (d *Daemon) buildImage(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := newProgress(w, http.StatusOK)
 	d.log.Info("building image", "tag", b.Tag)
-	p.end(d.cfg.Backend.BuildImage(r.Context(), dir, "", b.Tag, func(line string) { p.send(client.Progress{Line: line}) }))
+	p.end(d.cfg.Backend.BuildImage(r.Context(), dir, "", b.Tag, func(line string) { p.send(api.Progress{Line: line}) }))
 	return nil
 }
 
 func (d *Daemon) pullImage(w http.ResponseWriter, r *http.Request) error {
-	var b client.PullImage
+	var b api.PullImage
 	if err := readJSON(r, &b); err != nil {
 		return err
 	}
@@ -82,6 +82,6 @@ func (d *Daemon) pullImage(w http.ResponseWriter, r *http.Request) error {
 		return session.Errorf(session.ErrEngine, "%v", err)
 	}
 	p := newProgress(w, http.StatusOK)
-	p.end(d.cfg.Backend.PullImage(r.Context(), b.Ref, func(line string) { p.send(client.Progress{Line: line}) }))
+	p.end(d.cfg.Backend.PullImage(r.Context(), b.Ref, func(line string) { p.send(api.Progress{Line: line}) }))
 	return nil
 }

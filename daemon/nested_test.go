@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/backend"
-	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/proxy"
 	"github.com/clauderon/clauderon/session"
 )
@@ -68,7 +68,7 @@ func TestChildSeesOnlyItsOwn(t *testing.T) {
 	h := d.handlerFor(func(rt route) bool { return childRoutes[rt.method+" "+rt.pattern] }, "p")
 	do := func(method, path, body string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(method, client.APIPrefix+path, strings.NewReader(body)))
+		h.ServeHTTP(rec, httptest.NewRequest(method, api.APIPrefix+path, strings.NewReader(body)))
 		return rec
 	}
 	if rec := do("POST", "/sessions", `{"name":"x","prompt":"hi","mode":"print"}`); rec.Code != http.StatusCreated {
@@ -81,7 +81,7 @@ func TestChildSeesOnlyItsOwn(t *testing.T) {
 	if strings.Contains(rec.Body.String(), "private.example") {
 		t.Errorf("the parent read an earlier session's history: %s", rec.Body)
 	}
-	var l client.SessionList
+	var l api.SessionList
 	rec = do("GET", "/sessions", "")
 	if err := json.Unmarshal(rec.Body.Bytes(), &l); err != nil || len(l.Sessions) != 1 || len(l.Orphans) != 0 {
 		t.Errorf("the parent's list: %s %v", rec.Body, err)

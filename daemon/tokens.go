@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/secret"
 	"github.com/clauderon/clauderon/session"
 )
@@ -65,7 +65,7 @@ func (d *Daemon) putToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Decoding errors can quote the body, which holds the token: they are
 	// replaced by a fixed message.
-	var body client.TokenValue
+	var body api.TokenValue
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxTokenBody))
 	dec.DisallowUnknownFields()
 	if dec.Decode(&body) != nil || !atEOF(dec) {
@@ -93,12 +93,12 @@ func (d *Daemon) deleteToken(w http.ResponseWriter, r *http.Request) error {
 
 // credentialCheck is the doctor's line about the Anthropic credential, with
 // the fix that matches what went wrong.
-func (d *Daemon) credentialCheck(r *http.Request) client.Check {
+func (d *Daemon) credentialCheck(r *http.Request) api.Check {
 	const setupHint = "`claude setup-token`"
 	tok, origin, err := d.cfg.Credentials.Get(r.Context(), secret.Anthropic)
 	switch {
 	case err == nil:
-		c := client.Check{Name: "credential", OK: true, Detail: fmt.Sprintf("%s credential found in the %s (%s)", tok.Kind(), origin, tok.Fingerprint())}
+		c := api.Check{Name: "credential", OK: true, Detail: fmt.Sprintf("%s credential found in the %s (%s)", tok.Kind(), origin, tok.Fingerprint())}
 		if s, serr := d.tokenStore(); serr == nil {
 			if st, serr := s.Status(r.Context(), secret.Anthropic); serr == nil && st.Warning != "" {
 				c.Detail += "; warning: " + st.Warning
@@ -106,14 +106,14 @@ func (d *Daemon) credentialCheck(r *http.Request) client.Check {
 		}
 		return c
 	case errors.Is(err, secret.ErrKeychainUnavailable):
-		return client.Check{Name: "credential", Detail: err.Error(),
+		return api.Check{Name: "credential", Detail: err.Error(),
 			Fix: "make the OS keychain reachable from the daemon's session (unlock it, or start a Secret Service), then rerun `clauderon doctor`; " +
 				"or set CLAUDE_CODE_OAUTH_TOKEN (from " + setupHint + ") in the daemon's environment and restart the daemon"}
 	case errors.Is(err, secret.ErrNotFound):
-		return client.Check{Name: "credential", Detail: "no Anthropic credential is configured",
+		return api.Check{Name: "credential", Detail: "no Anthropic credential is configured",
 			Fix: "get one with " + setupHint + " and store it with `clauderon token set`, " +
 				"or set CLAUDE_CODE_OAUTH_TOKEN in the daemon's environment and restart the daemon"}
 	}
-	return client.Check{Name: "credential", Detail: err.Error(),
+	return api.Check{Name: "credential", Detail: err.Error(),
 		Fix: "replace it with `clauderon token set` (a token from " + setupHint + "), or fix or unset the variable and restart the daemon"}
 }

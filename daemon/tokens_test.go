@@ -27,7 +27,7 @@ func TestTokenRoutesFixedSource(t *testing.T) {
 	}{
 		{"status", func() error { _, err := c.TokenStatus(ctx, secret.Anthropic); return err }, http.StatusServiceUnavailable, "fixed credential source"},
 		{"set", func() error {
-			_, err := c.SetToken(ctx, secret.Anthropic, secret.Wrap("sk-ant-oat01-CANARY-daemon-fixed"))
+			_, err := c.SetToken(ctx, secret.Anthropic, "sk-ant-oat01-CANARY-daemon-fixed")
 			return err
 		}, http.StatusServiceUnavailable, "fixed credential source"},
 		{"delete", func() error { _, err := c.DeleteToken(ctx, secret.Anthropic); return err }, http.StatusServiceUnavailable, "fixed credential source"},

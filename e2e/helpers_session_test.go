@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/internal/testenv"
 
 	"github.com/clauderon/clauderon/backend/docker"
@@ -254,16 +255,16 @@ func cleanupContainers(t testing.TB, home string) {
 }
 
 // listSessions runs `clauderon list --json`.
-func listSessions(t testing.TB, home string) client.SessionList {
+func listSessions(t testing.TB, home string) api.SessionList {
 	t.Helper()
-	var l client.SessionList
+	var l api.SessionList
 	if err := json.Unmarshal([]byte(clOK(t, home, "list", "--json")), &l); err != nil {
 		t.Fatal(err)
 	}
 	return l
 }
 
-func findSession(l client.SessionList, name string) (session.Session, bool) {
+func findSession(l api.SessionList, name string) (session.Session, bool) {
 	for _, s := range l.Sessions {
 		if s.Name == name {
 			return s, true

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
 	"github.com/clauderon/clauderon/internal/testimage"
 	"github.com/clauderon/clauderon/session"
@@ -113,9 +113,9 @@ func TestDoctorImage(t *testing.T) {
 	ghostly := derivedImage(t, e.image, "USER ghost")
 	missing := "clauderon-test-no-such-image:none"
 
-	doctor := func(image string) (string, int, client.Doctor) {
+	doctor := func(image string) (string, int, api.Doctor) {
 		out, errOut, code := cl(t, e.home, "doctor", "--image", image)
-		var rep client.Doctor
+		var rep api.Doctor
 		js, _, _ := cl(t, e.home, "doctor", "--image", image, "--json")
 		if err := json.Unmarshal([]byte(js), &rep); err != nil {
 			t.Fatalf("doctor --image %s --json: %v\n%s", image, err, js)

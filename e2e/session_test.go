@@ -22,6 +22,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/gateway"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
@@ -559,7 +560,7 @@ func TestSessionDoctor(t *testing.T) {
 			t.Errorf("doctor lacks %q:\n%s", want, out)
 		}
 	}
-	var rep client.Doctor
+	var rep api.Doctor
 	if err := json.Unmarshal([]byte(clOK(t, e.home, "doctor", "--image", e.image, "--json")), &rep); err != nil || !rep.OK {
 		t.Errorf("doctor --json: %+v %v", rep, err)
 	}

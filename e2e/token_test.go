@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/internal/testenv"
 
 	"github.com/creack/pty"
@@ -315,7 +316,7 @@ func tokenAPIErrors(t *testing.T, d *sessDaemon) {
 	ctx := context.Background()
 	c := d.client()
 	var ae *client.APIError
-	_, err := c.SetToken(ctx, secret.Anthropic, secret.Wrap(kcNotToken))
+	_, err := c.SetToken(ctx, secret.Anthropic, kcNotToken)
 	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || !strings.Contains(ae.Message, "claude setup-token") || strings.Contains(ae.Message, "CANARY") {
 		t.Errorf("PUT of a non-token: %v", err)
 	}
@@ -323,7 +324,7 @@ func tokenAPIErrors(t *testing.T, d *sessDaemon) {
 	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || !strings.Contains(ae.Message, "unknown credential name") {
 		t.Errorf("GET of an unknown name: %v", err)
 	}
-	_, err = c.SetToken(ctx, "nosuch", secret.Wrap(kcCanary1))
+	_, err = c.SetToken(ctx, "nosuch", kcCanary1)
 	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || strings.Contains(ae.Message, "CANARY") {
 		t.Errorf("PUT of an unknown name: %v", err)
 	}
@@ -336,7 +337,7 @@ func tokenAPIErrors(t *testing.T, d *sessDaemon) {
 		var dl net.Dialer
 		return dl.DialContext(ctx, "unix", filepath.Join(d.home, client.SocketFile))
 	}}}
-	req, _ := http.NewRequest(http.MethodPut, "http://clauderon"+client.APIPrefix+"/tokens/anthropic",
+	req, _ := http.NewRequest(http.MethodPut, "http://clauderon"+api.APIPrefix+"/tokens/anthropic",
 		strings.NewReader(`{"tokn": "`+kcCanary1+`"}`))
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -524,10 +525,10 @@ func TestTokenEnvPrecedence(t *testing.T) {
 
 // doctorCheck runs `doctor --json` against an image that is not there (so
 // the slow checks are skipped) and returns the named check.
-func doctorCheck(t *testing.T, o *outputs, env []string, name string) client.Check {
+func doctorCheck(t *testing.T, o *outputs, env []string, name string) api.Check {
 	t.Helper()
 	out, errOut, _ := o.run(t, env, "", "doctor", "--json", "--image", "clauderon-no-such-image:x")
-	var rep client.Doctor
+	var rep api.Doctor
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("doctor --json: %v\n%s%s", err, out, errOut)
 	}
@@ -537,7 +538,7 @@ func doctorCheck(t *testing.T, o *outputs, env []string, name string) client.Che
 		}
 	}
 	t.Fatalf("doctor has no %s check: %s", name, out)
-	return client.Check{}
+	return api.Check{}
 }
 
 // TestTokenNoCredential: with no credential anywhere the proxy answers 401
@@ -621,7 +622,7 @@ func TestTokenNoKeychain(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "cannot connect to the D-Bus session bus") {
 		t.Errorf("token set through a daemon without a keychain: exit %d, stderr %s", code, errOut)
 	}
-	_, err := d.client().SetToken(context.Background(), secret.Anthropic, secret.Wrap(kcCanary1))
+	_, err := d.client().SetToken(context.Background(), secret.Anthropic, kcCanary1)
 	var ae *client.APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable {
 		t.Errorf("PUT without a keychain: %v, want 503", err)

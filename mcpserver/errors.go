@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
 )
 
@@ -40,17 +41,17 @@ func explain(ctx context.Context, err error) string {
 // hint adds what to do to a daemon's error answer, by its code.
 func hint(ae *client.APIError) string {
 	switch ae.Code {
-	case client.CodeNotFound:
+	case api.CodeNotFound:
 		return " (list_sessions shows the sessions there are)"
-	case client.CodeNoCredential:
+	case api.CodeNoCredential:
 		return " (the user must store a token on the host first: `clauderon token set`; no session can reach Anthropic's API until then)"
-	case client.CodeExists:
+	case api.CodeExists:
 		return " (pick another name, or leave name out to have one made)"
-	case client.CodeUnlanded:
+	case api.CodeUnlanded:
 		return " (land it with land_session first, or pass discard: true to delete the work)"
-	case client.CodeEngine:
+	case api.CodeEngine:
 		return " (the container engine is down: the user must start Docker; `clauderon doctor` says more)"
-	case client.CodeUnavailable:
+	case api.CodeUnavailable:
 		return " (try again in a moment)"
 	}
 	return ""

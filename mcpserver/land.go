@@ -7,7 +7,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/session"
 	"github.com/clauderon/clauderon/workspace"
 )
@@ -97,7 +97,7 @@ func (t *tools) handleLand(ctx context.Context, req mcp.CallToolRequest) (any, e
 			return nil, fmt.Errorf("the user did not confirm landing session %s; nothing was changed", a.Name)
 		}
 	}
-	b, err := t.c.Land(ctx, a.Name, client.Land{Branch: a.Branch, Force: a.Force, Tree: a.Tree})
+	b, err := t.c.Land(ctx, a.Name, api.Land{Branch: a.Branch, Force: a.Force, Tree: a.Tree})
 	if err != nil {
 		return nil, err
 	}

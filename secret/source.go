@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/clauderon/clauderon/api"
 )
 
 // Anthropic names the Anthropic credential. Later credentials (GitHub, npm)
@@ -16,11 +18,11 @@ const Anthropic = "anthropic"
 var ErrNotFound = errors.New("credential not configured")
 
 // Origin says where a credential was found.
-type Origin string
+type Origin = api.TokenOrigin
 
 const (
-	OriginEnv      Origin = "environment"
-	OriginKeychain Origin = "keychain"
+	OriginEnv      = api.OriginEnv
+	OriginKeychain = api.OriginKeychain
 )
 
 // Source finds the current value of a named credential. It is asked on every

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/clauderon/clauderon/api"
 )
 
 // Store is the daemon's credential store: the environment overrides the
@@ -38,28 +40,18 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 }
 
 // KeychainState says what the keychain holds for a name.
-type KeychainState string
+type KeychainState = api.KeychainState
 
 const (
-	KeychainSet         KeychainState = "set"
-	KeychainEmpty       KeychainState = "empty"
-	KeychainInvalid     KeychainState = "invalid"     // an entry that is not a valid credential
-	KeychainUnavailable KeychainState = "unavailable" // see ErrKeychainUnavailable
+	KeychainSet         = api.KeychainSet
+	KeychainEmpty       = api.KeychainEmpty
+	KeychainInvalid     = api.KeychainInvalid     // an entry that is not a valid credential
+	KeychainUnavailable = api.KeychainUnavailable // see ErrKeychainUnavailable
 )
 
-// Status describes a credential without revealing it. It encodes to JSON as
-// the LocalAPI serves it.
-type Status struct {
-	Name        string        `json:"name"`
-	Configured  bool          `json:"configured"`            // a usable credential was found
-	Kind        Kind          `json:"kind,omitempty"`        // oauth or api-key
-	Origin      Origin        `json:"origin,omitempty"`      // environment or keychain
-	EnvVar      string        `json:"env_var,omitempty"`     // the variable, when Origin is environment
-	Fingerprint string        `json:"fingerprint,omitempty"` // at most the last 4 characters
-	Keychain    KeychainState `json:"keychain"`
-	Warning     string        `json:"warning,omitempty"` // e.g. the environment shadows the keychain
-	Error       string        `json:"error,omitempty"`   // why no usable credential was found
-}
+// Status describes a credential without revealing it: the LocalAPI's
+// TokenStatus.
+type Status = api.TokenStatus
 
 // Status reports where name comes from. Problems with the credential (none
 // configured, keychain unavailable, an invalid value) are described in the

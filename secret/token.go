@@ -8,14 +8,17 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+
+	"github.com/clauderon/clauderon/api"
 )
 
-// Kind says what sort of Anthropic credential a token is.
-type Kind string
+// Kind says what sort of Anthropic credential a token is (the LocalAPI's
+// word for it).
+type Kind = api.TokenKind
 
 const (
-	KindOAuth  Kind = "oauth"   // sk-ant-oat01-…, sent as Authorization: Bearer
-	KindAPIKey Kind = "api-key" // sk-ant-api…, sent as x-api-key
+	KindOAuth  = api.KindOAuth  // sk-ant-oat01-…, sent as Authorization: Bearer
+	KindAPIKey = api.KindAPIKey // sk-ant-api…, sent as x-api-key
 )
 
 // PlaceholderOAuth is the fake credential clients outside the proxy are given.

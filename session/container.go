@@ -152,7 +152,7 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON, sockDir 
 		Labels:     labelsFor(r, homeID),
 		Mounts:     mounts,
 		User:       r.User.SpecUser(),
-		Dirs:       r.User.Dirs(),
+		Dirs:       UserDirs(r.User),
 		WorkingDir: r.containerWorkdir(),
 		TTY:        r.Mode == ModeInteractive,
 		OpenStdin:  r.Mode == ModeInteractive,

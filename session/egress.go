@@ -7,24 +7,22 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/clauderon/clauderon/api"
 )
 
-// EgressMode says which hosts a session's blind tunnels may reach. The
-// proxy's rule hosts (api.anthropic.com, where the credential is injected)
-// are always reachable.
-type EgressMode string
+// The egress policy's types are the LocalAPI's (package api).
+type (
+	EgressMode   = api.EgressMode
+	Egress       = api.Egress
+	Denial       = api.Denial
+	EgressReport = api.EgressReport
+)
 
 const (
-	// EgressOpen allows any host (a session of an older clauderon, which
-	// had no policy, has this one).
-	EgressOpen EgressMode = "open"
-	// EgressBalanced allows the rule hosts, the development hosts of
-	// DefaultBalancedHosts (or config.json's egress.balanced_hosts), and
-	// the session's own allow list. It is the default.
-	EgressBalanced EgressMode = "balanced"
-	// EgressLocked allows the rule hosts and the session's allow list only.
-	EgressLocked EgressMode = "locked"
+	EgressOpen     = api.EgressOpen
+	EgressBalanced = api.EgressBalanced
+	EgressLocked   = api.EgressLocked
 )
 
 // MaxAllowHosts bounds a session's allow list.
@@ -44,12 +42,6 @@ var DefaultBalancedHosts = []string{
 	"repo.maven.apache.org", "repo1.maven.org",
 	"deb.debian.org", "security.debian.org", "archive.ubuntu.com", "security.ubuntu.com",
 	"dl-cdn.alpinelinux.org",
-}
-
-// Egress is a session's policy for the hosts it tunnels to.
-type Egress struct {
-	Mode  EgressMode `json:"mode,omitempty"`  // "" is EgressOpen
-	Allow []string   `json:"allow,omitempty"` // more hosts; "*.example.com" wildcards
 }
 
 // EgressConfig is config.json's egress section, as the manager uses it.
@@ -103,7 +95,7 @@ func normalizeEgress(e Egress, def EgressMode) (Egress, error) {
 	if e.Mode == "" {
 		e.Mode = EgressBalanced
 	}
-	if err := e.checkMode(); err != nil {
+	if err := checkMode(e); err != nil {
 		return e, err
 	}
 	hosts, err := normalizeHosts(e.Allow)
@@ -131,7 +123,8 @@ func normalizeHosts(in []string) ([]string, error) {
 	return out, nil
 }
 
-func (e Egress) checkMode() error {
+// checkMode refuses a mode that is none of the three.
+func checkMode(e Egress) error {
 	switch e.Mode {
 	case "", EgressOpen, EgressBalanced, EgressLocked:
 		return nil
@@ -139,9 +132,9 @@ func (e Egress) checkMode() error {
 	return Errorf(ErrInvalid, "egress mode %s is not one of open, balanced, locked", visibleArg(string(e.Mode)))
 }
 
-// check is what a policy read back from a label must pass.
-func (e Egress) check() error {
-	if err := e.checkMode(); err != nil {
+// checkEgress is what a policy read back from a label must pass.
+func checkEgress(e Egress) error {
+	if err := checkMode(e); err != nil {
 		return err
 	}
 	n, err := normalizeHosts(e.Allow)
@@ -151,9 +144,9 @@ func (e Egress) check() error {
 	return err
 }
 
-// allows reports whether the policy lets a tunnel reach host (a name or an
-// address, as the client asked for it).
-func (e Egress) allows(host string, balanced []string) bool {
+// egressAllows reports whether policy e lets a tunnel reach host (a name or
+// an address, as the client asked for it).
+func egressAllows(e Egress, host string, balanced []string) bool {
 	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	if a, err := netip.ParseAddr(host); err == nil {
 		if a.Zone() != "" {
@@ -181,13 +174,6 @@ func matchAny(patterns []string, host string) bool {
 	return false
 }
 
-// Denial is a host the egress policy refused: when last, and how often.
-type Denial struct {
-	Time  time.Time `json:"time"`
-	Host  string    `json:"host"`
-	Count int       `json:"count"`
-}
-
 // maxDenials is how many hosts of a session's latest denials are kept.
 const maxDenials = 100
 
@@ -211,7 +197,7 @@ func (m *Manager) CheckEgress(name, host string) error {
 	if balanced == nil {
 		balanced = DefaultBalancedHosts
 	}
-	if r.Egress.allows(host, balanced) {
+	if egressAllows(r.Egress, host, balanced) {
 		return nil
 	}
 	shown, err := NormalizeHost(host)
@@ -238,17 +224,6 @@ func (m *Manager) CheckEgress(name, host string) error {
 		return Errorf(ErrDenied, "session %s may not reach %s: it is not a host name an egress policy can allow", name, shown)
 	}
 	return Errorf(ErrDenied, "%s", denyMessage(name, shown, r.Egress.Mode))
-}
-
-// EgressReport is a session's egress policy and its latest denials.
-type EgressReport struct {
-	Session  string   `json:"session"`
-	Mode     string   `json:"mode"`
-	Allow    []string `json:"allow"`
-	Balanced []string `json:"balanced,omitempty"` // the development hosts balanced adds
-	// Denials are the latest refused tunnels since the daemon started,
-	// oldest first; the audit log keeps every one.
-	Denials []Denial `json:"denials"`
 }
 
 // EgressOf reports a session's egress policy and latest denials.
@@ -285,7 +260,7 @@ func (m *Manager) AllowEgress(name string, mode EgressMode, hosts []string) (Egr
 	if err != nil {
 		return EgressReport{}, err
 	}
-	if err := (Egress{Mode: mode}).checkMode(); err != nil {
+	if err := checkMode(Egress{Mode: mode}); err != nil {
 		return EgressReport{}, err
 	}
 	if mode == "" && len(add) == 0 {
@@ -323,7 +298,7 @@ func NewEgressConfig(def string, balanced []string) (EgressConfig, error) {
 	if c.Default == "" {
 		c.Default = EgressBalanced
 	}
-	if err := (Egress{Mode: c.Default}).checkMode(); err != nil {
+	if err := checkMode(Egress{Mode: c.Default}); err != nil {
 		return c, err
 	}
 	if balanced != nil {

@@ -73,7 +73,7 @@ func TestEgressAllows(t *testing.T) {
 		{"locked: another address", Egress{Mode: EgressLocked, Allow: []string{"10.1.2.3"}}, "10.1.2.4", false},
 	}
 	for _, tt := range tests {
-		if got := tt.e.allows(tt.host, balanced); got != tt.want {
+		if got := egressAllows(tt.e, tt.host, balanced); got != tt.want {
 			t.Errorf("%s: allows(%q) = %v, want %v", tt.name, tt.host, got, tt.want)
 		}
 	}

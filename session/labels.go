@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/clauderon/clauderon/workspace"
+	"github.com/clauderon/clauderon/api"
 )
 
 // Labels every session container carries, enough to rebuild the session
@@ -120,12 +120,12 @@ func recordFromLabels(l map[string]string, wsRoot string) (record, bool) {
 	if v := l[LabelEgress]; v != "" {
 		r.Egress = Egress{Mode: EgressLocked}
 		var e Egress
-		if json.Unmarshal([]byte(v), &e) == nil && e.check() == nil {
+		if json.Unmarshal([]byte(v), &e) == nil && checkEgress(e) == nil {
 			r.Egress = e
 		}
 	}
 	if v := l[LabelWorkspace]; v != "" {
-		var w workspace.Info
+		var w api.Workspace
 		if json.Unmarshal([]byte(v), &w) != nil || w.Dir != filepath.Join(wsRoot, r.Name) || !filepath.IsAbs(w.Source) {
 			return record{}, false
 		}

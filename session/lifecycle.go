@@ -318,7 +318,7 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 	delete(m.caches, name)
 	m.mu.Unlock()
 	if w := snap.Workspace; w != nil {
-		if err := w.Remove(); err != nil {
+		if err := removeWorkspace(w); err != nil {
 			m.log.Warn("cannot remove a workspace", "session", name, "err", err)
 		}
 	}

@@ -53,15 +53,6 @@ type Config struct {
 	MaxDepth int
 }
 
-// Orphan is a container that looks like ours but cannot be rebuilt into a
-// session. It is listed, never deleted silently.
-type Orphan struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	Reason string `json:"reason"`
-}
-
 // Manager owns every session of one CLAUDERON_HOME.
 type Manager struct {
 	cfg    Config

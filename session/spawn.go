@@ -171,7 +171,7 @@ func (m *Manager) childEgress(parent, want Egress) (Egress, error) {
 	if want.Mode == "" {
 		want.Mode = parent.Mode
 	}
-	if err := want.checkMode(); err != nil {
+	if err := checkMode(want); err != nil {
 		return want, err
 	}
 	if egressRank(want.Mode) > egressRank(parent.Mode) {

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path"
 
 	"github.com/clauderon/clauderon/backend"
@@ -17,21 +16,6 @@ const (
 	FallbackGID  = 1000
 	FallbackHome = "/home/clauderon"
 )
-
-// User is who a session's container runs as: the image's own non-root user,
-// or the fallback. It is resolved once, when the session is created.
-type User struct {
-	Name string `json:"name,omitempty"` // the image's name for it; "" for none
-	UID  int    `json:"uid"`
-	GID  int    `json:"gid"`
-	Home string `json:"home"` // HOME; the session's claude.json is in it
-	// MadeHome: the image gives the user no home it can write, so
-	// clauderon makes Home (0700, the user's) in the container.
-	MadeHome bool `json:"made_home,omitempty"`
-	// Fallback: the image's own user is root, so the container runs as
-	// FallbackUID:FallbackGID instead.
-	Fallback bool `json:"fallback,omitempty"`
-}
 
 // RunAs is who a container of an image whose own user is iu runs as.
 func RunAs(iu backend.ImageUser) User {
@@ -61,32 +45,13 @@ func homeAllowed(home string) bool {
 	return true
 }
 
-// SpecUser is the engine's user spec, numeric so that it means exactly the
-// uid and gid the workspace was given.
-func (u User) SpecUser() string { return fmt.Sprintf("%d:%d", u.UID, u.GID) }
-
-// ClaudeCfg is where the session's claude.json is mounted.
-func (u User) ClaudeCfg() string { return path.Join(u.Home, ".claude.json") }
-
-// Dirs are what the engine makes in the container for this user.
-func (u User) Dirs() []backend.Dir {
+// UserDirs are what the engine makes in the container for u: its home,
+// when clauderon makes it.
+func UserDirs(u User) []backend.Dir {
 	if !u.MadeHome {
 		return nil
 	}
 	return []backend.Dir{{Path: u.Home, UID: u.UID, GID: u.GID, Mode: 0o700}}
-}
-
-// Env is the user's environment: HOME, which the engine sets only from the
-// image's passwd.
-func (u User) Env() []string { return []string{"HOME=" + u.Home} }
-
-// String describes the user for people: "agent (uid 1001, gid 1001)".
-func (u User) String() string {
-	ids := fmt.Sprintf("uid %d, gid %d", u.UID, u.GID)
-	if u.Name == "" {
-		return ids
-	}
-	return u.Name + " (" + ids + ")"
 }
 
 // runAs resolves who a new session of o.Image runs as, and checks that no

@@ -52,12 +52,12 @@ func TestUserSpecParts(t *testing.T) {
 	if u.SpecUser() != "1000:1000" || u.ClaudeCfg() != "/home/clauderon/.claude.json" || !slices.Equal(u.Env(), []string{"HOME=/home/clauderon"}) {
 		t.Errorf("fallback: user %q, claude.json %q, env %v", u.SpecUser(), u.ClaudeCfg(), u.Env())
 	}
-	if d := u.Dirs(); len(d) != 1 || d[0] != (backend.Dir{Path: "/home/clauderon", UID: 1000, GID: 1000, Mode: 0o700}) {
+	if d := UserDirs(u); len(d) != 1 || d[0] != (backend.Dir{Path: "/home/clauderon", UID: 1000, GID: 1000, Mode: 0o700}) {
 		t.Errorf("fallback dirs: %+v", d)
 	}
 	own := RunAs(fakeUser)
-	if own.Dirs() != nil || own.String() != "agent (uid 1234, gid 1235)" {
-		t.Errorf("own user: dirs %+v, %s", own.Dirs(), own)
+	if UserDirs(own) != nil || own.String() != "agent (uid 1234, gid 1235)" {
+		t.Errorf("own user: dirs %+v, %s", UserDirs(own), own)
 	}
 }
 

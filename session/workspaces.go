@@ -7,14 +7,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/workspace"
 )
 
 // makeWorkspace copies o.Workdir into dir for session o.Name, whose
 // container runs as u.
-func (m *Manager) makeWorkspace(ctx context.Context, o Options, u User, dir string, progress func(string)) (workspace.Info, error) {
+func (m *Manager) makeWorkspace(ctx context.Context, o Options, u User, dir string, progress func(string)) (api.Workspace, error) {
 	if err := os.MkdirAll(m.wsRoot(), 0o700); err != nil {
-		return workspace.Info{}, fmt.Errorf("cannot create the workspaces directory: %w", err)
+		return api.Workspace{}, fmt.Errorf("cannot create the workspaces directory: %w", err)
 	}
 	co := workspace.CreateOptions{
 		Source: o.Workdir, Dir: dir, Branch: "clauderon/" + o.Name, From: o.From, Includes: o.Includes,
@@ -55,9 +56,9 @@ func (m *Manager) makeWorkspace(ctx context.Context, o Options, u User, dir stri
 	}
 	info, err := workspace.Create(ctx, co)
 	if err != nil {
-		return workspace.Info{}, wsErr(err)
+		return api.Workspace{}, wsErr(err)
 	}
-	return info, nil
+	return api.Workspace(info), nil
 }
 
 // wsErr turns a workspace error into one of ours, keeping its message.
@@ -96,7 +97,7 @@ func (m *Manager) workspaceOf(name string) (workspace.Info, error) {
 	if what, ok := m.busy[name]; ok {
 		return workspace.Info{}, Errorf(ErrState, "session %q is being %s; try again", name, what)
 	}
-	return *r.Workspace, nil
+	return workspace.Info(*r.Workspace), nil
 }
 
 // Diff is the work in a session's workspace since it started.
@@ -106,7 +107,7 @@ func (m *Manager) Diff(ctx context.Context, name string, o workspace.DiffOptions
 		return workspace.Diff{}, err
 	}
 	m.mu.Lock()
-	w.Cache = m.cacheLocked(name)
+	o.Cache = m.cacheLocked(name)
 	m.mu.Unlock()
 	d, err := w.Diff(ctx, o)
 	if err != nil {
@@ -121,20 +122,20 @@ func (m *Manager) Diff(ctx context.Context, name string, o workspace.DiffOptions
 // reviewed, is required then.
 func (m *Manager) Land(ctx context.Context, name string, o workspace.LandOptions) (workspace.Mark, error) {
 	return m.bringBack(ctx, name, "land", o.Tree, func(w workspace.Info) (workspace.Mark, error) { return w.Land(ctx, o) },
-		func(w *workspace.Info, mk workspace.Mark) { w.Landed = &mk })
+		func(w *api.Workspace, mk workspace.Mark) { w.Landed = &mk })
 }
 
 // Apply writes a session's work into the user's working tree, uncommitted;
 // o.Tree as for Land.
 func (m *Manager) Apply(ctx context.Context, name string, o workspace.ApplyOptions) (workspace.Mark, error) {
 	return m.bringBack(ctx, name, "apply", o.Tree, func(w workspace.Info) (workspace.Mark, error) { return w.Apply(ctx, o) },
-		func(w *workspace.Info, mk workspace.Mark) { w.Applied = &mk })
+		func(w *api.Workspace, mk workspace.Mark) { w.Applied = &mk })
 }
 
 // bringBack runs land or apply (one at a time per manager: both write into
 // the user's repository) and records what it brought back. tree is the
 // work's tree the user reviewed ("" for none).
-func (m *Manager) bringBack(ctx context.Context, name, verb, tree string, do func(workspace.Info) (workspace.Mark, error), record func(*workspace.Info, workspace.Mark)) (workspace.Mark, error) {
+func (m *Manager) bringBack(ctx context.Context, name, verb, tree string, do func(workspace.Info) (workspace.Mark, error), record func(*api.Workspace, workspace.Mark)) (workspace.Mark, error) {
 	m.landMu.Lock()
 	defer m.landMu.Unlock()
 	w, err := m.workspaceOf(name)
@@ -258,15 +259,14 @@ func (m *Manager) refreshSummary(s Session) chan struct{} {
 	}
 	done := make(chan struct{})
 	c.done = done
-	w := *s.Workspace
-	w.Cache = m.cacheLocked(s.Name)
+	w, cache := workspace.Info(*s.Workspace), m.cacheLocked(s.Name)
 	go func() {
 		defer close(done)
 		// Not the request's context: the reading goes on for the next list.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		var out Changes
-		sum, err := w.Summarize(ctx)
+		sum, err := w.Summarize(ctx, cache)
 		if err != nil {
 			m.dropCacheIfChanged(s.Name, err)
 			out.Error = err.Error()
@@ -311,7 +311,7 @@ func (m *Manager) checkUnlanded(ctx context.Context, r Session) error {
 	// No hash cache here, nor in land and apply: writes through a shared
 	// mapping can change a file without its ctime until the kernel writes
 	// the page back, and what is deleted or brought back must be what is there.
-	sum, err := r.Workspace.Summarize(ctx)
+	sum, err := workspace.Info(*r.Workspace).Summarize(ctx, nil)
 	if err != nil {
 		return Errorf(ErrUnlanded, "cannot tell whether session %q's workspace holds work that was never landed (%v); look at it in %s, or delete it anyway with `clauderon rm --discard %s`", r.Name, err, r.Workspace.Dir, r.Name)
 	}
@@ -337,3 +337,6 @@ func repoDirs(r workspace.Repo) []string {
 	}
 	return out
 }
+
+// removeWorkspace deletes a session's workspace directory.
+func removeWorkspace(w *api.Workspace) error { return workspace.Info(*w).Remove() }

@@ -44,6 +44,7 @@ func (i Info) Diff(ctx context.Context, o DiffOptions) (Diff, error) {
 		return Diff{}, err
 	}
 	defer r.Close()
+	r.cache = o.Cache
 	w, err := r.work(ctx)
 	if err != nil {
 		return Diff{}, err
@@ -91,13 +92,15 @@ func (i Info) Diff(ctx context.Context, o DiffOptions) (Diff, error) {
 	return d, nil
 }
 
-// Summarize is Diff without patches, reduced to what `list` shows.
-func (i Info) Summarize(ctx context.Context) (Summary, error) {
+// Summarize is Diff without patches, reduced to what `list` shows. cache,
+// when not nil, is as DiffOptions.Cache.
+func (i Info) Summarize(ctx context.Context, cache *HashCache) (Summary, error) {
 	r, err := i.open()
 	if err != nil {
 		return Summary{}, err
 	}
 	defer r.Close()
+	r.cache = cache
 	w, err := r.work(ctx)
 	if err != nil {
 		return Summary{}, err

@@ -160,7 +160,7 @@ func TestSummarize(t *testing.T) {
 	isolateGit(t)
 	repo := newRepo(t)
 	info := create(t, CreateOptions{Source: repo})
-	s, err := info.Summarize(context.Background())
+	s, err := info.Summarize(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("fresh workspace: %+v, want no files, not unlanded", s)
 	}
 	writeFile(t, filepath.Join(info.Dir, "new.txt"), "x\n")
-	s, err = info.Summarize(context.Background())
+	s, err = info.Summarize(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,11 +176,11 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("after a change: %+v, want 1 file, unlanded", s)
 	}
 	info.Landed = &Mark{Tree: s.Tree}
-	if s, _ := info.Summarize(context.Background()); s.Unlanded {
+	if s, _ := info.Summarize(context.Background(), nil); s.Unlanded {
 		t.Errorf("after landing that tree: %+v, want not unlanded", s)
 	}
 	info.Landed, info.Applied = nil, &Mark{Tree: s.Tree}
-	if s, _ := info.Summarize(context.Background()); s.Unlanded {
+	if s, _ := info.Summarize(context.Background(), nil); s.Unlanded {
 		t.Errorf("after applying that tree: %+v, want not unlanded", s)
 	}
 }
@@ -203,7 +203,7 @@ func TestSummarizeOtherRefs(t *testing.T) {
 	agentGit(t, info, "branch", "at-baseline")
 	agentGit(t, info, "branch", "user-main", strings.TrimSpace(userGit(t, repo, "rev-parse", "HEAD")))
 
-	s, err := info.Summarize(context.Background())
+	s, err := info.Summarize(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestSummarizeOtherRefs(t *testing.T) {
 		if exists(filepath.Join(info.Dir, ".git", "refs", "heads", "feature")) {
 			t.Fatal("pack-refs left the loose ref")
 		}
-		s, err := info.Summarize(context.Background())
+		s, err := info.Summarize(context.Background(), nil)
 		if err != nil || strings.Join(s.OtherRefs, ",") != "refs/heads/feature,refs/stash" {
 			t.Errorf("Summarize with packed refs = %+v, %v; want feature and the stash", s, err)
 		}
@@ -226,7 +226,7 @@ func TestSummarizeOtherRefs(t *testing.T) {
 		agentGit(t, info, "stash", "drop", "-q")
 		info := info
 		info.Landed = &Mark{Commit: feature}
-		s, err := info.Summarize(context.Background())
+		s, err := info.Summarize(context.Background(), nil)
 		if err != nil || s.Unlanded || len(s.OtherRefs) != 0 {
 			t.Errorf("Summarize with feature landed and no stash = %+v, %v; want nothing unlanded", s, err)
 		}
@@ -242,7 +242,7 @@ func TestSummarizeOtherRefs(t *testing.T) {
 			fmt.Fprintf(&b, "^%040x\n", i+2)
 		}
 		writeFile(t, filepath.Join(info.Dir, ".git", "packed-refs"), b.String())
-		s, err := info.Summarize(context.Background())
+		s, err := info.Summarize(context.Background(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

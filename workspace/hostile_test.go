@@ -166,7 +166,7 @@ func TestHostileWorkspace(t *testing.T) {
 		t.Errorf("a.txt = %+v, want added with the agent's line", c)
 	}
 
-	s, err := h.info.Summarize(ctx)
+	s, err := h.info.Summarize(ctx, nil)
 	if err != nil || s.Files != len(d.Files) || s.Tree != d.Tree {
 		t.Errorf("Summarize = %+v, %v; want %d files, tree %s", s, err, len(d.Files), d.Tree)
 	}

@@ -27,6 +27,8 @@ type reader struct {
 	git  *os.Root // <Dir>/.git
 	refs *filesystem.Storage
 	objs *layered
+	// cache, when set, is the hash cache the scan of the working tree uses.
+	cache *HashCache
 }
 
 func (i Info) open() (*reader, error) {
@@ -216,7 +218,7 @@ func (r *reader) work(ctx context.Context) (*work, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the tree of the workspace's HEAD: %w", err)
 	}
-	sc := scanner{ctx: ctx, dir: r.dir, git: r.git, objs: r.objs, cache: r.info.Cache}
+	sc := scanner{ctx: ctx, dir: r.dir, git: r.git, objs: r.objs, cache: r.cache}
 	tree, err := sc.scan(headTree)
 	if err != nil {
 		return nil, err

@@ -201,7 +201,7 @@ func TestSparseIdxInWorkspace(t *testing.T) {
 	base := filepath.Join(info.Dir, ".git", "objects", "pack", "pack-"+strings.Repeat("7", 40))
 	sparse(t, base+".idx", 500<<20) // under the old limit of one index, like the 532 MB ones
 	writeFile(t, base+".pack", "PACK")
-	_, err := info.Summarize(context.Background())
+	_, err := info.Summarize(context.Background(), nil)
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "sparse") {
 		t.Errorf("Summarize = %v, want ErrCorrupt saying the index is sparse", err)
 	}

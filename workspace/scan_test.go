@@ -123,7 +123,7 @@ func TestScanRefusesSparseFile(t *testing.T) {
 	repo := newRepo(t)
 	info := create(t, CreateOptions{Source: repo})
 	sparse(t, filepath.Join(info.Dir, "holes.bin"), sparseMinBytes+1<<20)
-	_, err := info.Summarize(context.Background())
+	_, err := info.Summarize(context.Background(), nil)
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), `"holes.bin" in the workspace is a sparse file of 65.0 MiB`) || !strings.Contains(err.Error(), "remove it") {
 		t.Errorf("Summarize = %v, want ErrCorrupt naming the sparse holes.bin", err)
 	}
@@ -167,13 +167,12 @@ func TestHashCache(t *testing.T) {
 	userGit(t, repo, "commit", "-q", "-m", "many")
 	info := create(t, CreateOptions{Source: repo})
 	cache := NewHashCache()
-	info.Cache = cache
 	// Every file is old enough to be kept.
 	later := time.Now().Add(time.Minute)
 	cache.now = func() time.Time { return later }
 	summarize := func() Summary {
 		t.Helper()
-		s, err := info.Summarize(context.Background())
+		s, err := info.Summarize(context.Background(), cache)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,8 @@ package workspace
 import (
 	"errors"
 	"fmt"
-	"time"
+
+	"github.com/clauderon/clauderon/api"
 )
 
 // Errors callers tell apart; the session package maps each to one of its kinds.
@@ -41,35 +42,20 @@ const ContainerObjects = "/opt/clauderon/source-objects"
 // DefaultMaxBytes bounds the copy of a directory that is not a git repository.
 const DefaultMaxBytes int64 = 1 << 30
 
-// Info is what the daemon keeps about one workspace, in the session's state
-// file and (enough to rebuild it) in its container's labels. Nothing in it
-// comes from the workspace itself: the agent can forge all of that.
-type Info struct {
-	Dir        string `json:"dir"`                   // $CLAUDERON_HOME/workspaces/<name>
-	Source     string `json:"source"`                // the user's repository (its top level), or the plain directory that was copied
-	Git        bool   `json:"git"`                   // Source is a git repository
-	GitDir     string `json:"git_dir,omitempty"`     // the user's git directory (absolute; a linked worktree's own)
-	CommonDir  string `json:"common_dir,omitempty"`  // the user's common git directory (refs, config), GitDir but for a linked worktree
-	ObjectsDir string `json:"objects_dir,omitempty"` // the user's object store, mounted read-only at ContainerObjects
-	Subdir     string `json:"subdir,omitempty"`      // the requested workdir relative to Source; "" for the top
-	Branch     string `json:"branch"`                // the workspace's branch, clauderon/<name>
-	Base       string `json:"base,omitempty"`        // the commit the session started from (HEAD or --from); "" when none
-	Baseline   string `json:"baseline"`              // the commit diffs are taken against: Base plus the user's uncommitted changes
-	Landed     *Mark  `json:"landed,omitempty"`      // the last land
-	Applied    *Mark  `json:"applied,omitempty"`     // the last apply
-	// Cache, when set, lets a scan of the working tree skip hashing files
-	// it hashed before and that did not change since (see HashCache).
-	Cache *HashCache `json:"-"`
-}
+// Info is a session's workspace as the daemon keeps it (api.Workspace, in
+// the session's state file and, enough to rebuild it, in its container's
+// labels), with the methods that read and write it. Nothing in it comes
+// from the workspace itself: the agent can forge all of that. It is a type
+// of its own, not an alias, so that it can have methods; converting
+// between the two is free.
+type Info api.Workspace
 
-// Mark records the work that was landed or applied, by its tree, so work done
-// after it counts as unlanded again.
-type Mark struct {
-	Tree   string    `json:"tree"`
-	Commit string    `json:"commit,omitempty"`
-	Branch string    `json:"branch,omitempty"`
-	At     time.Time `json:"at"`
-}
+// The wire types of the agent's work are the LocalAPI's (package api).
+type (
+	Mark   = api.Mark
+	Change = api.FileChange
+	Diff   = api.Diff
+)
 
 // CreateOptions say what to copy and where.
 type CreateOptions struct {
@@ -106,39 +92,13 @@ type Repo struct {
 	ObjectsDir string // the object store, mounted read-only in the container
 }
 
-// Change is one file's change between the baseline and the agent's work.
-type Change struct {
-	Path      string `json:"path"`
-	OldPath   string `json:"old_path,omitempty"` // when renamed
-	Status    string `json:"status"`             // added, modified, deleted, renamed
-	OldMode   string `json:"old_mode,omitempty"` // git modes: 100644, 100755, 120000
-	NewMode   string `json:"new_mode,omitempty"`
-	Binary    bool   `json:"binary,omitempty"`
-	OldSize   int64  `json:"old_size"`
-	NewSize   int64  `json:"new_size"`
-	Additions int    `json:"additions"`
-	Deletions int    `json:"deletions"`
-	Patch     string `json:"patch,omitempty"` // unified diff of this file; empty for binary files and without Patches
-}
-
-// Diff is the agent's work since the baseline: its commits and what it left
-// uncommitted, as one set of file changes.
-type Diff struct {
-	Baseline    string   `json:"baseline"`
-	Head        string   `json:"head"`        // the workspace's HEAD commit
-	Tree        string   `json:"tree"`        // the tree of HEAD plus the uncommitted changes
-	Commits     int      `json:"commits"`     // commits on top of the baseline
-	Uncommitted bool     `json:"uncommitted"` // the working tree differs from HEAD
-	Files       []Change `json:"files"`
-	Additions   int      `json:"additions"`
-	Deletions   int      `json:"deletions"`
-	Truncated   bool     `json:"truncated,omitempty"` // patches stopped at MaxPatchBytes
-}
-
 // DiffOptions choose how much of the diff to compute.
 type DiffOptions struct {
 	Patches       bool // compute each file's unified diff (and line counts)
 	MaxPatchBytes int  // stop adding patches past this many bytes; 8 MiB when 0
+	// Cache, when set, lets the scan of the working tree skip hashing
+	// files it hashed before and that did not change since (see HashCache).
+	Cache *HashCache
 }
 
 // Summary is what `list` shows: how much work is not yet landed or applied.
