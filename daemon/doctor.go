@@ -18,15 +18,24 @@ import (
 	"github.com/clauderon/clauderon/session"
 )
 
-// doctor runs every check and says how to fix each failure.
 func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	image := r.URL.Query().Get("image")
+	rep, err := d.Doctor(r.Context(), r.URL.Query().Get("image"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// Doctor runs every check against image (DefaultImage when "") and says
+// how to fix each failure. Its error is only for an invalid image
+// reference; a failed check is a line of the report.
+func (d *Daemon) Doctor(ctx context.Context, image string) (api.Doctor, error) {
 	if image == "" {
 		image = session.DefaultImage
 	}
 	if !session.ValidImageRef(image) {
-		return session.Errorf(session.ErrInvalid, "%q is not a valid image reference", image)
+		return api.Doctor{}, session.Errorf(session.ErrInvalid, "%q is not a valid image reference", image)
 	}
 	var checks []api.Check
 	add := func(c api.Check) { checks = append(checks, c) }
@@ -39,7 +48,7 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 			Fix: "start Docker (`sudo systemctl start docker`, or open Docker Desktop), then restart `clauderon daemon`"})
 	}
 
-	add(d.credentialCheck(r))
+	add(d.credentialCheck(ctx))
 
 	cert := d.ca.Certificate()
 	if time.Now().After(cert.NotAfter) {
@@ -91,8 +100,7 @@ func (d *Daemon) doctor(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range checks {
 		rep.OK = rep.OK && c.OK
 	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return rep, nil
 }
 
 // gatewayCheck says how containers reach the proxy, and whether the binary

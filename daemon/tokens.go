@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,10 +27,56 @@ func (d *Daemon) tokenStore() (*secret.Store, error) {
 	return d.cfg.Tokens, nil
 }
 
-// writeTokenStatus answers the Status of name: where the credential the
-// proxy uses comes from, never the credential.
-func (d *Daemon) writeTokenStatus(w http.ResponseWriter, r *http.Request, s *secret.Store, name string) error {
-	st, err := s.Status(r.Context(), name)
+// tokenTarget is the store the credential name lives in, or why the
+// daemon cannot serve it.
+func (d *Daemon) tokenTarget(name string) (*secret.Store, error) {
+	if err := secret.CheckName(name); err != nil {
+		return nil, err
+	}
+	return d.tokenStore()
+}
+
+// TokenStatus says where the credential the proxy uses as name comes from,
+// never the credential.
+func (d *Daemon) TokenStatus(ctx context.Context, name string) (api.TokenStatus, error) {
+	s, err := d.tokenTarget(name)
+	if err != nil {
+		return api.TokenStatus{}, err
+	}
+	return s.Status(ctx, name)
+}
+
+// SetToken stores tok in the keychain as name, once the store has checked it
+// against what name expects (after trimming it). The store is the proxy's
+// credential source, so the next proxied request uses it.
+func (d *Daemon) SetToken(ctx context.Context, name, tok string) (api.TokenStatus, error) {
+	s, err := d.tokenTarget(name)
+	if err != nil {
+		return api.TokenStatus{}, err
+	}
+	if err := s.Set(ctx, name, secret.Wrap(tok)); err != nil {
+		return api.TokenStatus{}, err
+	}
+	d.log.Info("credential stored in the keychain", "name", name)
+	return s.Status(ctx, name)
+}
+
+// DeleteToken removes name from the keychain; an error wrapping
+// secret.ErrNotFound when it held none.
+func (d *Daemon) DeleteToken(ctx context.Context, name string) (api.TokenStatus, error) {
+	s, err := d.tokenTarget(name)
+	if err != nil {
+		return api.TokenStatus{}, err
+	}
+	if err := s.Delete(ctx, name); err != nil {
+		return api.TokenStatus{}, err
+	}
+	d.log.Info("credential removed from the keychain", "name", name)
+	return s.Status(ctx, name)
+}
+
+func (d *Daemon) getToken(w http.ResponseWriter, r *http.Request) error {
+	st, err := d.TokenStatus(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
@@ -37,30 +84,11 @@ func (d *Daemon) writeTokenStatus(w http.ResponseWriter, r *http.Request, s *sec
 	return nil
 }
 
-// tokenTarget is the credential name a token route names and the store it
-// lives in, or why the route cannot serve it.
-func (d *Daemon) tokenTarget(r *http.Request) (string, *secret.Store, error) {
-	name := r.PathValue("name")
-	if err := secret.CheckName(name); err != nil {
-		return "", nil, err
-	}
-	s, err := d.tokenStore()
-	return name, s, err
-}
-
-func (d *Daemon) getToken(w http.ResponseWriter, r *http.Request) error {
-	name, s, err := d.tokenTarget(r)
-	if err != nil {
-		return err
-	}
-	return d.writeTokenStatus(w, r, s, name)
-}
-
-// putToken stores the body's token in the keychain. The store is the proxy's
-// credential source, so the next proxied request uses it.
 func (d *Daemon) putToken(w http.ResponseWriter, r *http.Request) error {
-	name, s, err := d.tokenTarget(r)
-	if err != nil {
+	name := r.PathValue("name")
+	// A bad name, or a store that cannot change, is the answer before the
+	// body is read.
+	if _, err := d.tokenTarget(name); err != nil {
 		return err
 	}
 	// Decoding errors can quote the body, which holds the token: they are
@@ -71,36 +99,33 @@ func (d *Daemon) putToken(w http.ResponseWriter, r *http.Request) error {
 	if dec.Decode(&body) != nil || !atEOF(dec) {
 		return session.Errorf(errBody, `bad request body: expected {"token": "..."} (at most %d bytes)`, maxTokenBody)
 	}
-	// The store trims the value and checks it against what name expects.
-	if err := s.Set(r.Context(), name, secret.Wrap(body.Token)); err != nil {
-		return err
-	}
-	d.log.Info("credential stored in the keychain", "name", name)
-	return d.writeTokenStatus(w, r, s, name)
-}
-
-func (d *Daemon) deleteToken(w http.ResponseWriter, r *http.Request) error {
-	name, s, err := d.tokenTarget(r)
+	st, err := d.SetToken(r.Context(), name, body.Token)
 	if err != nil {
 		return err
 	}
-	if err := s.Delete(r.Context(), name); err != nil {
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (d *Daemon) deleteToken(w http.ResponseWriter, r *http.Request) error {
+	st, err := d.DeleteToken(r.Context(), r.PathValue("name"))
+	if err != nil {
 		return err
 	}
-	d.log.Info("credential removed from the keychain", "name", name)
-	return d.writeTokenStatus(w, r, s, name)
+	writeJSON(w, http.StatusOK, st)
+	return nil
 }
 
 // credentialCheck is the doctor's line about the Anthropic credential, with
 // the fix that matches what went wrong.
-func (d *Daemon) credentialCheck(r *http.Request) api.Check {
+func (d *Daemon) credentialCheck(ctx context.Context) api.Check {
 	const setupHint = "`claude setup-token`"
-	tok, origin, err := d.cfg.Credentials.Get(r.Context(), secret.Anthropic)
+	tok, origin, err := d.cfg.Credentials.Get(ctx, secret.Anthropic)
 	switch {
 	case err == nil:
 		c := api.Check{Name: "credential", OK: true, Detail: fmt.Sprintf("%s credential found in the %s (%s)", tok.Kind(), origin, tok.Fingerprint())}
 		if s, serr := d.tokenStore(); serr == nil {
-			if st, serr := s.Status(r.Context(), secret.Anthropic); serr == nil && st.Warning != "" {
+			if st, serr := s.Status(ctx, secret.Anthropic); serr == nil && st.Warning != "" {
 				c.Detail += "; warning: " + st.Warning
 			}
 		}
