@@ -11,9 +11,11 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -34,7 +36,21 @@ const (
 	// Binary is where the daemon mounts the clauderon binary that runs as
 	// the gateway.
 	Binary = "/opt/clauderon/bin/clauderon"
+	// ArgvName is the file in the socket directory that, when present,
+	// holds the command the gateway becomes instead of the one it was
+	// given: the daemon writes it before it starts a finished container
+	// again (a further turn), since an engine keeps a container's command.
+	ArgvName = "argv.json"
+	ArgvFile = SocketDir + "/" + ArgvName
 )
+
+// MaxArgvBytes bounds the argv file.
+const MaxArgvBytes = 1 << 20
+
+// Argv is the content of the argv file.
+type Argv struct {
+	Argv []string `json:"argv"`
+}
 
 // unreachable is the answer to a client when the daemon does not listen on
 // the socket (it is stopped or restarting): nothing is forwarded, and no
@@ -48,10 +64,11 @@ var ErrNotOnPath = errors.New("is not on the image's PATH")
 // forwardFlag marks the background process that forwards connections.
 const forwardFlag = "--forward"
 
-// Main runs `clauderon gateway [--listen ADDR] [--socket PATH] -- CMD…`:
+// Main runs `clauderon gateway [--listen ADDR] [--socket PATH] [--argv FILE] -- CMD…`:
 // it listens on ADDR, starts the forwarder in the background, and replaces
 // itself with CMD (looked up on PATH), which thus keeps the process's
-// place, terminal and signals. It returns only on failure.
+// place, terminal and signals. When FILE (ArgvFile by default) exists, the
+// command it holds replaces CMD. It returns only on failure.
 func Main(args []string) error {
 	o, err := parse(args)
 	if err != nil {
@@ -65,7 +82,16 @@ func Main(args []string) error {
 		return Forward(ln, o.socket)
 	}
 	if len(o.cmd) == 0 {
-		return errors.New("gateway: usage: clauderon gateway [--listen ADDR] [--socket PATH] -- CMD [ARG…]")
+		return errors.New("gateway: usage: clauderon gateway [--listen ADDR] [--socket PATH] [--argv FILE] -- CMD [ARG…]")
+	}
+	if o.argv != "" {
+		cmd, err := ReadArgv(o.argv)
+		if err != nil {
+			return fmt.Errorf("gateway: %w", err)
+		}
+		if cmd != nil {
+			o.cmd = cmd
+		}
 	}
 	argv0, err := exec.LookPath(o.cmd[0])
 	if err != nil {
@@ -98,13 +124,40 @@ func Main(args []string) error {
 }
 
 type options struct {
-	listen, socket string
-	forward        bool
-	cmd            []string
+	listen, socket, argv string
+	forward              bool
+	cmd                  []string
+}
+
+// ReadArgv reads the argv file at path: nil when there is none.
+func ReadArgv(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxArgvBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxArgvBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxArgvBytes)
+	}
+	var a Argv
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(a.Argv) == 0 || a.Argv[0] == "" {
+		return nil, fmt.Errorf("%s names no command", path)
+	}
+	return a.Argv, nil
 }
 
 func parse(args []string) (options, error) {
-	o := options{listen: ListenAddr, socket: Socket}
+	o := options{listen: ListenAddr, socket: Socket, argv: ArgvFile}
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; a {
 		case "--":
@@ -112,15 +165,18 @@ func parse(args []string) (options, error) {
 			return o, nil
 		case forwardFlag:
 			o.forward = true
-		case "--listen", "--socket":
+		case "--listen", "--socket", "--argv":
 			if i+1 == len(args) {
 				return o, fmt.Errorf("gateway: %s needs a value", a)
 			}
 			i++
-			if a == "--listen" {
+			switch a {
+			case "--listen":
 				o.listen = args[i]
-			} else {
+			case "--socket":
 				o.socket = args[i]
+			default:
+				o.argv = args[i]
 			}
 		default:
 			return o, fmt.Errorf("gateway: unknown argument %q", a)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,5 +114,53 @@ func TestForwardWithoutDaemonAnswers503(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(resp), "HTTP/1.1 503 ") || !strings.Contains(string(resp), "clauderon daemon") {
 		t.Fatalf("answer %q, want a 503 that says to start the daemon", resp)
+	}
+}
+
+func TestReadArgv(t *testing.T) {
+	dir := t.TempDir()
+	if got, err := ReadArgv(filepath.Join(dir, "none.json")); got != nil || err != nil {
+		t.Fatalf("no file: %q, %v; want nil, nil", got, err)
+	}
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	got, err := ReadArgv(write("ok.json", `{"argv":["claude","--resume","x","--","next turn"]}`))
+	if err != nil || strings.Join(got, "|") != "claude|--resume|x|--|next turn" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	for name, body := range map[string]string{
+		"empty.json":   `{"argv":[]}`,
+		"noname.json":  `{"argv":[""]}`,
+		"broken.json":  `{"argv":`,
+		"toobig.json":  `{"argv":["` + strings.Repeat("a", MaxArgvBytes) + `"]}`,
+		"notjson.json": "claude -p",
+	} {
+		if got, err := ReadArgv(write(name, body)); err == nil {
+			t.Errorf("%s: got %q, want an error", name, got)
+		}
+	}
+}
+
+func TestMainBecomesTheArgvFilesCommand(t *testing.T) {
+	p := filepath.Join(t.TempDir(), ArgvName)
+	if err := os.WriteFile(p, []byte(`{"argv":["no-such-next-turn-clauderon"]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The command given is on PATH; the file's is not, so the error shows
+	// which one the gateway would have become.
+	err := Main([]string{"--argv", p, "--", "sh"})
+	if err == nil || !strings.Contains(err.Error(), "no-such-next-turn-clauderon") {
+		t.Fatalf("err %v, want the argv file's command", err)
+	}
+	if err := os.WriteFile(p, []byte(`{"argv":`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Main([]string{"--argv", p, "--", "sh"}); err == nil || !strings.Contains(err.Error(), ArgvName) {
+		t.Fatalf("err %v, want a broken argv file refused", err)
 	}
 }
