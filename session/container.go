@@ -103,6 +103,19 @@ func ClaudeArgv(mode Mode, prompt string) []string {
 	return argv
 }
 
+// ResumeArgv is the command line of a further turn of a print session:
+// Claude Code resumes the conversation claudeSession (its last turn's
+// session_id), or the latest one in its directory when that is unknown.
+func ResumeArgv(prompt, claudeSession string) []string {
+	argv := ClaudeArgv(ModePrint, "")
+	if claudeSession != "" {
+		argv = append(argv, "--resume", claudeSession)
+	} else {
+		argv = append(argv, "--continue")
+	}
+	return append(argv, "--", prompt)
+}
+
 // ContainerEnv is the environment shared by session and doctor containers.
 func ContainerEnv(proxyURL string) []string {
 	return append(proxy.ClientEnv(proxyURL, ContainerCA, ContainerBundle),

@@ -119,6 +119,9 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 		Mounts: o.Mounts, Limits: m.cfg.Container.limitsFor(o), Egress: o.Egress,
 		Parent: o.Parent, Depth: depth, Spawn: o.Spawn, SpawnImages: o.SpawnImages,
 	}
+	if o.Mode == ModePrint {
+		r.Turns = 1
+	}
 	if pl.Pids > 0 && r.Limits.Pids > pl.Pids {
 		r.Limits.Pids = pl.Pids
 	}

@@ -136,7 +136,9 @@ func (m *Manager) applyLocked(r *record, c backend.Container) bool {
 func (m *Manager) finish(ctx context.Context, name, id string) {
 	m.mu.Lock()
 	r, ok := m.sessions[name]
-	if !ok || (id != "" && r.ContainerID != id) {
+	if !ok || (id != "" && r.ContainerID != id) || m.busy[name] == busyContinuing {
+		// A container being started for a further turn: what it says now
+		// is its last turn's exit, recorded already (Continue looks again).
 		m.mu.Unlock()
 		return
 	}
@@ -166,7 +168,7 @@ func (m *Manager) finish(ctx context.Context, name, id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok = m.sessions[name]
-	if !ok || r.ContainerID != id {
+	if !ok || r.ContainerID != id || m.busy[name] == busyContinuing {
 		return
 	}
 	code := c.ExitCode

@@ -8,7 +8,9 @@ import (
 )
 
 // ParseResult finds the last {"type":"result",…} line of Claude Code's
-// stream-json output.
+// stream-json output, after its last {"type":"system","subtype":"init"}
+// line: a session that ran several turns (continue) has the output of each
+// in its log, and a turn that ended without a result has none.
 func ParseResult(r io.Reader) (*Result, bool) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
@@ -16,7 +18,17 @@ func ParseResult(r io.Reader) (*Result, bool) {
 	for sc.Scan() {
 		line := sc.Bytes()
 		i := bytes.IndexByte(line, '{')
-		if i < 0 || !bytes.Contains(line, []byte(`"result"`)) {
+		if i < 0 {
+			continue
+		}
+		if bytes.Contains(line, []byte(`"init"`)) {
+			var h struct{ Type, Subtype string }
+			if json.Unmarshal(line[i:], &h) == nil && h.Type == "system" && h.Subtype == "init" {
+				found = nil
+				continue
+			}
+		}
+		if !bytes.Contains(line, []byte(`"result"`)) {
 			continue
 		}
 		var m struct {

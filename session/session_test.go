@@ -138,6 +138,17 @@ not json at all
 	if _, ok := ParseResult(strings.NewReader("{\"type\":\"assistant\"}\n")); ok {
 		t.Error("found a result where there is none")
 	}
+	// A session that continued has each turn's output in its log: the
+	// result is its last turn's, and none when that turn gave none.
+	second := out + `{"type":"system","subtype":"init","session_id":"s1"}
+{"type":"result","subtype":"success","result":"the second answer","session_id":"s1","total_cost_usd":0.25,"num_turns":1}
+`
+	if r, ok := ParseResult(strings.NewReader(second)); !ok || r.Text != "the second answer" || r.CostUSD != 0.25 {
+		t.Errorf("two turns: got %+v, want the second's result", r)
+	}
+	if r, ok := ParseResult(strings.NewReader(out + `{"type":"system","subtype":"init","session_id":"s1"}` + "\n")); ok {
+		t.Errorf("a last turn without a result: got %+v, want none", r)
+	}
 }
 
 func TestSecretRedacts(t *testing.T) {

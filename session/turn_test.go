@@ -1,0 +1,164 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/clauderon/clauderon/gateway"
+)
+
+// dirGateway is a fakeGateway whose sockets' directories exist.
+type dirGateway struct {
+	fakeGateway
+	root string
+}
+
+func (g *dirGateway) Open(name string) (string, error) {
+	_, _ = g.fakeGateway.Open(name)
+	dir := filepath.Join(g.root, name)
+	return dir, os.MkdirAll(dir, 0o711)
+}
+
+func gatewayHarness(t *testing.T) (*harness, *dirGateway) {
+	t.Helper()
+	h := &harness{home: t.TempDir(), be: newFakeBackend(), auth: &fakeAuth{m: map[string]Secret{}}}
+	gw := &dirGateway{fakeGateway: fakeGateway{open: map[string]int{}}, root: t.TempDir()}
+	m, err := Open(Config{Home: h.home, Backend: h.be, Auth: h.auth, Logger: slog.New(slog.DiscardHandler),
+		Container: ContainerConfig{Gateway: gw, ProxyPort: 18080, CAFile: "/ca.pem", BundleFile: "/bundle.pem"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.m = m
+	return h, gw
+}
+
+// exitWith makes session name's container print out and exit, and waits
+// until the manager recorded it.
+func (h *harness) exitWith(t *testing.T, s Session, out string) Session {
+	t.Helper()
+	h.be.mu.Lock()
+	h.be.logs[s.ContainerID] += out
+	h.be.mu.Unlock()
+	h.be.exit(s.ContainerID, 0)
+	s, err := h.m.Wait(context.Background(), s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestContinue: a finished print session starts again in the same
+// container, with the command that resumes its conversation in its argv
+// file and its credential back while it runs; the new turn's result
+// replaces the last one's; what cannot be continued says why.
+func TestContinue(t *testing.T) {
+	ctx := context.Background()
+	h, gw := gatewayHarness(t)
+	h.run(t)
+	s, err := h.m.Create(ctx, Options{Name: "c", Prompt: "first", Mode: ModePrint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Continue(ctx, "c", "too soon"); !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "still running") {
+		t.Errorf("continue while running: %v", err)
+	}
+	s = h.exitWith(t, s, `{"type":"system","subtype":"init","session_id":"conv-1"}`+"\n"+`{"type":"result","result":"one","session_id":"conv-1","num_turns":1}`+"\n")
+	if s.Result == nil || s.Result.Text != "one" || s.Turns != 1 {
+		t.Fatalf("first turn: %+v", s)
+	}
+	if _, ok := h.auth.get("c"); ok {
+		t.Fatal("an exited session's credential works")
+	}
+	for _, tt := range []struct {
+		name, prompt string
+		want         error
+	}{
+		{"c", "", ErrInvalid},
+		{"c", "bell\a", ErrInvalid},
+		{"c", strings.Repeat("x", MaxPromptBytes+1), ErrInvalid},
+		{"nope", "x", ErrNotFound},
+	} {
+		if _, err := h.m.Continue(ctx, tt.name, tt.prompt); !errors.Is(err, tt.want) {
+			t.Errorf("continue %q with %.10q: %v, want %v", tt.name, tt.prompt, err, tt.want)
+		}
+	}
+
+	s2, err := h.m.Continue(ctx, "c", "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.Status != StatusRunning || s2.Turns != 2 || s2.Result != nil || s2.ExitCode != nil || s2.ContainerID != s.ContainerID {
+		t.Fatalf("continued: %+v", s2)
+	}
+	if _, ok := h.auth.get("c"); !ok {
+		t.Error("a continued session's credential does not work")
+	}
+	b, err := os.ReadFile(filepath.Join(gw.root, "c", gateway.ArgvName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a gateway.Argv
+	if err := json.Unmarshal(b, &a); err != nil || !slices.Equal(a.Argv, ResumeArgv("second", "conv-1")) {
+		t.Fatalf("argv file %s, %v", b, err)
+	}
+	if !slices.Contains(a.Argv, "--resume") || a.Argv[len(a.Argv)-1] != "second" || a.Argv[len(a.Argv)-2] != "--" {
+		t.Errorf("argv %q does not resume with the prompt as its last argument", a.Argv)
+	}
+	s2 = h.exitWith(t, s2, `{"type":"system","subtype":"init","session_id":"conv-1"}`+"\n"+`{"type":"result","result":"two","session_id":"conv-1","num_turns":1}`+"\n")
+	if s2.Result == nil || s2.Result.Text != "two" || s2.Turns != 2 {
+		t.Fatalf("second turn: %+v", s2.Result)
+	}
+
+	// The engine refuses to start it: the session is as it was.
+	h.be.mu.Lock()
+	h.be.failStart = true
+	h.be.mu.Unlock()
+	if _, err := h.m.Continue(ctx, "c", "third"); err == nil {
+		t.Fatal("continue succeeded though the engine could not start the container")
+	}
+	if got, _ := h.m.Get("c"); got.Status != StatusExited || got.Result == nil || got.Result.Text != "two" || got.Turns != 2 {
+		t.Errorf("after a failed start: %+v", got)
+	}
+	if _, ok := h.auth.get("c"); ok {
+		t.Error("a failed continue left the credential working")
+	}
+	if _, err := os.Stat(filepath.Join(gw.root, "c", gateway.ArgvName)); !os.IsNotExist(err) {
+		t.Errorf("a failed continue left its argv file: %v", err)
+	}
+	h.be.mu.Lock()
+	h.be.failStart = false
+	h.be.mu.Unlock()
+
+	if _, err := h.m.Create(ctx, Options{Name: "i", Mode: ModeInteractive}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Continue(ctx, "i", "x"); !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "attach") {
+		t.Errorf("continue an interactive session: %v", err)
+	}
+}
+
+// TestContinueNeedsTheGateway: a bridge-network session's container cannot
+// be given a new command, and says so.
+func TestContinueNeedsTheGateway(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.run(t)
+	s, err := h.m.Create(ctx, Options{Name: "b", Prompt: "first", Mode: ModePrint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.exitWith(t, s, `{"type":"result","result":"one"}`+"\n")
+	if _, err := h.m.Continue(ctx, "b", "x"); !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "bridge") {
+		t.Errorf("continue a bridge session: %v", err)
+	}
+}
