@@ -25,6 +25,12 @@ type DaemonStatus struct {
 	MCPError string `json:"mcp_error,omitempty"`
 }
 
+// Continue is the body of POST /sessions/{name}/continue: the prompt of a
+// finished print session's further turn. The answer is the running Session.
+type Continue struct {
+	Prompt string `json:"prompt"`
+}
+
 // Resize is the body of POST /sessions/{name}/resize.
 type Resize struct {
 	Rows uint `json:"rows"`

@@ -205,6 +205,15 @@ func (c *Client) Stop(ctx context.Context, name string) (api.Session, error) {
 	return s, c.call(ctx, http.MethodPost, sessionPath(name, "/stop"), nil, &s)
 }
 
+// Continue gives a finished print session a further turn with prompt, in
+// the same conversation and workspace, and returns it running: Wait for
+// its result. It returns an error wrapping ErrState when the session
+// cannot take one (running, interactive, failed, or on the bridge network).
+func (c *Client) Continue(ctx context.Context, name, prompt string) (api.Session, error) {
+	var s api.Session
+	return s, c.call(ctx, http.MethodPost, sessionPath(name, "/continue"), api.Continue{Prompt: prompt}, &s)
+}
+
 // Remove deletes a session; force removes a running one, discard one whose
 // workspace holds work that was never landed or applied.
 func (c *Client) Remove(ctx context.Context, name string, force, discard bool) error {

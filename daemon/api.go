@@ -31,6 +31,7 @@ func (d *Daemon) routes() []route {
 		{"GET", "/sessions/{name}", d.getSession},
 		{"DELETE", "/sessions/{name}", d.removeSession},
 		{"POST", "/sessions/{name}/stop", d.stopSession},
+		{"POST", "/sessions/{name}/continue", d.continueSession},
 		{"GET", "/sessions/{name}/wait", d.waitSession},
 		{"GET", "/sessions/{name}/logs", d.sessionLogs},
 		{"POST", "/sessions/{name}/attach", d.attachSession},
@@ -55,18 +56,19 @@ func (d *Daemon) routes() []route {
 // never the credential, image builds from host paths, attach, or writes into
 // the user's working tree.
 var agentRoutes = map[string]bool{
-	"GET /status":                 true,
-	"GET /sessions":               true,
-	"POST /sessions":              true,
-	"GET /sessions/{name}":        true,
-	"DELETE /sessions/{name}":     true,
-	"POST /sessions/{name}/stop":  true,
-	"GET /sessions/{name}/wait":   true,
-	"GET /sessions/{name}/logs":   true,
-	"GET /sessions/{name}/diff":   true,
-	"POST /sessions/{name}/land":  true,
-	"GET /sessions/{name}/egress": true,
-	"GET /sessions/{name}/audit":  true,
+	"GET /status":                    true,
+	"GET /sessions":                  true,
+	"POST /sessions":                 true,
+	"GET /sessions/{name}":           true,
+	"DELETE /sessions/{name}":        true,
+	"POST /sessions/{name}/stop":     true,
+	"POST /sessions/{name}/continue": true,
+	"GET /sessions/{name}/wait":      true,
+	"GET /sessions/{name}/logs":      true,
+	"GET /sessions/{name}/diff":      true,
+	"POST /sessions/{name}/land":     true,
+	"GET /sessions/{name}/egress":    true,
+	"GET /sessions/{name}/audit":     true,
 }
 
 // handler serves the whole route table: the LocalAPI socket's, which only
@@ -406,6 +408,19 @@ func queryFlag(r *http.Request, name string) bool {
 
 func (d *Daemon) stopSession(w http.ResponseWriter, r *http.Request) error {
 	s, err := d.sessions.Stop(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
+func (d *Daemon) continueSession(w http.ResponseWriter, r *http.Request) error {
+	var c api.Continue
+	if err := readJSON(r, &c); err != nil {
+		return err
+	}
+	s, err := d.sessions.Continue(r.Context(), r.PathValue("name"), c.Prompt)
 	if err != nil {
 		return err
 	}

@@ -102,16 +102,17 @@ func (d *Daemon) childAPI(ctx context.Context, parent string) *client.Client {
 // children: agentRoutes without land (a child has no workspace of the
 // user's) and the daemon's status (which names host paths).
 var childRoutes = map[string]bool{
-	"GET /sessions":               true,
-	"POST /sessions":              true,
-	"GET /sessions/{name}":        true,
-	"DELETE /sessions/{name}":     true,
-	"POST /sessions/{name}/stop":  true,
-	"GET /sessions/{name}/wait":   true,
-	"GET /sessions/{name}/logs":   true,
-	"GET /sessions/{name}/diff":   true,
-	"GET /sessions/{name}/egress": true,
-	"GET /sessions/{name}/audit":  true,
+	"GET /sessions":                  true,
+	"POST /sessions":                 true,
+	"GET /sessions/{name}":           true,
+	"DELETE /sessions/{name}":        true,
+	"POST /sessions/{name}/stop":     true,
+	"POST /sessions/{name}/continue": true,
+	"GET /sessions/{name}/wait":      true,
+	"GET /sessions/{name}/logs":      true,
+	"GET /sessions/{name}/diff":      true,
+	"GET /sessions/{name}/egress":    true,
+	"GET /sessions/{name}/audit":     true,
 }
 
 // parentHeader carries, inside the daemon only, the session a request is
