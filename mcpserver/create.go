@@ -138,31 +138,37 @@ func (t *tools) handleCreate(ctx context.Context, req mcp.CallToolRequest) (any,
 		out.Next = next(s)
 		return out, nil
 	}
+	return t.wait(ctx, name, timeout, progress)
+}
+
+// wait waits at most timeout seconds for session name's turn to end,
+// telling progress, and returns the session: finished, or timed out (not
+// an error).
+func (t *tools) wait(ctx context.Context, name string, timeout int, progress *progress) (CreateOutput, error) {
 	progress.send(fmt.Sprintf("session %s is running; waiting for it to finish (at most %d s)", name, timeout))
 	wctx, cancel := context.WithTimeout(ctx, time.Duration(timeout)*time.Second)
 	defer cancel()
 	stop := progress.heartbeat(wctx, heartbeat, func(elapsed time.Duration) string {
 		return fmt.Sprintf("session %s still running (%d s)", name, int(elapsed.Seconds()))
 	})
-	s, err = t.c.Wait(wctx, name)
+	s, err := t.c.Wait(wctx, name)
 	stop()
 	switch {
 	case err == nil:
-		out = CreateOutput{Session: viewOf(s), Finished: s.Status.Terminal()}
+		out := CreateOutput{Session: viewOf(s), Finished: s.Status.Terminal()}
 		out.Next = next(s)
 		return out, nil
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		s, gerr := t.c.Get(ctx, name)
 		if gerr != nil {
-			return nil, gerr
+			return CreateOutput{}, gerr
 		}
-		out = CreateOutput{Session: viewOf(s), TimedOut: true,
-			Next: fmt.Sprintf("session %s is still %s after %d s: poll it with get_session, read its output with get_session_output, or stop it with stop_session", name, s.Status, timeout)}
-		return out, nil
+		return CreateOutput{Session: viewOf(s), TimedOut: true,
+			Next: fmt.Sprintf("session %s is still %s after %d s: poll it with get_session, read its output with get_session_output, or stop it with stop_session", name, s.Status, timeout)}, nil
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("stopped waiting (%w); session %s keeps running: poll it with get_session", ctx.Err(), name)
+		return CreateOutput{}, fmt.Errorf("stopped waiting (%w); session %s keeps running: poll it with get_session", ctx.Err(), name)
 	}
-	return nil, err
+	return CreateOutput{}, err
 }
 
 // next says what a caller can do with s now.
@@ -174,10 +180,15 @@ func next(s session.Session) string {
 		return fmt.Sprintf("a human can attach with `clauderon attach %s`; poll it with get_session", s.Name)
 	case !s.Status.Terminal():
 		return fmt.Sprintf("poll it with get_session (name %q)", s.Name)
-	case s.Workspace != nil:
-		return fmt.Sprintf("review its work with get_session_diff, keep it with land_session, then delete_session (name %q)", s.Name)
 	}
-	return fmt.Sprintf("delete it with delete_session when done (name %q)", s.Name)
+	more := ""
+	if s.Mode == session.ModePrint && s.Status == session.StatusExited && s.Gateway {
+		more = "give it a further turn with continue_session, or "
+	}
+	if s.Workspace != nil {
+		return fmt.Sprintf("%sreview its work with get_session_diff, keep it with land_session, then delete_session (name %q)", more, s.Name)
+	}
+	return fmt.Sprintf("%sdelete it with delete_session when done (name %q)", more, s.Name)
 }
 
 // nameFor makes a session name from a prompt's first words and a random

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/gateway"
 )
 
 // fakeEngine runs "containers" in memory. A print session answers
@@ -101,12 +102,25 @@ func (f *fakeEngine) find(id string) (*backend.Container, error) {
 	return nil, fmt.Errorf("%s: %w", id, backend.ErrNotFound)
 }
 
+// argv is what the container's gateway would become: its command, or the
+// argv file's in its socket directory (a further turn).
+func argv(s backend.Spec) []string {
+	for _, m := range s.Mounts {
+		if m.Target == gateway.SocketDir {
+			if a, err := gateway.ReadArgv(filepath.Join(m.Source, gateway.ArgvName)); err == nil && a != nil {
+				return a
+			}
+		}
+	}
+	return s.Cmd
+}
+
 // prompt is the last argument of a print session's command.
-func prompt(s backend.Spec) (string, bool) {
-	if !slices.Contains(s.Cmd, "--print") || len(s.Cmd) == 0 {
+func prompt(cmd []string) (string, bool) {
+	if !slices.Contains(cmd, "--print") || len(cmd) == 0 {
 		return "", false
 	}
-	return s.Cmd[len(s.Cmd)-1], true
+	return cmd[len(cmd)-1], true
 }
 
 func (f *fakeEngine) Start(_ context.Context, id string) error {
@@ -119,7 +133,8 @@ func (f *fakeEngine) Start(_ context.Context, id string) error {
 	c.Status = "running"
 	c.StartedAt = time.Now()
 	f.events <- backend.Event{ID: c.ID, Action: "start", Labels: c.Labels}
-	p, print := prompt(f.specs[id])
+	cmd := argv(f.specs[id])
+	p, print := prompt(cmd)
 	if !print {
 		return nil
 	}
@@ -134,12 +149,15 @@ func (f *fakeEngine) Start(_ context.Context, id string) error {
 		}
 	}
 	text := "echo: " + p
+	if i := slices.Index(cmd, "--resume"); i >= 0 {
+		text = "echo (resumed " + cmd[i+1] + "): " + p
+	}
 	if strings.Contains(p, "escape") {
 		text += " \x1b[31mred\x1b[0m \u202e"
 	}
 	res, _ := json.Marshal(map[string]any{"type": "result", "subtype": "success", "is_error": false, "result": text,
 		"total_cost_usd": 0.0123, "num_turns": 1, "duration_ms": 42, "session_id": "fake"})
-	f.logs[id] = `{"type":"system","subtype":"init"}` + "\n" + string(res) + "\n"
+	f.logs[id] += `{"type":"system","subtype":"init"}` + "\n" + string(res) + "\n"
 	if !strings.Contains(p, "hang") {
 		f.exitLocked(c, 0)
 	}
@@ -224,7 +242,10 @@ func (f *fakeEngine) Attach(context.Context, string) (backend.Stream, error) {
 	return nil, fmt.Errorf("not in the fake")
 }
 func (f *fakeEngine) Resize(context.Context, string, uint, uint) error { return nil }
-func (f *fakeEngine) Gateway(context.Context) (string, error)          { return "", nil }
+
+// Gateway is a Linux engine's (loopback, so the daemon can bind it): new
+// sessions get no network but their gateway.
+func (f *fakeEngine) Gateway(context.Context) (string, error) { return "127.0.0.2", nil }
 func (f *fakeEngine) BuildImage(context.Context, string, string, string, func(string)) error {
 	return nil
 }

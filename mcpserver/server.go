@@ -84,7 +84,7 @@ type tool struct {
 
 func (t *tools) all() []tool {
 	return []tool{
-		t.createSession(), t.listSessions(), t.getSession(), t.getSessionOutput(),
+		t.createSession(), t.continueSession(), t.listSessions(), t.getSession(), t.getSessionOutput(),
 		t.getSessionDiff(), t.landSession(), t.stopSession(), t.deleteSession(), t.getAudit(),
 	}
 }

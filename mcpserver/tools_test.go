@@ -28,6 +28,7 @@ func TestToolsList(t *testing.T) {
 			type hints struct{ readOnly, destructive, idempotent, openWorld bool }
 			want := map[string]hints{
 				"create_session":     {false, false, false, true},
+				"continue_session":   {false, false, false, true},
 				"list_sessions":      {true, false, true, false},
 				"get_session":        {true, false, true, false},
 				"get_session_output": {true, false, true, false},
@@ -137,6 +138,50 @@ func TestCreatePrintWait(t *testing.T) {
 	}
 }
 
+// TestContinue: a finished print session takes a further turn that resumes
+// its conversation, with the new turn's result and the turns counted; one
+// that cannot take one says why, and so does bad input.
+func TestContinue(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	var out mcpserver.CreateOutput
+	e.ok(t, "create_session", map[string]any{"prompt": "first", "name": "c1"}, &out)
+	if out.Session.Turns != 1 {
+		t.Errorf("a new print session has %d turns, want 1", out.Session.Turns)
+	}
+	e.ok(t, "continue_session", map[string]any{"name": "c1", "prompt": "second"}, &out, &mcp.Meta{ProgressToken: "tok-c"})
+	s := out.Session
+	if !out.Finished || s.Status != "exited" || s.Turns != 2 || s.Result == nil || s.Result.Text != "echo (resumed fake): second" {
+		t.Errorf("continued: %+v, result %+v", out, s.Result)
+	}
+	if !strings.Contains(out.Next, "continue_session") {
+		t.Errorf("next %q does not offer a further turn", out.Next)
+	}
+	var msgs []string
+	for _, n := range e.notifications(string(mcp.MethodNotificationProgress)) {
+		msgs = append(msgs, n.Params.AdditionalFields["message"].(string))
+	}
+	if all := strings.Join(msgs, "\n"); !strings.Contains(all, "further turn") || !strings.Contains(all, "waiting for it to finish") {
+		t.Errorf("progress %q", msgs)
+	}
+	var o mcpserver.OutputPage
+	e.ok(t, "get_session_output", map[string]any{"name": "c1"}, &o)
+	if !strings.Contains(o.Output, "echo: first") || !strings.Contains(o.Output, "echo (resumed fake): second") {
+		t.Errorf("the output lacks a turn: %q", o.Output)
+	}
+	e.ok(t, "continue_session", map[string]any{"name": "c1", "prompt": "hang on", "wait": false}, &out)
+	if out.Session.Status != "running" || out.Session.Turns != 3 {
+		t.Errorf("continue without wait: %+v", out.Session)
+	}
+	e.fails(t, "continue_session", map[string]any{"name": "c1", "prompt": "again"}, "still running its turn", "get_session")
+
+	e.ok(t, "create_session", map[string]any{"prompt": "x", "name": "i1", "mode": "interactive", "wait": false}, &out)
+	e.fails(t, "continue_session", map[string]any{"name": "i1", "prompt": "x"}, "interactive", "attach")
+	e.fails(t, "continue_session", map[string]any{"name": "nope", "prompt": "x"}, `no session named "nope"`, "list_sessions")
+	e.fails(t, "continue_session", map[string]any{"name": "c1"}, "prompt", "")
+	e.fails(t, "continue_session", map[string]any{"name": "c1", "prompt": "   "}, "prompt is required", "")
+	e.fails(t, "continue_session", map[string]any{"name": "Bad Name", "prompt": "x"}, "name", "")
+}
+
 // TestBadInput: whatever the input, a known tool answers with a tool
 // error saying what to change, and the server keeps serving.
 func TestBadInput(t *testing.T) {
@@ -188,7 +233,7 @@ func TestBadInput(t *testing.T) {
 func TestUnknownTool(t *testing.T) {
 	e := newEnv(t, envOpt{})
 	req := mcp.CallToolRequest{}
-	req.Params.Name = "continue_session"
+	req.Params.Name = "resume_session"
 	_, err := e.mcp.CallTool(context.Background(), req)
 	if err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("unknown tool: %v, want a not-found error", err)

@@ -27,6 +27,7 @@ type SessionView struct {
 	Parent     string     `json:"parent,omitempty" jsonschema:"the session that started this one"`
 	Spawn      int        `json:"spawn,omitempty" jsonschema:"how many children this session may start"`
 	Spawned    int        `json:"spawned,omitempty" jsonschema:"how many children it has started, removed ones included"`
+	Turns      int        `json:"turns,omitempty" jsonschema:"how many turns a print session has run: 1, and one more per continue_session; result is the last one's"`
 }
 
 // Result is a print session's outcome.
@@ -59,7 +60,7 @@ func viewOf(s session.Session) SessionView {
 	v := SessionView{
 		Name: s.Name, Status: string(s.Status), Mode: string(s.Mode), Image: s.Image, CreatedAt: s.CreatedAt,
 		ExitCode: s.ExitCode, Reason: s.Reason, Warning: s.Warning, Egress: string(s.Egress.Mode), Allow: s.Egress.Allow,
-		Parent: s.Parent, Spawn: s.Spawn, Spawned: s.Spawned,
+		Parent: s.Parent, Spawn: s.Spawn, Spawned: s.Spawned, Turns: s.Turns,
 	}
 	if !s.StartedAt.IsZero() {
 		t := s.StartedAt
