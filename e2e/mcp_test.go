@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -209,7 +210,7 @@ func TestMCPStdio(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	want := []string{"create_session", "delete_session", "get_audit", "get_session", "get_session_diff", "get_session_output", "land_session", "list_sessions", "stop_session"}
+	want := []string{"continue_session", "create_session", "delete_session", "get_audit", "get_session", "get_session_diff", "get_session_output", "land_session", "list_sessions", "stop_session"}
 	if !slices.Equal(names, want) {
 		t.Errorf("tools %v, want %v", names, want)
 	}
@@ -243,10 +244,28 @@ func TestMCPStdio(t *testing.T) {
 		t.Errorf("get_audit shows no auth_injected request to api.anthropic.com: %+v", a.Entries)
 	}
 
+	// A further turn: the same conversation goes on in the same container.
+	fake.SetRespond(func(body []byte) *fakeanthropic.Turn {
+		if !bytes.Contains(body, []byte("what did I ask")) {
+			return nil
+		}
+		if bytes.Contains(body, []byte("say hello")) && bytes.Contains(body, []byte(fakeanthropic.DefaultReply)) {
+			return &fakeanthropic.Turn{Text: "You asked me to say hello."}
+		}
+		return &fakeanthropic.Turn{Text: "I do not remember."}
+	})
+	m.ok(t, "continue_session", map[string]any{"name": name, "prompt": "what did I ask"}, &out, "e2e-progress-2")
+	if c := out.Session; !out.Finished || c.Turns != 2 || c.ExitCode == nil || *c.ExitCode != 0 || c.Result == nil || c.Result.Text != "You asked me to say hello." {
+		t.Errorf("continue_session: %+v (result %+v)", out, c.Result)
+	}
+	if res := m.call(t, "continue_session", map[string]any{"name": sname("mcp-nope"), "prompt": "x"}, nil); !res.IsError || !strings.Contains(resultText(res), "no session") {
+		t.Errorf("continue_session of an unknown session: %s", resultText(res))
+	}
+
 	// The second server sees the same session.
 	var g mcpserver.GetOutput
 	procs[1].ok(t, "get_session", map[string]any{"name": name}, &g, nil)
-	if g.Session.Result == nil || g.Session.Result.Text != fakeanthropic.DefaultReply {
+	if g.Session.Result == nil || g.Session.Result.Text != "You asked me to say hello." || g.Session.Turns != 2 {
 		t.Errorf("get_session through the second server: %+v", g.Session)
 	}
 	// A bad call is a tool error, and the server stays up.

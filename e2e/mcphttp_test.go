@@ -158,6 +158,11 @@ func TestMCPHTTP(t *testing.T) {
 		t.Error("no progress notification over HTTP")
 	}
 	mu.Unlock()
+	var more mcpserver.CreateOutput
+	p.ok(t, "continue_session", map[string]any{"name": name, "prompt": "and again", "timeout_seconds": 120}, &more, nil)
+	if r := more.Session.Result; !more.Finished || more.Session.Turns != 2 || r == nil || r.Text != fakeanthropic.DefaultReply {
+		t.Errorf("continue_session over HTTP: %+v", more)
+	}
 	res := p.call(t, "get_audit", map[string]any{"name": name}, nil)
 	if b, _ := json.Marshal(res.StructuredContent); res.IsError || !strings.Contains(string(b), `"auth_injected":true`) {
 		t.Errorf("get_audit over HTTP: %s %s", b, resultText(res))

@@ -106,8 +106,31 @@ func TestSessionPrint(t *testing.T) {
 		t.Errorf("list:\n%s", human)
 	}
 
+	// A further turn, in the same container, resuming the conversation.
+	before := len(e.fake.MessageRequests())
+	more := clOK(t, e.home, "continue", p1, "say it again", "--wait")
+	if !strings.Contains(more, fakeanthropic.DefaultReply) {
+		t.Errorf("continue --wait printed %q, want the fake's reply", more)
+	}
+	resumed := false
+	for _, r := range e.fake.MessageRequests()[before:] {
+		resumed = resumed || (strings.Contains(string(r.Body), "say it again") && strings.Contains(string(r.Body), "say hello"))
+	}
+	if !resumed {
+		t.Error("the further turn's request does not carry the first turn's prompt: the conversation was not kept")
+	}
+	if s, _ := findSession(listSessions(t, e.home), p1); s.Turns != 2 || s.ContainerID == "" || s.Result == nil {
+		t.Errorf("after continue: turns %d, result %+v", s.Turns, s.Result)
+	}
+	if _, errOut, code := cl(t, e.home, "continue", p1, ""); code == 0 || !strings.Contains(errOut, "prompt is empty") {
+		t.Errorf("continue with an empty prompt: code %d, %s", code, errOut)
+	}
+
 	// Leaks: the canary is nowhere but in the fake's records.
 	logs := clOK(t, e.home, "logs", p1)
+	if n := strings.Count(logs, `"type":"result"`); n != 2 {
+		t.Errorf("logs hold %d results, want one per turn", n)
+	}
 	if !strings.Contains(logs, `"type":"result"`) {
 		t.Errorf("logs lack the stream-json result: %.500s", logs)
 	}
