@@ -127,7 +127,7 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 	}
 	var sockDir string
 	if gw := m.cfg.Container.Gateway; gw != nil && !m.cfg.Container.Bridge {
-		r.Gateway, r.ProxyPort = true, 0
+		r.Gateway, r.ProxyPort, r.Turnable = true, 0, true
 		if sockDir, err = gw.Open(o.Name); err != nil {
 			return Session{}, Errorf(ErrUnavailable, "%v", err)
 		}

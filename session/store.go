@@ -16,6 +16,10 @@ import (
 type record struct {
 	Session
 	Nonce string `json:"credential_nonce"`
+	// Turnable says its container's gateway reads the argv file, so it can
+	// start again with another command (Continue); a session of an older
+	// clauderon's, whose gateway would run its first command again, cannot.
+	Turnable bool `json:"turnable,omitempty"`
 	// born is the manager's epoch when the container was made (not saved).
 	born uint64
 }

@@ -42,7 +42,7 @@ func (m *Manager) Continue(ctx context.Context, name, prompt string) (Session, e
 		m.mu.Unlock()
 		return Session{}, notFound(name)
 	}
-	if err := continuable(r, m.busy[name], gw != nil); err != nil {
+	if err := continuable(&r.Session, r.Turnable, m.busy[name], gw != nil); err != nil {
 		m.mu.Unlock()
 		return Session{}, err
 	}
@@ -105,7 +105,7 @@ func (m *Manager) Continue(ctx context.Context, name, prompt string) (Session, e
 }
 
 // continuable says why r cannot take a further turn, if it cannot.
-func continuable(r *record, busy string, gateway bool) error {
+func continuable(r *Session, turnable bool, busy string, gateway bool) error {
 	name := r.Name
 	switch {
 	case busy != "":
@@ -120,6 +120,8 @@ func continuable(r *record, busy string, gateway bool) error {
 		return Errorf(ErrState, "session %q is %s; only a print session that finished a turn can be continued", name, r.Status)
 	case !r.Gateway || !gateway:
 		return Errorf(ErrState, "session %q runs on the bridge network (an older clauderon's, or container.network \"bridge\"), whose container cannot be given a new command; create a new session", name)
+	case !turnable:
+		return Errorf(ErrState, "session %q was made by an older clauderon, whose container would run its first prompt again; create a new session", name)
 	}
 	return nil
 }

@@ -147,6 +147,31 @@ func TestContinue(t *testing.T) {
 	}
 }
 
+// TestContinueNeedsANewGateway: the container of a session an older
+// clauderon made would run its first prompt again, and says so.
+func TestContinueNeedsANewGateway(t *testing.T) {
+	ctx := context.Background()
+	h, _ := gatewayHarness(t)
+	h.run(t)
+	s, err := h.m.Create(ctx, Options{Name: "old", Prompt: "first", Mode: ModePrint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = h.exitWith(t, s, `{"type":"result","result":"one"}`+"\n")
+	h.m.mu.Lock()
+	h.m.sessions["old"].Turnable = false
+	h.m.mu.Unlock()
+	if _, err := h.m.Continue(ctx, "old", "x"); !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "older clauderon") {
+		t.Errorf("continue an older clauderon's session: %v", err)
+	}
+	h.be.mu.Lock()
+	started := h.be.cs[s.ContainerID].Status
+	h.be.mu.Unlock()
+	if started != "exited" {
+		t.Errorf("its container is %s", started)
+	}
+}
+
 // TestContinueNeedsTheGateway: a bridge-network session's container cannot
 // be given a new command, and says so.
 func TestContinueNeedsTheGateway(t *testing.T) {
