@@ -33,7 +33,7 @@ func runDoctor(ctx context.Context, w io.Writer, image string, asJSON bool) erro
 	d, err := c.Doctor(ctx, image)
 	if err != nil {
 		if asJSON {
-			_ = printJSON(w, api.Doctor{Checks: []api.Check{{Name: "daemon", Detail: err.Error(), Fix: "start it with `clauderon daemon` or open the app"}}})
+			_ = printJSON(w, api.Doctor{Checks: []api.Check{{Name: "daemon", Detail: err.Error(), Fix: "start it with `clauderon daemon`"}}})
 		}
 		return err
 	}
@@ -42,10 +42,11 @@ func runDoctor(ctx context.Context, w io.Writer, image string, asJSON bool) erro
 			return err
 		}
 	} else {
+		color := colorOn(w)
 		for _, ch := range d.Checks {
-			mark := "ok  "
+			mark := paint(color, colorGreen, "ok") + "  " // padded outside the colour
 			if !ch.OK {
-				mark = "FAIL"
+				mark = paint(color, colorRed, "FAIL")
 			}
 			// A detail can quote the image (its user, its claude's output).
 			fmt.Fprintf(w, "%s  %-12s %s\n", mark, ch.Name, visiblePath(ch.Detail))

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/session"
 )
@@ -38,20 +38,33 @@ func runList(ctx context.Context, w io.Writer, asJSON bool) error {
 	if asJSON {
 		return printJSON(w, l)
 	}
+	return renderList(w, l, time.Now(), colorOn(w))
+}
+
+// renderList writes list's table, statuses in colour when color is set.
+func renderList(w io.Writer, l api.SessionList, now time.Time, color bool) error {
 	if len(l.Sessions) == 0 {
 		fmt.Fprintln(w, "no sessions; create one with: clauderon create --name NAME --prompt PROMPT")
 	} else {
-		now := time.Now()
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSTATUS\tMODE\tIMAGE\tCREATED\tCHANGES\tPROMPT")
+		rows := [][]cell{{{text: "NAME"}, {text: "STATUS"}, {text: "MODE"}, {text: "IMAGE"}, {text: "CREATED"}, {text: "CHANGES"}, {text: "PROMPT"}}}
 		for _, t := range tree(l.Sessions) {
 			s := t.s
-			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.indent, s.Name, printable(statusText(s)), s.Mode, printable(s.Image), ago(s.CreatedAt, now), changesText(s), oneLine(s.Prompt, 40))
+			rows = append(rows, []cell{
+				{text: t.indent + s.Name},
+				{text: printable(statusText(s)), color: statusColor(s)},
+				{text: string(s.Mode)},
+				{text: printable(s.Image)},
+				{text: ago(s.CreatedAt, now)},
+				{text: changesText(s)},
+				{text: oneLine(s.Prompt, 40)},
+			})
 		}
-		tw.Flush()
+		if err := writeTable(w, color, rows); err != nil {
+			return err
+		}
 		for _, s := range l.Sessions {
 			if s.Warning != "" {
-				fmt.Fprintf(w, "warning: %s: %s\n", s.Name, printable(s.Warning))
+				fmt.Fprintf(w, "%s %s: %s\n", paint(color, colorYellow, "warning:"), s.Name, printable(s.Warning))
 			}
 		}
 	}
@@ -62,6 +75,23 @@ func runList(ctx context.Context, w io.Writer, asJSON bool) error {
 		}
 	}
 	return nil
+}
+
+// statusColor is the colour of a session's status in list: green running,
+// red failed or exited non-zero, yellow starting or warned, dim deleted.
+func statusColor(s session.Session) string {
+	switch {
+	case s.Status == session.StatusFailed,
+		s.Status == session.StatusExited && s.ExitCode != nil && *s.ExitCode != 0:
+		return colorRed
+	case s.Warning != "", s.Status == session.StatusCreating:
+		return colorYellow
+	case s.Status == session.StatusRunning:
+		return colorGreen
+	case s.Status == session.StatusDeleted:
+		return colorDim
+	}
+	return ""
 }
 
 // changesText says what a session's workspace holds for `list`: "+3 files"

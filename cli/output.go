@@ -115,6 +115,39 @@ var (
 	visiblePath = termsafe.Line
 )
 
+// cell is one cell of a table: its text, already safe to print, and the
+// colour it is painted in ("" for none).
+type cell struct {
+	text, color string
+}
+
+// writeTable writes rows in columns two spaces apart, as text/tabwriter
+// would (width counted in runes), but pads each cell before painting it, so
+// that colour (which tabwriter would count as width) never moves a column.
+func writeTable(w io.Writer, color bool, rows [][]cell) error {
+	var widths []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(c.text))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		for i, c := range r {
+			b.WriteString(paint(color, c.color, c.text))
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c.text)+2))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

@@ -33,23 +33,45 @@ func (e codedError) Unwrap() error { return e.err }
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return run(ctx, args, os.Stdout, os.Stderr)
+}
+
+// run runs the command line with stdout and stderr and returns its exit
+// code: a child's own for exitError, 2 for a usage error, else 1 on error.
+// Under --json the error is printed as JSON on stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
 	var ee exitError
 	var ce codedError
+	var ue *usageError
+	code := 1
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.As(err, &ce):
-		printError(os.Stderr, ce.err)
-		return ce.code
-	default:
-		printError(os.Stderr, err)
-		return 1
+		code, err = ce.code, ce.err
+	case errors.As(err, &ue):
+		code = 2
+	case cmd != nil && !cmd.Runnable():
+		// Only finding the command can fail here: an unknown one.
+		ue = &usageError{cmd: cmd, err: err}
+		code, err = 2, ue
 	}
+	if wantsJSON(cmd, args) {
+		printErrorJSON(stderr, err)
+		return code
+	}
+	printError(stderr, err)
+	if ue != nil {
+		ue.print(stderr)
+	}
+	return code
 }
 
 // printError prints a command's error. Its text can hold what a container
@@ -68,7 +90,10 @@ see your Anthropic token. A proxy on the host removes the placeholder
 credential they send and injects the real one from the OS keychain.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       thisVersion().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}")
+	root.CompletionOptions.DisableDefaultCmd = true // newCompletionCmd instead
 	root.AddCommand(
 		newExecCmd(),
 		newDaemonCmd(),
@@ -88,6 +113,11 @@ credential they send and injects the real one from the OS keychain.`,
 		newTokenCmd(),
 		newGatewayCmd(),
 		newMCPCmd(),
+		newVersionCmd(),
+		newStatusCmd(),
+		newCompletionCmd(),
 	)
+	markUsageErrors(root)
+	completeArgs(root)
 	return root
 }

@@ -35,7 +35,7 @@ type DaemonUnreachableError struct {
 }
 
 func (e *DaemonUnreachableError) Error() string {
-	return fmt.Sprintf("cannot reach the clauderon daemon at %s; start it with `clauderon daemon` or open the app", e.Socket)
+	return fmt.Sprintf("cannot reach the clauderon daemon at %s; start it with `clauderon daemon`", e.Socket)
 }
 
 func (e *DaemonUnreachableError) Unwrap() error { return e.Err }

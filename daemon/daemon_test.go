@@ -182,7 +182,7 @@ func TestClientWithoutDaemon(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), client.SocketFile)
 	_, err := (&client.Client{Socket: sock}).List(context.Background())
 	var du *client.DaemonUnreachableError
-	want := "cannot reach the clauderon daemon at " + sock + "; start it with `clauderon daemon` or open the app"
+	want := "cannot reach the clauderon daemon at " + sock + "; start it with `clauderon daemon`"
 	if !errors.As(err, &du) || err.Error() != want {
 		t.Errorf("got %v, want %q", err, want)
 	}

@@ -35,7 +35,7 @@ func acquire(home string) (*lock, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w for %s (pid %s); stop it first, or use it: the CLI and the app talk to it", ErrAlreadyRunning, home, readPID(home))
+			return nil, fmt.Errorf("%w for %s (pid %s); stop it first, or use it: the CLI talks to it", ErrAlreadyRunning, home, readPID(home))
 		}
 		return nil, fmt.Errorf("cannot lock %s: %w", p, err)
 	}
