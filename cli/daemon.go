@@ -39,7 +39,7 @@ The first SIGINT or SIGTERM drains; a second one forces. Containers keep running
 			return runDaemon(cmd.Context(), f)
 		},
 	}
-	cmd.Flags().IntVar(&f.proxyPort, "proxy-port", 0, "port of the proxy; 0 picks a free one, shown by the log and /status (default: proxy.port in config.json, else 18080)")
+	cmd.Flags().IntVar(&f.proxyPort, "proxy-port", 0, "port of the proxy; 0 picks a free one, shown in the log and by clauderon status (default: proxy.port in config.json, else 18080)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
 	return cmd
