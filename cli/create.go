@@ -174,7 +174,7 @@ func reportFinished(stdout, stderr io.Writer, s session.Session, asJSON bool) er
 			return err
 		}
 	} else if s.Result != nil {
-		fmt.Fprintln(stdout, s.Result.Text)
+		fmt.Fprintln(stdout, visible(s.Result.Text))
 		fmt.Fprintf(stderr, "session %s: %d turn(s), $%.4f, %.1fs\n", s.Name, s.Result.NumTurns, s.Result.CostUSD, float64(s.Result.DurationMS)/1000)
 	}
 	switch {

@@ -52,7 +52,7 @@ func runImageBuild(ctx context.Context, w io.Writer, b api.BuildImage) error {
 		b.ClaudeBinary = abs
 	}
 	var c client.Client
-	if err := c.BuildImage(ctx, b, func(line string) { fmt.Fprintln(w, "  "+line) }); err != nil {
+	if err := c.BuildImage(ctx, b, func(line string) { fmt.Fprintln(w, "  "+visiblePath(line)) }); err != nil {
 		return fmt.Errorf("building %s: %w", b.Tag, err)
 	}
 	fmt.Fprintf(w, "built %s\n", b.Tag)
@@ -61,7 +61,7 @@ func runImageBuild(ctx context.Context, w io.Writer, b api.BuildImage) error {
 
 func runImagePull(ctx context.Context, w io.Writer, ref string) error {
 	var c client.Client
-	if err := c.PullImage(ctx, ref, func(line string) { fmt.Fprintln(w, "  "+line) }); err != nil {
+	if err := c.PullImage(ctx, ref, func(line string) { fmt.Fprintln(w, "  "+visiblePath(line)) }); err != nil {
 		return fmt.Errorf("pulling %s: %w", ref, err)
 	}
 	fmt.Fprintf(w, "pulled %s\n", ref)

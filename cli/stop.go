@@ -64,7 +64,7 @@ func runStop(ctx context.Context, w, ew io.Writer, names []string, asJSON bool) 
 		}
 		res.Sessions = append(res.Sessions, s)
 		if !asJSON {
-			fmt.Fprintf(w, "%s: %s\n", s.Name, statusText(s))
+			fmt.Fprintf(w, "%s: %s\n", s.Name, printable(statusText(s)))
 		}
 		return nil
 	})
