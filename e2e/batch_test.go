@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/clauderon/clauderon/internal/syncbuf"
 )
 
 // TestSessionBatchCommands: stop and rm act on every name given, report the
@@ -56,29 +54,5 @@ func TestSessionBatchCommands(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &rm); err != nil || code != 1 || len(rm.Removed) != 0 || rm.Errors["no-such-session"] == "" {
 		t.Errorf("rm --json of an unknown name: exit %d, %q (%v)", code, out, err)
-	}
-}
-
-// TestSessionAttachWithoutTerminal: attach with stdin at its end (a pipe,
-// /dev/null) keeps showing the session until it ends, then exits cleanly.
-func TestSessionAttachWithoutTerminal(t *testing.T) {
-	e := newSessionEnv(t)
-	n := sname("notty")
-	clOK(t, e.home, "create", "--name", n, "--prompt", "hi", "--image", e.image, "--no-workdir")
-	cmd := execClauderon(e.home, "attach", n) // stdin: /dev/null
-	var stderr syncbuf.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	waitFor(t, "attach to start", func() bool { return strings.Contains(stderr.String(), "attached to "+n) })
-	clOK(t, e.home, "stop", n)
-	if err := <-exited; err != nil {
-		t.Fatalf("attach </dev/null: %v\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "session "+n+" ended") {
-		t.Errorf("attach did not say the session ended:\n%s", stderr.String())
 	}
 }

@@ -127,7 +127,7 @@ func TestSessionPrint(t *testing.T) {
 	}
 
 	// Leaks: the canary is nowhere but in the fake's records.
-	logs := clOK(t, e.home, "logs", p1)
+	logs := clOK(t, e.home, "logs", "--raw", p1)
 	if n := strings.Count(logs, `"type":"result"`); n != 2 {
 		t.Errorf("logs hold %d results, want one per turn", n)
 	}
