@@ -50,6 +50,9 @@ type Keychain struct {
 	Timeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Holder is whose environment the errors tell the user to set a
+	// variable in instead.
+	Holder Holder
 
 	kr backend // nil means go-keyring; tests substitute a fake
 
@@ -287,7 +290,7 @@ func (k *Keychain) wait(ctx context.Context, name string, done <-chan struct{}) 
 }
 
 func (k *Keychain) timedOut(name string) error {
-	return unavailable(name, fmt.Sprintf("it did not answer within %v (is it waiting for you to unlock it?)", k.timeout()), nil)
+	return unavailable(name, fmt.Sprintf("it did not answer within %v (is it waiting for you to unlock it?)", k.timeout()), nil, k.Holder)
 }
 
 func (k *Keychain) notFound(name string) error {
@@ -302,5 +305,5 @@ func (k *Keychain) wrap(name string, err error) error {
 	case errors.Is(err, keyring.ErrSetDataTooBig):
 		return fmt.Errorf("%w: this keychain refuses a %s credential that long", ErrTooBig, name)
 	}
-	return unavailable(name, cause(err), err)
+	return unavailable(name, cause(err), err, k.Holder)
 }

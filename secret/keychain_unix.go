@@ -4,6 +4,7 @@ package secret
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,10 +14,13 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-const unlockHint = "unlock the keyring or start a Secret Service in the daemon's D-Bus session " +
-	"(e.g. `gnome-keyring-daemon --start --components=secrets`)"
+// unlockHint is the way to a usable keychain. `gnome-keyring-daemon
+// --start` alone is no way: without a session bus it has nowhere to serve.
+const unlockHint = "unlock the keyring, or run clauderon inside a D-Bus session that has an unlocked Secret Service " +
+	"(without a desktop: `dbus-run-session`, in it `gnome-keyring-daemon --unlock --components=secrets` with the keyring's password on stdin, then clauderon; " +
+	"see \"A keychain without a desktop\" in the README)"
 
-var errNoBus = errors.New("DBUS_SESSION_BUS_ADDRESS is not set and /run/user/<uid>/bus does not exist")
+var errNoBus = errors.New("DBUS_SESSION_BUS_ADDRESS is not set")
 
 // preflight refuses to go on without a session bus address. Without one,
 // godbus runs dbus-launch, which starts a stray bus that outlives clauderon
@@ -31,7 +35,7 @@ func preflight() error {
 			return nil
 		}
 	}
-	return errNoBus
+	return fmt.Errorf("%w and %s does not exist", errNoBus, filepath.Join(dir, "bus"))
 }
 
 // cause explains a Secret Service failure in words.

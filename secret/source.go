@@ -35,6 +35,8 @@ type Source interface {
 // ANTHROPIC_API_KEY. Getenv defaults to os.Getenv.
 type Env struct {
 	Getenv func(string) string
+	// Holder is whose environment this is, for messages.
+	Holder Holder
 }
 
 // EnvVars lists, in order of precedence, the variables Env reads.
@@ -68,7 +70,7 @@ func (e Env) lookup(name string) (Token, string, error) {
 				continue
 			}
 			if err != nil {
-				return Token{}, k, fmt.Errorf("%s is set in the daemon's environment but %w", k, err)
+				return Token{}, k, fmt.Errorf("%s is set in %s but %w", k, e.Holder.env(), err)
 			}
 			return t, k, nil
 		}
@@ -90,15 +92,15 @@ func (c Chain) Get(ctx context.Context, name string) (Token, Origin, error) {
 		}
 		return t, o, err
 	}
-	return Token{}, "", notConfigured(name)
+	return Token{}, "", notConfigured(name, HolderDaemon)
 }
 
 // notConfigured is the error for a credential found nowhere, with both ways
 // to configure it.
-func notConfigured(name string) error {
+func notConfigured(name string, h Holder) error {
 	msg := fmt.Sprintf("no %s credential: store one with `clauderon token set`", name)
-	if h := envHint(name); h != "" {
-		msg += " or set " + h + " in the daemon's environment"
+	if v := envHint(name); v != "" {
+		msg += " or set " + v + " in " + h.env()
 	}
 	return fmt.Errorf("%s: %w", msg, ErrNotFound)
 }

@@ -16,16 +16,24 @@ type Store struct {
 	Keychain *Keychain
 }
 
-// NewStore returns a Store on the real environment and the keychain service
-// (DefaultService when "").
-func NewStore(service string) *Store {
-	return &Store{Keychain: &Keychain{Service: service}}
+// NewStore returns a daemon's Store on the real environment and the
+// keychain service (DefaultService when "").
+func NewStore(service string) *Store { return NewStoreFor(service, HolderDaemon) }
+
+// NewStoreFor is NewStore for another holder than a daemon: its messages
+// say whose environment to set a variable in.
+func NewStoreFor(service string, h Holder) *Store {
+	return &Store{Env: Env{Holder: h}, Keychain: &Keychain{Service: service, Holder: h}}
 }
 
 // Get implements Source: CLAUDE_CODE_OAUTH_TOKEN, then ANTHROPIC_API_KEY,
 // then the keychain. The keychain is not asked when the environment answers.
 func (s *Store) Get(ctx context.Context, name string) (Token, Origin, error) {
-	return Chain{s.Env, s.Keychain}.Get(ctx, name)
+	t, o, err := Chain{s.Env, s.Keychain}.Get(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return Token{}, "", notConfigured(name, s.Env.Holder)
+	}
+	return t, o, err
 }
 
 // Set stores tok in the keychain. A credential in the environment still
@@ -85,7 +93,16 @@ func (s *Store) Status(ctx context.Context, name string) (Status, error) {
 		case KeychainSet:
 			st.Warning = fmt.Sprintf("%s in the daemon's environment (%s) overrides the keychain entry (%s); unset it and restart the daemon to use the keychain",
 				evar, etok.Fingerprint(), ktok.Fingerprint())
-		case KeychainUnavailable, KeychainInvalid:
+		case KeychainUnavailable:
+			// The environment's credential is in use: one line, not the
+			// remedies, which only matter to whoever wants the keychain.
+			var ue *unavailableError
+			short := kerr.Error()
+			if errors.As(kerr, &ue) {
+				short = ue.short()
+			}
+			st.Warning = fmt.Sprintf("%s (%s); %s from the environment is in use", ErrKeychainUnavailable, short, evar)
+		case KeychainInvalid:
 			st.Warning = kerr.Error()
 		}
 	case !errors.Is(eerr, ErrNotFound):
@@ -94,7 +111,7 @@ func (s *Store) Status(ctx context.Context, name string) (Status, error) {
 		st.Configured, st.Origin = true, OriginKeychain
 		st.Kind, st.Fingerprint = ktok.Kind(), ktok.Fingerprint()
 	case st.Keychain == KeychainEmpty:
-		st.Error = notConfigured(name).Error()
+		st.Error = notConfigured(name, s.Env.Holder).Error()
 	default:
 		st.Error = kerr.Error()
 	}
