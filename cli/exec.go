@@ -104,6 +104,10 @@ func runExec(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	creds := credentialSource()
+	if err := checkCredentials(ctx, creds, rules); err != nil {
+		return fmt.Errorf("%s was not started: %w", args[0], err)
+	}
 	audit, err := proxy.OpenAudit(filepath.Join(home, proxy.AuditFile), cfg.Proxy.AuditMaxBytes)
 	if err != nil {
 		return err
@@ -132,7 +136,7 @@ func runExec(ctx context.Context, args []string) error {
 		CA:          ca,
 		Rules:       rules,
 		Auth:        auth,
-		Credentials: credentialSource(),
+		Credentials: creds,
 		Audit:       audit,
 		Logger:      slog.New(slog.NewTextHandler(logFile, nil)),
 		// The child already runs on this host: refusing it the host's own
@@ -165,9 +169,28 @@ func runExec(ctx context.Context, args []string) error {
 	return exitCode(err)
 }
 
-// credentialSource is where exec finds the real token: the environment, then
-// the keychain.
-func credentialSource() secret.Source { return secret.NewStore(keyringService()) }
+// credentialSource is where exec finds the real token: its own environment,
+// then the keychain.
+func credentialSource() secret.Source {
+	return secret.NewStoreFor(keyringService(), secret.HolderExec)
+}
+
+// checkCredentials asks creds for every credential the rules inject, before
+// CMD starts: without one, the proxy could only answer each request with an
+// error, which a client like Claude Code retries for minutes, silently.
+func checkCredentials(ctx context.Context, creds secret.Source, rules proxy.Rules) error {
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if seen[r.Credential] {
+			continue
+		}
+		seen[r.Credential] = true
+		if _, _, err := creds.Get(ctx, r.Credential); err != nil {
+			return fmt.Errorf("%s needs it: %w", r.Host, err)
+		}
+	}
+	return nil
+}
 
 // startForwardingSignals starts the child and passes signals sent to
 // clauderon on to it. They are caught before the child starts, so one that

@@ -154,7 +154,7 @@ func openTokens(ctx context.Context) (*tokens, error) {
 	case err == nil:
 		return &tokens{c: c, pid: st.PID}, nil
 	case errors.As(err, &du):
-		return &tokens{store: secret.NewStore(keyringService())}, nil
+		return &tokens{store: secret.NewStoreFor(keyringService(), secret.HolderShell)}, nil
 	}
 	return nil, err
 }
@@ -198,6 +198,29 @@ func (t *tokens) remove(ctx context.Context, name string) (secret.Status, error)
 		return secret.Status{}, err
 	}
 	return t.status(ctx, name)
+}
+
+// keychainReachable is an error saying why nothing can be stored when the
+// keychain cannot be asked (an entry or none are both fine).
+func (t *tokens) keychainReachable(ctx context.Context, name string) error {
+	if t.store != nil {
+		_, _, err := t.store.Keychain.Get(ctx, name)
+		if errors.Is(err, secret.ErrKeychainUnavailable) {
+			return fmt.Errorf("nothing can be stored: %w", err)
+		}
+		return nil
+	}
+	st, err := t.c.TokenStatus(ctx, name)
+	if err != nil || st.Keychain != secret.KeychainUnavailable {
+		return err
+	}
+	msg := st.Error
+	if msg == "" {
+		// The daemon's environment provides the credential, and its
+		// warning is the short form.
+		msg = st.Warning + "; start the daemon inside a D-Bus session with an unlocked Secret Service (see \"A keychain without a desktop\" in the README)"
+	}
+	return fmt.Errorf("nothing can be stored: the daemon (pid %d) cannot use the keychain: %s", t.pid, msg)
 }
 
 // localWarning rewords the shadowing warning for this shell: the store's
@@ -284,15 +307,19 @@ func runTokenSet(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer,
 	if err := checkName(name); err != nil {
 		return err
 	}
+	// Where the token would go is checked before the user pastes it.
+	t, err := openTokens(ctx)
+	if err != nil {
+		return err
+	}
+	if err := t.keychainReachable(ctx, name); err != nil {
+		return err
+	}
 	raw, err := readToken(ctx, stdin, stderr)
 	if err != nil {
 		return err
 	}
 	tok, err := parseToken(name, raw)
-	if err != nil {
-		return err
-	}
-	t, err := openTokens(ctx)
 	if err != nil {
 		return err
 	}
