@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -79,25 +80,15 @@ func runDaemon(ctx context.Context, f daemonFlags) error {
 		return err
 	}
 
-	// First signal drains (ctx), second forces.
+	// First signal drains (ctx), second forces; ctrl-c seen as both SIGINT
+	// and a wrapper's SIGTERM is one.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	force := make(chan struct{})
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for range sigs {
-			n++
-			if n == 1 {
-				cancel()
-			} else if n == 2 {
-				close(force)
-				return
-			}
-		}
-	}()
+	go drainThenForce(sigs, time.Now, cancel, func() { close(force) })
 
 	d, err := daemon.New(ctx, daemon.Config{
 		Home:      home,

@@ -31,6 +31,9 @@ fi
 
 "$bin" daemon &
 daemon=$!
+# ctrl-c reaches the daemon from the terminal (SIGINT) and through this trap
+# (SIGTERM); the daemon counts the two, arriving together, as one: it drains.
+# A second ctrl-c forces.
 trap 'kill -TERM $daemon 2>/dev/null || true' INT TERM
 for _ in $(seq 1 100); do
   "$bin" list >/dev/null 2>&1 && break
@@ -38,19 +41,35 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# The agent image, built once. Where no registry answers, a local Debian base
-# and a local Claude Code binary are used when present.
-if ! docker image inspect clauderon-agent:latest >/dev/null 2>&1; then
+# The agent image, built once with `clauderon image build` (README: make
+# run). A Claude Code already on this machine is used instead of a download;
+# where debian:bookworm-slim is missing, the tests' local Debian base is used
+# when present.
+image=clauderon-agent:latest
+if docker image inspect "$image" >/dev/null 2>&1; then
+  echo "==> the agent image $image is present (rebuild it with: $bin image build)"
+else
   args=()
+  notes=()
   if ! docker image inspect debian:bookworm-slim >/dev/null 2>&1 &&
      docker image inspect clauderon-test-base:bookworm >/dev/null 2>&1; then
     args+=(--base-image clauderon-test-base:bookworm)
+    notes+=("base: the local clauderon-test-base:bookworm, as debian:bookworm-slim is not here")
   fi
   for c in "${CLAUDERON_CLAUDE_BINARY:-}" /opt/clauderon-test/node_modules/.bin/claude "$(command -v claude || true)"; do
-    if [ -n "$c" ] && [ -x "$c" ]; then args+=(--claude-binary "$(readlink -f "$c")"); break; fi
+    if [ -n "$c" ] && [ -x "$c" ]; then
+      args+=(--claude-binary "$(readlink -f "$c")")
+      notes+=("Claude Code: this machine's $c, nothing downloaded")
+      break
+    fi
   done
-  echo "==> building the agent image clauderon-agent:latest"
-  "$bin" image build "${args[@]}" || echo "(the image build failed; sessions need it: see 'clauderon image build --help')" >&2
+  case "${args[*]}" in *--base-image*) ;; *) notes+=("base: debian:bookworm-slim, pulled if not here") ;; esac
+  case "${args[*]}" in *--claude-binary*) ;; *) notes+=("Claude Code: the latest from npm") ;; esac
+  echo "==> building the agent image $image: $bin image build ${args[*]}"
+  for n in "${notes[@]}"; do echo "    $n"; done
+  if ! "$bin" image build "${args[@]}"; then
+    echo "==> the agent image was not built; sessions need it. Fix the error above, then run: $bin image build ${args[*]}" >&2
+  fi
 fi
 
 cat <<MSG
@@ -63,4 +82,9 @@ There is no web UI or desktop app yet; use the CLI in another terminal:
   $bin attach demo
 Stop with ctrl-c (once drains, twice forces); running sessions keep running.
 MSG
-wait $daemon
+# wait returns as soon as the trap runs; the daemon is still draining.
+status=0
+while kill -0 "$daemon" 2>/dev/null; do
+  if wait "$daemon"; then status=0; else status=$?; fi
+done
+exit "$status"
