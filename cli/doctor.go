@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -9,6 +10,9 @@ import (
 
 	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/daemon"
+	"github.com/clauderon/clauderon/secret"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -31,10 +35,12 @@ func newDoctorCmd() *cobra.Command {
 func runDoctor(ctx context.Context, w io.Writer, image string, asJSON bool) error {
 	var c client.Client
 	d, err := c.Doctor(ctx, image)
+	var du *client.DaemonUnreachableError
+	if errors.As(err, &du) {
+		// No daemon: the checks this process can run, and how to start it.
+		d, err = doctorWithoutDaemon(ctx, du.Socket, image)
+	}
 	if err != nil {
-		if asJSON {
-			_ = printJSON(w, api.Doctor{Checks: []api.Check{{Name: "daemon", Detail: err.Error(), Fix: "start it with `clauderon daemon`"}}})
-		}
 		return err
 	}
 	if asJSON {
@@ -59,4 +65,14 @@ func runDoctor(ctx context.Context, w io.Writer, image string, asJSON bool) erro
 		return exitError{code: 1}
 	}
 	return nil
+}
+
+// doctorWithoutDaemon runs the checks that need no daemon, as a daemon
+// started from this shell would see them.
+func doctorWithoutDaemon(ctx context.Context, socket, image string) (api.Doctor, error) {
+	home, err := config.Home()
+	if err != nil {
+		return api.Doctor{}, err
+	}
+	return daemon.DoctorWithoutDaemon(ctx, home, socket, image, secret.NewStoreFor(keyringService(), secret.HolderShell))
 }

@@ -2,16 +2,22 @@ package daemon
 
 import (
 	"context"
+	"crypto/x509"
 	"debug/elf"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/backend/docker"
 	"github.com/clauderon/clauderon/gateway"
 	"github.com/clauderon/clauderon/proxy"
 	"github.com/clauderon/clauderon/secret"
@@ -40,15 +46,12 @@ func (d *Daemon) Doctor(ctx context.Context, image string) (api.Doctor, error) {
 	var checks []api.Check
 	add := func(c api.Check) { checks = append(checks, c) }
 
-	engineOK := d.cfg.Backend.Ping(ctx) == nil
-	if engineOK {
-		add(api.Check{Name: "engine", OK: true, Detail: "the Docker engine answers"})
-	} else {
-		add(api.Check{Name: "engine", Detail: "the Docker engine does not answer",
-			Fix: "start Docker (`sudo systemctl start docker`, or open Docker Desktop), then restart `clauderon daemon`"})
-	}
+	engineErr := d.cfg.Backend.Ping(ctx)
+	engineOK := engineErr == nil
+	add(engineCheck(engineErr, true))
 
-	add(d.credentialCheck(ctx))
+	cred := d.credentialCheck(ctx)
+	add(cred)
 
 	cert := d.ca.Certificate()
 	if time.Now().After(cert.NotAfter) {
@@ -62,17 +65,9 @@ func (d *Daemon) Doctor(ctx context.Context, image string) (api.Doctor, error) {
 
 	imageOK := false
 	if engineOK {
-		ok, err := d.cfg.Backend.ImageExists(ctx, image)
-		switch {
-		case err != nil:
-			add(api.Check{Name: "image", Detail: err.Error(), Fix: "check the engine"})
-		case !ok:
-			add(api.Check{Name: "image", Detail: image + " is not present",
-				Fix: "build it with `clauderon image build` (or pull it with `clauderon image pull " + image + "`)"})
-		default:
-			imageOK = true
-			add(api.Check{Name: "image", OK: true, Detail: image + " is present"})
-		}
+		var c api.Check
+		c, imageOK = imageCheck(ctx, d.cfg.Backend, image)
+		add(c)
 	} else {
 		add(api.Check{Name: "image", Detail: "not checked: the engine does not answer", Fix: "start Docker first"})
 	}
@@ -89,18 +84,119 @@ func (d *Daemon) Doctor(ctx context.Context, image string) (api.Doctor, error) {
 
 	if userOK {
 		add(d.checkClaude(ctx, image, user))
-		add(d.checkProxyFromContainer(ctx, image, user))
+		add(d.checkProxyFromContainer(ctx, image, user, cred.OK))
 	} else {
 		for _, n := range []string{"claude", "proxy"} {
 			add(api.Check{Name: n, Detail: "not checked: needs the engine, the image and its user", Fix: "fix the checks above first"})
 		}
 	}
 
+	return report(checks), nil
+}
+
+func report(checks []api.Check) api.Doctor {
 	rep := api.Doctor{OK: true, Checks: checks}
 	for _, c := range checks {
 		rep.OK = rep.OK && c.OK
 	}
-	return rep, nil
+	return rep
+}
+
+// engineCheck is the line about the engine, given its Ping's answer. A
+// running daemon notices an engine that comes up by itself (its listeners
+// and its event stream retry), so the fix asks for no restart.
+func engineCheck(err error, daemonRuns bool) api.Check {
+	if err == nil {
+		return api.Check{Name: "engine", OK: true, Detail: "the Docker engine answers"}
+	}
+	fix := "start Docker (`sudo systemctl start docker`, `sudo dockerd &`, or open Docker Desktop; `DOCKER_HOST` is honoured)"
+	if daemonRuns {
+		fix += "; the daemon picks it up by itself, without a restart"
+	}
+	return api.Check{Name: "engine", Detail: "the Docker engine does not answer", Fix: fix}
+}
+
+// imageCheck says whether image is present and, if not, how to get that
+// image: the agent image is built, any other is pulled (or built under its
+// name, for an agent image of another tag).
+func imageCheck(ctx context.Context, be backend.Backend, image string) (api.Check, bool) {
+	ok, err := be.ImageExists(ctx, image)
+	switch {
+	case err != nil:
+		return api.Check{Name: "image", Detail: err.Error(), Fix: "check the engine"}, false
+	case ok:
+		return api.Check{Name: "image", OK: true, Detail: image + " is present"}, true
+	}
+	c := api.Check{Name: "image", Detail: image + " is not present"}
+	if image == session.DefaultImage {
+		c.Fix = "build it with `clauderon image build` (without a registry: add --base-image with a local Debian image and --claude-binary $(command -v claude))"
+	} else {
+		c.Fix = "pull it with `clauderon image pull " + image + "` (or `docker pull " + image + "`), or build the agent image under that name with `clauderon image build --tag " + image + "`"
+	}
+	return c, false
+}
+
+// DoctorWithoutDaemon is the report when no daemon answers at socket: the
+// checks this process can run itself (the engine, the credential as a
+// daemon started from this environment would find it, the CA, the image),
+// and how to start the daemon for the rest. store is this environment's.
+func DoctorWithoutDaemon(ctx context.Context, home, socket, image string, store *secret.Store) (api.Doctor, error) {
+	if image == "" {
+		image = session.DefaultImage
+	}
+	if !session.ValidImageRef(image) {
+		return api.Doctor{}, session.Errorf(session.ErrInvalid, "%q is not a valid image reference", image)
+	}
+	checks := []api.Check{{Name: "daemon", Detail: "no clauderon daemon answers at " + socket,
+		Fix: "start it with `clauderon daemon` (or `make run` in the source tree), then run `clauderon doctor` again for the checks that need it"}}
+	add := func(c api.Check) { checks = append(checks, c) }
+
+	var engineErr error
+	be, err := docker.New()
+	if err == nil {
+		defer be.Close()
+		engineErr = be.Ping(ctx)
+	} else {
+		engineErr = err
+	}
+	add(engineCheck(engineErr, false))
+	add(credentialCheck(ctx, store, store, "in the environment you start the daemon from"))
+
+	certPath := filepath.Join(home, proxy.CACertFile)
+	switch cert, err := readCert(certPath); {
+	case errors.Is(err, fs.ErrNotExist):
+		add(api.Check{Name: "ca", OK: true, Detail: certPath + " does not exist yet; the daemon creates it"})
+	case err != nil:
+		add(api.Check{Name: "ca", Detail: "cannot read " + certPath + ": " + err.Error(), Fix: "delete " + certPath + " and its key; the daemon creates new ones"})
+	case time.Now().After(cert.NotAfter):
+		add(api.Check{Name: "ca", Detail: "the proxy CA expired on " + cert.NotAfter.Format(time.DateOnly), Fix: "delete " + certPath + " and its key; the daemon creates new ones"})
+	default:
+		add(api.Check{Name: "ca", OK: true, Detail: fmt.Sprintf("%s, valid until %s", certPath, cert.NotAfter.Format(time.DateOnly))})
+	}
+
+	if engineErr == nil {
+		c, _ := imageCheck(ctx, be, image)
+		add(c)
+	} else {
+		add(api.Check{Name: "image", Detail: "not checked: the engine does not answer", Fix: "start Docker first"})
+	}
+	for _, n := range []string{"network", "user", "claude", "proxy"} {
+		add(api.Check{Name: n, Detail: "not checked: needs the daemon", Fix: "start the daemon (see above)"})
+	}
+	return report(checks), nil
+}
+
+// readCert reads the PEM certificate at path.
+func readCert(path string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" {
+		return nil, errors.New("not a PEM certificate")
+	}
+	return x509.ParseCertificate(blk.Bytes)
 }
 
 // gatewayCheck says how containers reach the proxy, and whether the binary
@@ -137,7 +233,11 @@ func staticBinary(path string) (bool, error) {
 // checkProxyFromContainer runs a throwaway container of image, as user, that
 // curls https://api.anthropic.com/ through the proxy with a temporary
 // credential. Any HTTP answer through the tunnel proves the path works.
-func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user session.User) api.Check {
+//
+// Without a usable credential the proxy answers such a request itself (401,
+// or 503 when the keychain cannot be asked): the path works, but no session
+// request would, so that is a failure too.
+func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user session.User, credOK bool) api.Check {
 	fail := func(detail, fix string) api.Check {
 		return api.Check{Name: "proxy", Detail: detail, Fix: fix}
 	}
@@ -214,6 +314,10 @@ func (d *Daemon) checkProxyFromContainer(ctx context.Context, image string, user
 	fields := strings.Fields(lastLine(text))
 	if strings.Contains(text, gateway.ErrNotOnPath.Error()) {
 		return api.Check{Name: "proxy", OK: true, Detail: "not checked from " + image + ", which has no curl; `clauderon doctor` checks it from the default image"}
+	}
+	if len(fields) == 2 && fields[1] != "000" && !credOK {
+		return fail(fmt.Sprintf("a container reached the proxy through %s, but the proxy could not inject a credential (HTTP %s)", where, fields[1]),
+			"fix the credential check above")
 	}
 	if len(fields) == 2 && fields[1] != "000" {
 		return api.Check{Name: "proxy", OK: true, Detail: fmt.Sprintf("a container reached api.anthropic.com through %s (HTTP %s)", where, fields[1])}

@@ -3,8 +3,11 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/clauderon/clauderon/api"
@@ -102,8 +105,51 @@ func (d *Daemon) startBuild(ctx context.Context, b api.BuildImage) (run func(pro
 	return func(progress func(string)) error {
 		defer os.RemoveAll(dir)
 		d.log.Info("building image", "tag", b.Tag)
-		return d.cfg.Backend.BuildImage(ctx, dir, "", b.Tag, progress)
+		var step string // the Dockerfile instruction the build is at
+		err := d.cfg.Backend.BuildImage(ctx, dir, "", b.Tag, func(line string) {
+			if rest, ok := strings.CutPrefix(line, "Step "); ok {
+				if _, instr, ok := strings.Cut(rest, " : "); ok {
+					step = instr
+				}
+			}
+			progress(line)
+		})
+		if err != nil {
+			return buildError(b, step, err)
+		}
+		return nil
 	}, nil
+}
+
+// defaultBaseImage is build/agent/Dockerfile's BASE_IMAGE.
+const defaultBaseImage = "debian:bookworm-slim"
+
+// buildError says which part of the agent image's build failed and, where
+// the cause is a download (a machine without a registry), how to build
+// from what the machine has.
+func buildError(b api.BuildImage, step string, err error) error {
+	// The engine's message, without the backend's "build TAG: " the caller
+	// repeats.
+	if inner := errors.Unwrap(err); inner != nil && strings.HasPrefix(err.Error(), "build "+b.Tag+": ") {
+		err = inner
+	}
+	base := b.BaseImage
+	if base == "" {
+		base = defaultBaseImage
+	}
+	instr := strings.ToUpper(strings.TrimSpace(step))
+	switch {
+	case strings.HasPrefix(instr, "FROM"):
+		if b.BaseImage != "" {
+			return fmt.Errorf("cannot get the base image %s: %w; give --base-image an image this engine has (`docker images`), or pull it first", base, err)
+		}
+		return fmt.Errorf("cannot get the base image %s: %w; on a machine without a registry, pass --base-image with a Debian-based image this engine already has (`docker images`), and --claude-binary with a Claude Code binary so nothing is downloaded", base, err)
+	case strings.Contains(step, "apt-get"):
+		return fmt.Errorf("installing packages in %s failed: %w; without a package mirror, pass --base-image with an image that already has ca-certificates, curl, git and ripgrep", base, err)
+	case strings.Contains(step, "registry.npmjs.org") && b.ClaudeBinary == "":
+		return fmt.Errorf("downloading Claude Code from npm failed: %w; without the npm registry, pass --claude-binary with a Claude Code binary (for example `$(command -v claude)`)", err)
+	}
+	return err
 }
 
 // startPull checks ref and asks the engine, then returns the pull to run,

@@ -119,26 +119,38 @@ func (d *Daemon) deleteToken(w http.ResponseWriter, r *http.Request) error {
 // credentialCheck is the doctor's line about the Anthropic credential, with
 // the fix that matches what went wrong.
 func (d *Daemon) credentialCheck(ctx context.Context) api.Check {
+	s, _ := d.tokenStore() // nil for a fixed source: no shadowing to report
+	return credentialCheck(ctx, d.cfg.Credentials, s, "in the daemon's environment and restart the daemon")
+}
+
+// credentialCheck asks creds; store, when not nil, adds its warning (the
+// environment shadows the keychain, or the keychain is unavailable). envFix
+// says where a variable would be set.
+func credentialCheck(ctx context.Context, creds secret.Source, store *secret.Store, envFix string) api.Check {
 	const setupHint = "`claude setup-token`"
-	tok, origin, err := d.cfg.Credentials.Get(ctx, secret.Anthropic)
+	tok, origin, err := creds.Get(ctx, secret.Anthropic)
 	switch {
 	case err == nil:
 		c := api.Check{Name: "credential", OK: true, Detail: fmt.Sprintf("%s credential found in the %s (%s)", tok.Kind(), origin, tok.Fingerprint())}
-		if s, serr := d.tokenStore(); serr == nil {
-			if st, serr := s.Status(ctx, secret.Anthropic); serr == nil && st.Warning != "" {
+		if store != nil {
+			if st, serr := store.Status(ctx, secret.Anthropic); serr == nil && st.Warning != "" {
 				c.Detail += "; warning: " + st.Warning
 			}
 		}
 		return c
 	case errors.Is(err, secret.ErrKeychainUnavailable):
-		return api.Check{Name: "credential", Detail: err.Error(),
-			Fix: "make the OS keychain reachable from the daemon's session (unlock it, or start a Secret Service), then rerun `clauderon doctor`; " +
-				"or set CLAUDE_CODE_OAUTH_TOKEN (from " + setupHint + ") in the daemon's environment and restart the daemon"}
+		c := api.Check{Name: "credential", Detail: err.Error(),
+			Fix: "make the OS keychain reachable (see \"A keychain without a desktop\" in the README), then rerun `clauderon doctor`; " +
+				"or set CLAUDE_CODE_OAUTH_TOKEN (from " + setupHint + ") " + envFix}
+		if cause, remedy, ok := secret.Unavailable(err); ok {
+			c.Detail, c.Fix = cause, remedy
+		}
+		return c
 	case errors.Is(err, secret.ErrNotFound):
 		return api.Check{Name: "credential", Detail: "no Anthropic credential is configured",
 			Fix: "get one with " + setupHint + " and store it with `clauderon token set`, " +
-				"or set CLAUDE_CODE_OAUTH_TOKEN in the daemon's environment and restart the daemon"}
+				"or set CLAUDE_CODE_OAUTH_TOKEN " + envFix}
 	}
 	return api.Check{Name: "credential", Detail: err.Error(),
-		Fix: "replace it with `clauderon token set` (a token from " + setupHint + "), or fix or unset the variable and restart the daemon"}
+		Fix: "replace it with `clauderon token set` (a token from " + setupHint + "), or fix or unset the variable " + envFix}
 }

@@ -142,7 +142,7 @@ func TestDoctorImage(t *testing.T) {
 			"fix: make the image's USER a user of its /etc/passwd",
 			"FAIL  claude       not checked", "FAIL  proxy        not checked"}},
 		{missing, false, []string{
-			"FAIL  image        " + missing + " is not present", "fix: build it with `clauderon image build`",
+			"FAIL  image        " + missing + " is not present", "fix: pull it with `clauderon image pull " + missing + "`",
 			"FAIL  user         not checked", "FAIL  claude       not checked"}},
 	}
 	for _, tt := range tests {
