@@ -122,6 +122,9 @@ type Backend interface {
 	Events(ctx context.Context, labels map[string]string) (<-chan Event, <-chan error)
 	// Logs returns the container's output; with follow, until it exits or ctx ends.
 	Logs(ctx context.Context, id string, follow bool) (io.ReadCloser, error)
+	// LogsSince returns the output written since since (by the engine's
+	// clock): a container started again has its earlier runs' output too.
+	LogsSince(ctx context.Context, id string, since time.Time) (io.ReadCloser, error)
 	Attach(ctx context.Context, id string) (Stream, error)
 	Resize(ctx context.Context, id string, rows, cols uint) error
 	// Gateway is the address containers reach the host on (the bridge

@@ -27,12 +27,13 @@ type fakeEngine struct {
 	cs     map[string]*backend.Container
 	specs  map[string]backend.Spec
 	logs   map[string]string
+	run    map[string]int // where each container's current run's output starts in logs
 	down   bool
 	events chan backend.Event
 }
 
 func newFakeEngine() *fakeEngine {
-	return &fakeEngine{cs: map[string]*backend.Container{}, specs: map[string]backend.Spec{}, logs: map[string]string{},
+	return &fakeEngine{cs: map[string]*backend.Container{}, specs: map[string]backend.Spec{}, logs: map[string]string{}, run: map[string]int{},
 		events: make(chan backend.Event, 256)}
 }
 
@@ -132,6 +133,7 @@ func (f *fakeEngine) Start(_ context.Context, id string) error {
 	}
 	c.Status = "running"
 	c.StartedAt = time.Now()
+	f.run[c.ID] = len(f.logs[c.ID])
 	f.events <- backend.Event{ID: c.ID, Action: "start", Labels: c.Labels}
 	cmd := argv(f.specs[id])
 	p, print := prompt(cmd)
@@ -236,6 +238,16 @@ func (f *fakeEngine) Logs(_ context.Context, id string, _ bool) (io.ReadCloser, 
 		return nil, err
 	}
 	return io.NopCloser(strings.NewReader(f.logs[c.ID])), nil
+}
+
+func (f *fakeEngine) LogsSince(_ context.Context, id string, _ time.Time) (io.ReadCloser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.find(id)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(strings.NewReader(f.logs[c.ID][min(f.run[c.ID], len(f.logs[c.ID])):])), nil
 }
 
 func (f *fakeEngine) Attach(context.Context, string) (backend.Stream, error) {

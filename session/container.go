@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 
@@ -103,12 +104,17 @@ func ClaudeArgv(mode Mode, prompt string) []string {
 	return argv
 }
 
+// claudeSessionRE is what a Claude Code session ID looks like (a UUID, or
+// so): it comes from the container's output, so anything else (a flag, a
+// huge string) is not passed on, and --continue is used instead.
+var claudeSessionRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_-]{0,127}$`)
+
 // ResumeArgv is the command line of a further turn of a print session:
 // Claude Code resumes the conversation claudeSession (its last turn's
 // session_id), or the latest one in its directory when that is unknown.
 func ResumeArgv(prompt, claudeSession string) []string {
 	argv := ClaudeArgv(ModePrint, "")
-	if claudeSession != "" {
+	if claudeSessionRE.MatchString(claudeSession) {
 		argv = append(argv, "--resume", claudeSession)
 	} else {
 		argv = append(argv, "--continue")

@@ -14,25 +14,29 @@ import (
 // fakeBackend is an in-memory engine for the manager's unit tests; the real
 // engine is exercised end to end in e2e/.
 type fakeBackend struct {
-	mu         sync.Mutex
-	n          int
-	cs         map[string]*backend.Container
-	specs      map[string]backend.Spec
-	logs       map[string]string
-	images     map[string]bool
-	users      map[string]backend.ImageUser // an image's user; fakeUser when absent
-	userErrs   map[string]error             // what ImageUser fails with, by image
-	down       bool
-	failStart  bool
-	events     chan backend.Event
-	subscribed chan struct{}
+	mu       sync.Mutex
+	n        int
+	cs       map[string]*backend.Container
+	specs    map[string]backend.Spec
+	logs     map[string]string
+	runStart map[string]int // where each container's current run's output starts in logs
+	// startHook and logsHook, if set, run at the start of Start and
+	// LogsSince, outside the fake's lock: what happens meanwhile.
+	startHook, logsHook func()
+	images              map[string]bool
+	users               map[string]backend.ImageUser // an image's user; fakeUser when absent
+	userErrs            map[string]error             // what ImageUser fails with, by image
+	down                bool
+	failStart           bool
+	events              chan backend.Event
+	subscribed          chan struct{}
 	// afterList, if set, runs once after List has read the containers and
 	// before it returns: what happens in the engine meanwhile.
 	afterList func()
 }
 
 func newFakeBackend() *fakeBackend {
-	return &fakeBackend{cs: map[string]*backend.Container{}, specs: map[string]backend.Spec{}, logs: map[string]string{},
+	return &fakeBackend{cs: map[string]*backend.Container{}, specs: map[string]backend.Spec{}, logs: map[string]string{}, runStart: map[string]int{},
 		images: map[string]bool{DefaultImage: true}, events: make(chan backend.Event, 64), subscribed: make(chan struct{}, 64)}
 }
 
@@ -86,6 +90,12 @@ func (f *fakeBackend) find(id string) (*backend.Container, error) {
 
 func (f *fakeBackend) Start(_ context.Context, id string) error {
 	f.mu.Lock()
+	hook := f.startHook
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.find(id)
 	if err != nil {
@@ -96,6 +106,7 @@ func (f *fakeBackend) Start(_ context.Context, id string) error {
 	}
 	c.Status = "running"
 	c.StartedAt = time.Now()
+	f.runStart[c.ID] = len(f.logs[c.ID])
 	f.events <- backend.Event{ID: c.ID, Action: "start", Labels: c.Labels}
 	return nil
 }
@@ -188,6 +199,18 @@ func (f *fakeBackend) Logs(_ context.Context, id string, _ bool) (io.ReadCloser,
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return io.NopCloser(strings.NewReader(f.logs[id])), nil
+}
+
+func (f *fakeBackend) LogsSince(_ context.Context, id string, _ time.Time) (io.ReadCloser, error) {
+	f.mu.Lock()
+	hook := f.logsHook
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return io.NopCloser(strings.NewReader(f.logs[id][min(f.runStart[id], len(f.logs[id])):])), nil
 }
 
 func (f *fakeBackend) Attach(context.Context, string) (backend.Stream, error) {

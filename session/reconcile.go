@@ -109,6 +109,7 @@ func (m *Manager) applyLocked(r *record, c backend.Container) bool {
 		if r.Status != StatusRunning {
 			r.Status = StatusRunning
 			r.Reason = ""
+			r.Stopping = false
 			switch {
 			case !c.StartedAt.IsZero():
 				r.StartedAt = c.StartedAt
@@ -126,9 +127,33 @@ func (m *Manager) applyLocked(r *record, c backend.Container) bool {
 		}
 		return false
 	case "exited", "dead":
-		return r.Status != StatusExited || (r.Mode == ModePrint && r.Result == nil)
+		return !r.Status.Ended() || (r.Mode == ModePrint && r.Result == nil)
 	}
 	return false
+}
+
+// started records that a session's container runs, when a start event
+// says so and the engine agrees: an event can come after the exit that
+// followed it (a stale start must not make a stopped session running), and
+// a container can be started outside clauderon.
+func (m *Manager) started(ctx context.Context, name, id string) {
+	m.mu.Lock()
+	r, ok := m.sessions[name]
+	if !ok || r.ContainerID != id || r.Status == StatusRunning || m.busy[name] != "" {
+		m.mu.Unlock()
+		return
+	}
+	run := r.run
+	m.mu.Unlock()
+	c, err := m.cfg.Backend.Inspect(ctx, id)
+	if err != nil || (c.Status != "running" && c.Status != "restarting" && c.Status != "paused") {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok = m.sessions[name]; ok && r.ContainerID == id && r.Status != StatusRunning && m.busy[name] == "" && r.run == run {
+		m.applyLocked(r, c)
+	}
 }
 
 // finish records that a session's container has stopped: exit code, end
@@ -143,7 +168,7 @@ func (m *Manager) finish(ctx context.Context, name, id string) {
 		return
 	}
 	id = r.ContainerID
-	mode := r.Mode
+	mode, run := r.Mode, r.run
 	m.mu.Unlock()
 
 	c, err := m.cfg.Backend.Inspect(ctx, id)
@@ -158,7 +183,10 @@ func (m *Manager) finish(ctx context.Context, name, id string) {
 	}
 	var res *Result
 	if mode == ModePrint {
-		if rc, err := m.cfg.Backend.Logs(ctx, id, false); err == nil {
+		// This run's output only: a container started again (continue)
+		// keeps its earlier runs', and a run that died before its first
+		// line has no result, not the last run's.
+		if rc, err := m.cfg.Backend.LogsSince(ctx, id, c.StartedAt); err == nil {
 			res, _ = ParseResult(rc)
 			rc.Close()
 		} else {
@@ -168,11 +196,15 @@ func (m *Manager) finish(ctx context.Context, name, id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok = m.sessions[name]
-	if !ok || r.ContainerID != id || m.busy[name] == busyContinuing {
+	if !ok || r.ContainerID != id || m.busy[name] == busyContinuing || r.run != run {
+		// Started again meanwhile: this was the last run's exit.
 		return
 	}
 	code := c.ExitCode
 	r.Status = StatusExited
+	if r.Stopping {
+		r.Status = StatusStopped
+	}
 	r.ExitCode = &code
 	r.Reason = c.Error
 	r.FinishedAt = c.FinishedAt
@@ -238,22 +270,13 @@ func (m *Manager) handle(ctx context.Context, ev backend.Event) {
 	name := ev.Labels[LabelSession]
 	switch ev.Action {
 	case "start":
-		m.mu.Lock()
-		if r, ok := m.sessions[name]; ok && r.ContainerID == ev.ID && r.Status != StatusRunning {
-			r.Status = StatusRunning
-			r.Reason = ""
-			if r.StartedAt.IsZero() {
-				r.StartedAt = m.cfg.Now()
-			}
-			m.saveLocked(r)
-		}
-		m.mu.Unlock()
+		go m.started(ctx, name, ev.ID)
 	case "die":
 		go m.finish(ctx, name, ev.ID)
 	case "destroy":
 		m.mu.Lock()
 		if r, ok := m.sessions[name]; ok && r.ContainerID == ev.ID && m.busy[name] == "" {
-			if r.Status != StatusExited {
+			if !r.Status.Ended() {
 				r.Status = StatusFailed
 			}
 			r.Reason = "its container was removed outside clauderon"

@@ -397,3 +397,16 @@ func TestStoreWritesAtomically(t *testing.T) {
 		t.Errorf("load: %+v %v", recs, errs)
 	}
 }
+
+// TestParseResultSkipsLongLines: one huge line of an earlier turn does not
+// hide the results after it.
+func TestParseResultSkipsLongLines(t *testing.T) {
+	huge := `{"type":"assistant","text":"` + strings.Repeat("x", maxResultLine+10) + `"}`
+	out := `{"type":"result","result":"one"}` + "\n" + huge + "\n" + `{"type":"result","result":"two"}` + "\n"
+	if r, ok := ParseResult(strings.NewReader(out)); !ok || r.Text != "two" {
+		t.Errorf("got %+v, want the result after the long line", r)
+	}
+	if r, ok := ParseResult(strings.NewReader(`{"type":"result","result":"last, no newline"}`)); !ok || r.Text != "last, no newline" {
+		t.Errorf("a last line without a newline: %+v", r)
+	}
+}

@@ -20,8 +20,14 @@ type record struct {
 	// start again with another command (Continue); a session of an older
 	// clauderon's, whose gateway would run its first command again, cannot.
 	Turnable bool `json:"turnable,omitempty"`
+	// Stopping says the user stopped the container (stop, restart), so its
+	// exit is shown as stopped; it is cleared when the container runs again.
+	Stopping bool `json:"stopping,omitempty"`
 	// born is the manager's epoch when the container was made (not saved).
 	born uint64
+	// run counts the times this manager started the container again (not
+	// saved): an exit read before the last start is not recorded after it.
+	run uint64
 }
 
 // store keeps one state file per session under <home>/sessions/<name>/.

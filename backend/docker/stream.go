@@ -2,8 +2,10 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -16,11 +18,22 @@ import (
 // is one raw stream; otherwise the engine's multiplexed frames are merged back
 // into one stream in order.
 func (b *Backend) Logs(ctx context.Context, id string, follow bool) (io.ReadCloser, error) {
+	return b.logs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow})
+}
+
+// LogsSince returns what the container wrote since since, by the engine's
+// own timestamps.
+func (b *Backend) LogsSince(ctx context.Context, id string, since time.Time) (io.ReadCloser, error) {
+	return b.logs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true,
+		Since: fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())})
+}
+
+func (b *Backend) logs(ctx context.Context, id string, o container.LogsOptions) (io.ReadCloser, error) {
 	info, err := b.cli.ContainerInspect(ctx, id)
 	if err != nil {
 		return nil, b.wrapContainer(err, "logs", id)
 	}
-	rc, err := b.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow})
+	rc, err := b.cli.ContainerLogs(ctx, id, o)
 	if err != nil {
 		return nil, b.wrapContainer(err, "logs", id)
 	}
