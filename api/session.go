@@ -7,21 +7,30 @@ import (
 )
 
 // SessionStatus is where a session is in its lifecycle:
-// creating → running → exited (exit code) / failed (reason) → deleted.
+// creating → running → exited (exit code) / stopped (by the user) / failed
+// (reason) → deleted; start, restart and continue take an exited or
+// stopped one back to running.
 type SessionStatus string
 
 const (
 	StatusCreating SessionStatus = "creating"
 	StatusRunning  SessionStatus = "running"
 	StatusExited   SessionStatus = "exited"
-	StatusFailed   SessionStatus = "failed"
-	StatusDeleted  SessionStatus = "deleted"
+	// StatusStopped: the user stopped it (stop, restart); its exit code is
+	// the signal's, which says nothing.
+	StatusStopped SessionStatus = "stopped"
+	StatusFailed  SessionStatus = "failed"
+	StatusDeleted SessionStatus = "deleted"
 )
 
 // Terminal reports whether a session in this status will not change by itself.
 func (s SessionStatus) Terminal() bool {
-	return s == StatusExited || s == StatusFailed || s == StatusDeleted
+	return s == StatusExited || s == StatusStopped || s == StatusFailed || s == StatusDeleted
 }
+
+// Ended reports whether the session's container finished and can start
+// again: exited or stopped.
+func (s SessionStatus) Ended() bool { return s == StatusExited || s == StatusStopped }
 
 // Mode says how Claude Code runs in the container.
 type Mode string

@@ -214,6 +214,21 @@ func (c *Client) Continue(ctx context.Context, name, prompt string) (api.Session
 	return s, c.call(ctx, http.MethodPost, sessionPath(name, "/continue"), api.Continue{Prompt: prompt}, &s)
 }
 
+// Start starts a stopped or exited interactive session's container again,
+// its conversation continued; ErrState when it cannot (running, a print
+// session, failed, on the bridge network).
+func (c *Client) Start(ctx context.Context, name string) (api.Session, error) {
+	var s api.Session
+	return s, c.call(ctx, http.MethodPost, sessionPath(name, "/start"), nil, &s)
+}
+
+// Restart stops a running interactive session and starts it again, its
+// conversation kept.
+func (c *Client) Restart(ctx context.Context, name string) (api.Session, error) {
+	var s api.Session
+	return s, c.call(ctx, http.MethodPost, sessionPath(name, "/restart"), nil, &s)
+}
+
 // Remove deletes a session; force removes a running one, discard one whose
 // workspace holds work that was never landed or applied.
 func (c *Client) Remove(ctx context.Context, name string, force, discard bool) error {

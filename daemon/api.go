@@ -32,6 +32,8 @@ func (d *Daemon) routes() []route {
 		{"DELETE", "/sessions/{name}", d.removeSession},
 		{"POST", "/sessions/{name}/stop", d.stopSession},
 		{"POST", "/sessions/{name}/continue", d.continueSession},
+		{"POST", "/sessions/{name}/start", d.startSession},
+		{"POST", "/sessions/{name}/restart", d.restartSession},
 		{"GET", "/sessions/{name}/wait", d.waitSession},
 		{"GET", "/sessions/{name}/logs", d.sessionLogs},
 		{"POST", "/sessions/{name}/attach", d.attachSession},
@@ -421,6 +423,24 @@ func (d *Daemon) continueSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s, err := d.sessions.Continue(r.Context(), r.PathValue("name"), c.Prompt)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
+func (d *Daemon) startSession(w http.ResponseWriter, r *http.Request) error {
+	s, err := d.sessions.Start(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
+func (d *Daemon) restartSession(w http.ResponseWriter, r *http.Request) error {
+	s, err := d.sessions.Restart(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return err
 	}

@@ -30,8 +30,8 @@ func TestSessionBatchCommands(t *testing.T) {
 		t.Errorf("stop --json sessions = %+v, want %s and %s", st.Sessions, a, b)
 	}
 	for _, s := range st.Sessions {
-		if s.Status != "exited" {
-			t.Errorf("%s is %s after stop, want exited", s.Name, s.Status)
+		if s.Status != "stopped" {
+			t.Errorf("%s is %s after stop, want stopped", s.Name, s.Status)
 		}
 	}
 	if !strings.Contains(st.Errors["no-such-session"], "no-such-session") {

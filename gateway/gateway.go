@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -50,13 +51,29 @@ const MaxArgvBytes = 1 << 20
 // Argv is the content of the argv file.
 type Argv struct {
 	Argv []string `json:"argv"`
+	// Fresh, when set, is the command instead when Claude Code has no
+	// conversation in the container yet (see HasConversation): Argv
+	// continues one (claude --continue), which fails when there is none.
+	Fresh []string `json:"fresh,omitempty"`
+}
+
+// HasConversation reports whether Claude Code keeps a conversation under
+// home (in $CLAUDE_CONFIG_DIR, or home/.claude): a transcript in projects/.
+// The container runs in one directory, so any transcript is its own.
+func HasConversation(home string) bool {
+	dir := os.Getenv("CLAUDE_CONFIG_DIR")
+	if dir == "" {
+		dir = filepath.Join(home, ".claude")
+	}
+	m, _ := filepath.Glob(filepath.Join(dir, "projects", "*", "*.jsonl"))
+	return len(m) > 0
 }
 
 // unreachable is the answer to a client when the daemon does not listen on
 // the socket (it is stopped or restarting): nothing is forwarded, and no
 // credential is read.
 const unreachable = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" +
-	"clauderon: the daemon's proxy is not running; start it with `clauderon daemon` (or open the app) and retry\n"
+	"clauderon: the daemon's proxy is not running; start it with `clauderon daemon` and retry\n"
 
 // ErrNotOnPath: the command the gateway should become is not in the image.
 var ErrNotOnPath = errors.New("is not on the image's PATH")
@@ -129,8 +146,21 @@ type options struct {
 	cmd                  []string
 }
 
-// ReadArgv reads the argv file at path: nil when there is none.
+// ReadArgv reads the argv file at path: nil when there is none. It is the
+// file's Fresh command when that is set and there is no conversation under
+// $HOME.
 func ReadArgv(path string) ([]string, error) {
+	a, err := readArgvFile(path)
+	if err != nil || a == nil {
+		return nil, err
+	}
+	if len(a.Fresh) > 0 && !HasConversation(os.Getenv("HOME")) {
+		return a.Fresh, nil
+	}
+	return a.Argv, nil
+}
+
+func readArgvFile(path string) (*Argv, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -150,10 +180,10 @@ func ReadArgv(path string) ([]string, error) {
 	if err := json.Unmarshal(b, &a); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(a.Argv) == 0 || a.Argv[0] == "" {
+	if len(a.Argv) == 0 || a.Argv[0] == "" || (len(a.Fresh) > 0 && a.Fresh[0] == "") {
 		return nil, fmt.Errorf("%s names no command", path)
 	}
-	return a.Argv, nil
+	return &a, nil
 }
 
 func parse(args []string) (options, error) {

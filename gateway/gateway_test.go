@@ -146,6 +146,37 @@ func TestReadArgv(t *testing.T) {
 	}
 }
 
+// TestReadArgvFresh: a command that continues a conversation is the file's
+// only when there is one; the fresh one otherwise.
+func TestReadArgvFresh(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("CLAUDE_CONFIG_DIR", "")
+	p := filepath.Join(t.TempDir(), ArgvName)
+	if err := os.WriteFile(p, []byte(`{"argv":["claude","--continue"],"fresh":["claude"]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadArgv(p); err != nil || strings.Join(got, " ") != "claude" {
+		t.Errorf("no conversation: %q, %v; want the fresh command", got, err)
+	}
+	proj := filepath.Join(home, ".claude", "projects", "-workspace")
+	if err := os.MkdirAll(proj, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proj, "c0ffee.jsonl"), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadArgv(p); err != nil || strings.Join(got, " ") != "claude --continue" {
+		t.Errorf("a conversation: %q, %v; want the continuing command", got, err)
+	}
+	if err := os.WriteFile(p, []byte(`{"argv":["claude"],"fresh":[""]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadArgv(p); err == nil {
+		t.Error("a fresh command without a name was accepted")
+	}
+}
+
 func TestMainBecomesTheArgvFilesCommand(t *testing.T) {
 	p := filepath.Join(t.TempDir(), ArgvName)
 	if err := os.WriteFile(p, []byte(`{"argv":["no-such-next-turn-clauderon"]}`), 0o644); err != nil {

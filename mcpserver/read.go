@@ -22,7 +22,7 @@ func (t *tools) listSessions() tool {
 	return tool{
 		def: mcp.NewTool("list_sessions",
 			mcp.WithDescription("List clauderon's sessions, newest first, with their status, result and unlanded work. Filter by status to find the ones still running or those with work to review."),
-			mcp.WithString("status", mcp.Enum("creating", "running", "exited", "failed"),
+			mcp.WithString("status", mcp.Enum("creating", "running", "exited", "stopped", "failed"),
 				mcp.Description("Only sessions in this status.")),
 			mcp.WithOutputSchema[ListOutput](),
 			annotations("List sessions", true, false, true, false),

@@ -175,7 +175,7 @@ func TestContinue(t *testing.T) {
 	e.fails(t, "continue_session", map[string]any{"name": "c1", "prompt": "again"}, "still running its turn", "get_session")
 
 	e.ok(t, "create_session", map[string]any{"prompt": "x", "name": "i1", "mode": "interactive", "wait": false}, &out)
-	e.fails(t, "continue_session", map[string]any{"name": "i1", "prompt": "x"}, "interactive", "attach")
+	e.fails(t, "continue_session", map[string]any{"name": "i1", "prompt": "x"}, "is running", "attach")
 	e.fails(t, "continue_session", map[string]any{"name": "nope", "prompt": "x"}, `no session named "nope"`, "list_sessions")
 	e.fails(t, "continue_session", map[string]any{"name": "c1"}, "prompt", "")
 	e.fails(t, "continue_session", map[string]any{"name": "c1", "prompt": "   "}, "prompt is required", "")
@@ -256,7 +256,7 @@ func TestTimeoutStop(t *testing.T) {
 	var g mcpserver.GetOutput
 	until(t, "the stop to be seen", func() bool {
 		e.ok(t, "get_session", map[string]any{"name": "h"}, &g)
-		return g.Session.Status == "exited"
+		return g.Session.Status == "stopped"
 	})
 	if g.Session.ExitCode == nil || *g.Session.ExitCode != 143 {
 		t.Errorf("after stop: %+v", g.Session)

@@ -10,7 +10,7 @@ import (
 // decide its next step, without the daemon's bookkeeping.
 type SessionView struct {
 	Name       string     `json:"name" jsonschema:"the session's name, which every other tool takes"`
-	Status     string     `json:"status" jsonschema:"creating, running, exited, failed or deleted"`
+	Status     string     `json:"status" jsonschema:"creating, running, exited, stopped (by a user or stop_session), failed or deleted"`
 	Mode       string     `json:"mode" jsonschema:"print (runs the prompt once) or interactive"`
 	Image      string     `json:"image"`
 	CreatedAt  time.Time  `json:"created_at"`

@@ -218,7 +218,11 @@ func (m *Manager) Stop(ctx context.Context, name string) (Session, error) {
 	m.mu.Lock()
 	r, ok := m.sessions[name]
 	creating := ok && (m.busy[name] == "created" || r.Status == StatusCreating)
+	starting := ok && m.busy[name] == busyContinuing
 	m.mu.Unlock()
+	if starting {
+		return Session{}, Errorf(ErrState, "session %q is being started again; try again in a moment", name)
+	}
 	if creating {
 		// Its container may not exist or run yet: stopping now would
 		// report success and leave it running.
@@ -231,11 +235,24 @@ func (m *Manager) Stop(ctx context.Context, name string) (Session, error) {
 	if s.Status != StatusRunning {
 		return s, nil
 	}
+	m.setStopping(name, id, true)
 	if err := m.cfg.Backend.Stop(ctx, id, m.cfg.StopTimeout); err != nil && !errors.Is(err, backend.ErrNotFound) {
+		m.setStopping(name, id, false)
 		return Session{}, engineErr("stopping the container", err)
 	}
 	m.finish(ctx, name, id)
 	return m.Get(name)
+}
+
+// setStopping records that the user stops (or no longer stops) session
+// name's container id, before its exit can be recorded.
+func (m *Manager) setStopping(name, id string, on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.sessions[name]; ok && r.ContainerID == id && r.Stopping != on {
+		r.Stopping = on
+		m.saveLocked(r)
+	}
 }
 
 // ownContainer returns the ID of the container named cname if it is

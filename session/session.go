@@ -28,6 +28,7 @@ const (
 	StatusCreating = api.StatusCreating
 	StatusRunning  = api.StatusRunning
 	StatusExited   = api.StatusExited
+	StatusStopped  = api.StatusStopped
 	StatusFailed   = api.StatusFailed
 	StatusDeleted  = api.StatusDeleted
 

@@ -47,8 +47,8 @@ func TestStopWhileCreating(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err = m.Stop(t.Context(), "a")
-	if err != nil || s.Status != StatusExited {
-		t.Errorf("Stop after create = %s, %v; want exited", s.Status, err)
+	if err != nil || s.Status != StatusStopped {
+		t.Errorf("Stop after create = %s, %v; want stopped", s.Status, err)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/clauderon/clauderon/gateway"
@@ -26,8 +28,8 @@ const busyContinuing = "continued"
 // container through its gateway: the argv file in the session's socket
 // directory, which the container mounts read-only (gateway.ArgvFile).
 func (m *Manager) Continue(ctx context.Context, name, prompt string) (Session, error) {
-	if prompt == "" {
-		return Session{}, Errorf(ErrInvalid, "a further turn needs a prompt")
+	if strings.TrimSpace(prompt) == "" {
+		return Session{}, Errorf(ErrInvalid, "a further turn needs a prompt: what Claude Code should do next")
 	}
 	if len(prompt) > MaxPromptBytes {
 		return Session{}, Errorf(ErrInvalid, "the prompt is %d KiB; at most %d KiB fits on a command line — put the long text in a file in the workspace and ask Claude to read it", len(prompt)>>10, MaxPromptBytes>>10)
@@ -35,6 +37,53 @@ func (m *Manager) Continue(ctx context.Context, name, prompt string) (Session, e
 	if err := checkPrompt(prompt); err != nil {
 		return Session{}, err
 	}
+	return m.startAgain(ctx, name, func(r *record) (gateway.Argv, error) {
+		if r.Mode != ModePrint {
+			return gateway.Argv{}, Errorf(ErrState, "session %q is interactive: attach to it (`clauderon attach %s`) to go on with its conversation, or start it again with `clauderon start %s`", r.Name, r.Name, r.Name)
+		}
+		resume := ""
+		if r.Result != nil {
+			resume = r.Result.ClaudeSessID
+		}
+		r.Turns = max(r.Turns, 1) + 1
+		return gateway.Argv{Argv: ResumeArgv(prompt, resume)}, nil
+	})
+}
+
+// Start starts a stopped or exited interactive session's container again,
+// where Claude Code continues its latest conversation (`claude --continue`,
+// or a new one when it had none), with the same workspace and home.
+func (m *Manager) Start(ctx context.Context, name string) (Session, error) {
+	return m.startAgain(ctx, name, func(r *record) (gateway.Argv, error) {
+		if r.Mode != ModeInteractive {
+			return gateway.Argv{}, Errorf(ErrState, "session %q is a print session: give it a further turn with `clauderon continue %s PROMPT`", r.Name, r.Name)
+		}
+		fresh := ClaudeArgv(ModeInteractive, "")
+		return gateway.Argv{Argv: append(slices.Clone(fresh), "--continue"), Fresh: fresh}, nil
+	})
+}
+
+// Restart stops a running interactive session and starts it again, its
+// conversation kept; one that is not running is started.
+func (m *Manager) Restart(ctx context.Context, name string) (Session, error) {
+	s, err := m.Get(name)
+	if err != nil {
+		return Session{}, err
+	}
+	if s.Mode != ModeInteractive {
+		return Session{}, Errorf(ErrState, "session %q is a print session, which runs its turn and ends: give it a further turn with `clauderon continue %s PROMPT`", name, name)
+	}
+	if s.Status == StatusRunning {
+		if _, err := m.Stop(ctx, name); err != nil {
+			return Session{}, err
+		}
+	}
+	return m.Start(ctx, name)
+}
+
+// startAgain starts a session's ended container again with the command
+// next gives (which may also change the record, under the lock).
+func (m *Manager) startAgain(ctx context.Context, name string, next func(r *record) (gateway.Argv, error)) (Session, error) {
 	gw := m.cfg.Container.Gateway
 	m.mu.Lock()
 	r, ok := m.sessions[name]
@@ -42,54 +91,77 @@ func (m *Manager) Continue(ctx context.Context, name, prompt string) (Session, e
 		m.mu.Unlock()
 		return Session{}, notFound(name)
 	}
-	if err := continuable(&r.Session, r.Turnable, m.busy[name], gw != nil); err != nil {
+	if err := startable(&r.Session, r.Turnable, m.busy[name], gw != nil); err != nil {
+		m.mu.Unlock()
+		return Session{}, err
+	}
+	// What this changes, and gives back if the container does not start;
+	// nothing else, which may change meanwhile (egress).
+	type run struct {
+		status            Status
+		started, finished time.Time
+		exit              *int
+		reason            string
+		result            *Result
+		stopping          bool
+		turns             int
+	}
+	prev := run{r.Status, r.StartedAt, r.FinishedAt, r.ExitCode, r.Reason, r.Result, r.Stopping, r.Turns}
+	argv, err := next(r)
+	if err != nil {
+		r.Turns = prev.turns
 		m.mu.Unlock()
 		return Session{}, err
 	}
 	m.busy[name] = busyContinuing
-	prev, id := r.Session, r.ContainerID
-	resume := ""
-	if r.Result != nil {
-		resume = r.Result.ClaudeSessID
-	}
+	id := r.ContainerID
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
 		delete(m.busy, name)
 		m.mu.Unlock()
 	}()
+	restore := func() {
+		m.mu.Lock()
+		r.Status, r.StartedAt, r.FinishedAt, r.ExitCode, r.Reason, r.Result, r.Stopping, r.Turns =
+			prev.status, prev.started, prev.finished, prev.exit, prev.reason, prev.result, prev.stopping, prev.turns
+		m.saveLocked(r)
+		m.mu.Unlock()
+	}
 
 	dir, err := gw.Open(name)
 	if err != nil {
+		restore()
 		return Session{}, Errorf(ErrUnavailable, "%v", err)
 	}
 	argvFile := filepath.Join(dir, gateway.ArgvName)
-	b, err := json.Marshal(gateway.Argv{Argv: ResumeArgv(prompt, resume)})
+	b, err := json.Marshal(argv)
 	if err != nil {
+		restore()
 		return Session{}, err
 	}
 	// Readable by the container's user, whoever that is; the directory is
 	// in the 0700 home.
 	if err := atomicfile.Write(argvFile, b, 0o644); err != nil {
+		restore()
 		return Session{}, Errorf(ErrUnavailable, "cannot give the container its next command: %v", err)
 	}
 
+	// Running from here on, with its proxy credential back before the
+	// container's first request; saved once the engine started it, so a
+	// daemon killed in between finds the last run as it was.
 	m.mu.Lock()
-	r = m.sessions[name] // busy: nobody removed it
 	r.Status = StatusRunning
 	r.StartedAt, r.FinishedAt = m.cfg.Now(), time.Time{}
-	r.ExitCode, r.Reason, r.Result = nil, "", nil
-	r.Turns = max(r.Turns, 1) + 1
-	m.saveLocked(r) // which gives its proxy credential back
+	r.ExitCode, r.Reason, r.Result, r.Stopping = nil, "", nil, false
+	r.run++
+	m.authorizeLocked(r)
 	m.mu.Unlock()
 
 	// Engine calls finish even if the client goes away.
 	ectx := context.WithoutCancel(ctx)
 	if err := m.cfg.Backend.Start(ectx, id); err != nil {
-		m.mu.Lock()
-		r.Session = prev
-		m.saveLocked(r)
-		m.mu.Unlock()
+		restore()
 		if rerr := os.Remove(argvFile); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 			m.log.Warn("cannot remove a session's argv file", "session", name, "err", rerr)
 		}
@@ -97,27 +169,29 @@ func (m *Manager) Continue(ctx context.Context, name, prompt string) (Session, e
 	}
 	m.mu.Lock()
 	delete(m.busy, name)
+	turns := r.Turns
+	m.saveLocked(r)
 	m.mu.Unlock()
 	// The turn may have ended before its exit could be recorded.
 	m.finish(ectx, name, id)
-	m.log.Info("session continued", "session", name, "turn", r.Turns)
+	m.log.Info("session started again", "session", name, "turn", turns)
 	return m.Get(name)
 }
 
-// continuable says why r cannot take a further turn, if it cannot.
-func continuable(r *Session, turnable bool, busy string, gateway bool) error {
+// startable says why r's container cannot start again, if it cannot.
+func startable(r *Session, turnable bool, busy string, gateway bool) error {
 	name := r.Name
 	switch {
 	case busy != "":
 		return Errorf(ErrState, "session %q is being %s; try again in a moment", name, busy)
-	case r.Mode != ModePrint:
-		return Errorf(ErrState, "session %q is interactive: attach to it (`clauderon attach %s`) to go on with its conversation", name, name)
+	case (r.Status == StatusRunning || r.Status == StatusCreating) && r.Mode == ModeInteractive:
+		return Errorf(ErrState, "session %q is running; attach to it (`clauderon attach %s`), or restart it with `clauderon restart %s`", name, name, name)
 	case r.Status == StatusRunning || r.Status == StatusCreating:
 		return Errorf(ErrState, "session %q is still running its turn; wait for its result first (get_session, or `clauderon logs -f %s`)", name, name)
 	case r.Status == StatusFailed:
-		return Errorf(ErrState, "session %q failed (%s); it cannot be continued — create a new session", name, r.Reason)
-	case r.Status != StatusExited || r.ContainerID == "":
-		return Errorf(ErrState, "session %q is %s; only a print session that finished a turn can be continued", name, r.Status)
+		return Errorf(ErrState, "session %q failed (%s); it cannot start again — create a new session", name, r.Reason)
+	case !r.Status.Ended() || r.ContainerID == "":
+		return Errorf(ErrState, "session %q is %s; only a session whose container exited or was stopped can start again", name, r.Status)
 	case !r.Gateway || !gateway:
 		return Errorf(ErrState, "session %q runs on the bridge network (an older clauderon's, or container.network \"bridge\"), whose container cannot be given a new command; create a new session", name)
 	case !turnable:

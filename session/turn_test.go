@@ -187,3 +187,176 @@ func TestContinueNeedsTheGateway(t *testing.T) {
 		t.Errorf("continue a bridge session: %v", err)
 	}
 }
+
+// TestStartAndRestart: a session the user stopped shows as stopped (also
+// after the daemon restarts); start runs its container again continuing
+// its conversation (or a fresh one when it had none); restart stops and
+// starts a running one; print sessions are pointed at continue.
+func TestStartAndRestart(t *testing.T) {
+	ctx := context.Background()
+	h, gw := gatewayHarness(t)
+	h.run(t)
+	s, err := h.m.Create(ctx, Options{Name: "i", Prompt: "hello", Mode: ModeInteractive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Start(ctx, "i"); !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "restart") {
+		t.Errorf("start a running session: %v", err)
+	}
+	if s, err = h.m.Stop(ctx, "i"); err != nil || s.Status != StatusStopped {
+		t.Fatalf("stop: %s, %v; want stopped", s.Status, err)
+	}
+	if _, ok := h.auth.get("i"); ok {
+		t.Error("a stopped session's credential works")
+	}
+	s, err = h.m.Start(ctx, "i")
+	if err != nil || s.Status != StatusRunning || s.ExitCode != nil {
+		t.Fatalf("start: %+v, %v", s, err)
+	}
+	if _, ok := h.auth.get("i"); !ok {
+		t.Error("a started session's credential does not work")
+	}
+	b, err := os.ReadFile(filepath.Join(gw.root, "i", gateway.ArgvName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a gateway.Argv
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	fresh := ClaudeArgv(ModeInteractive, "")
+	if !slices.Equal(a.Argv, append(slices.Clone(fresh), "--continue")) || !slices.Equal(a.Fresh, fresh) {
+		t.Errorf("argv file %s", b)
+	}
+	h.be.mu.Lock()
+	starts := h.be.cs[s.ContainerID].StartedAt
+	h.be.mu.Unlock()
+	if s, err = h.m.Restart(ctx, "i"); err != nil || s.Status != StatusRunning {
+		t.Fatalf("restart: %+v, %v", s, err)
+	}
+	h.be.mu.Lock()
+	again := h.be.cs[s.ContainerID].StartedAt
+	h.be.mu.Unlock()
+	if !again.After(starts) {
+		t.Error("restart did not start the container again")
+	}
+	// An exit the user did not ask for is an exit.
+	h.be.exit(s.ContainerID, 3)
+	if s, _ = h.m.Wait(ctx, "i"); s.Status != StatusExited || s.ExitCode == nil || *s.ExitCode != 3 {
+		t.Errorf("after the program exited: %s %v", s.Status, s.ExitCode)
+	}
+	if _, err := h.m.Start(ctx, "i"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Stop(ctx, "i"); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Open(Config{Home: h.home, Backend: h.be, Auth: h.auth, Logger: slog.New(slog.DiscardHandler),
+		Container: ContainerConfig{Gateway: gw, ProxyPort: 18080, CAFile: "/ca.pem", BundleFile: "/bundle.pem"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := m2.Get("i"); s.Status != StatusStopped {
+		t.Errorf("after a daemon restart: %s, want stopped", s.Status)
+	}
+
+	p, err := h.m.Create(ctx, Options{Name: "p", Prompt: "x", Mode: ModePrint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.exitWith(t, p, `{"type":"result","result":"one"}`+"\n")
+	for _, f := range []func(context.Context, string) (Session, error){h.m.Start, h.m.Restart} {
+		if _, err := f(ctx, "p"); !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "clauderon continue") {
+			t.Errorf("start/restart a print session: %v", err)
+		}
+	}
+}
+
+// TestContinueRaces: an exit of the last turn read before a further turn
+// started is not recorded after it (the new turn keeps running, with its
+// credential); while the container is being started, stop is refused and
+// the state file still holds the last turn, so a daemon killed then finds
+// it as it was; a turn that dies before printing anything has no result,
+// not the last turn's.
+func TestContinueRaces(t *testing.T) {
+	ctx := context.Background()
+	h, gw := gatewayHarness(t)
+	h.run(t)
+	s, err := h.m.Create(ctx, Options{Name: "r", Prompt: "first", Mode: ModePrint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = h.exitWith(t, s, `{"type":"system","subtype":"init"}`+"\n"+`{"type":"result","result":"one","session_id":"conv-1"}`+"\n")
+	setHook := func(p *func(), f func()) {
+		h.be.mu.Lock()
+		*p = f
+		h.be.mu.Unlock()
+	}
+
+	// A late finish of turn 1.
+	inLogs, release := make(chan struct{}), make(chan struct{})
+	setHook(&h.be.logsHook, func() { close(inLogs); <-release })
+	late := make(chan struct{})
+	go func() { h.m.finish(ctx, "r", s.ContainerID); close(late) }()
+	<-inLogs
+	setHook(&h.be.logsHook, nil)
+	if _, err := h.m.Continue(ctx, "r", "second"); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	<-late
+	if got, _ := h.m.Get("r"); got.Status != StatusRunning || got.Result != nil || got.Turns != 2 {
+		t.Errorf("after a late finish of the last turn: %s, result %+v, turns %d; want turn 2 running", got.Status, got.Result, got.Turns)
+	}
+	if _, ok := h.auth.get("r"); !ok {
+		t.Error("a late finish of the last turn took the running turn's credential")
+	}
+	// Turn 2 dies before printing a line.
+	s = h.exitWith(t, s, "")
+	if s.Result != nil || s.Status != StatusExited {
+		t.Errorf("a turn without output: %s, result %+v; want exited without a result", s.Status, s.Result)
+	}
+
+	// While the container is being started.
+	inStart, go3 := make(chan struct{}), make(chan struct{})
+	setHook(&h.be.startHook, func() { close(inStart); <-go3 })
+	done := make(chan error, 1)
+	go func() { _, err := h.m.Continue(ctx, "r", "third"); done <- err }()
+	<-inStart
+	if _, err := h.m.Stop(ctx, "r"); !errors.Is(err, ErrState) {
+		t.Errorf("stop while starting again: %v, want ErrState", err)
+	}
+	m2, err := Open(Config{Home: h.home, Backend: h.be, Auth: &fakeAuth{m: map[string]Secret{}}, Logger: slog.New(slog.DiscardHandler),
+		Container: ContainerConfig{Gateway: gw, ProxyPort: 18080, CAFile: "/ca.pem", BundleFile: "/bundle.pem"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m2.Get("r"); got.Status != StatusExited || got.Turns != 2 {
+		t.Errorf("the state file while starting again: %s, turns %d; want turn 2, exited", got.Status, got.Turns)
+	}
+	setHook(&h.be.startHook, nil)
+	close(go3)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.m.Get("r"); got.Status != StatusRunning || got.Turns != 3 {
+		t.Errorf("after starting again: %s, turns %d", got.Status, got.Turns)
+	}
+}
+
+// TestResumeArgvChecksTheID: the session ID comes from the container's
+// output; one that is not an ID is not passed on.
+func TestResumeArgvChecksTheID(t *testing.T) {
+	if got := ResumeArgv("p", "0b1c2d3e-aaaa-bbbb-cccc-0123456789ab"); !slices.Contains(got, "--resume") {
+		t.Errorf("a UUID: %q", got)
+	}
+	for _, id := range []string{"", "--mcp-config=/x", "-", "a b", strings.Repeat("a", 200), "x\n--y"} {
+		got := ResumeArgv("p", id)
+		if slices.Contains(got, "--resume") || !slices.Contains(got, "--continue") || got[len(got)-1] != "p" || got[len(got)-2] != "--" {
+			t.Errorf("id %.20q: %q", id, got)
+		}
+	}
+}
