@@ -50,11 +50,7 @@ func runContinue(ctx context.Context, stdout, stderr io.Writer, name, prompt str
 		fmt.Fprintf(stderr, "read its output with: clauderon logs %s -f\n", s.Name)
 		return nil
 	}
-	s, err = c.Wait(ctx, s.Name)
-	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "stopped waiting; session %s keeps running (clauderon logs %s -f)\n", name, name)
-		}
+	if s, err = waitFor(ctx, &c, stderr, s.Name, asJSON); err != nil {
 		return err
 	}
 	return reportFinished(stdout, stderr, s, asJSON)

@@ -60,6 +60,9 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 	if err := session.ValidateName(f.name); err != nil {
 		return err
 	}
+	if f.wait && !f.print {
+		return errors.New("--wait needs --print: an interactive session runs until you quit it, so there is nothing to wait for; attach to it with clauderon attach NAME, or pass --print")
+	}
 	if f.noWorkdir && f.workdir != "" {
 		return errors.New("--workdir and --no-workdir cannot be used together: pass --workdir DIR to mount DIR, or --no-workdir to mount none")
 	}
@@ -132,11 +135,7 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 		}
 		return nil
 	}
-	s, err = c.Wait(ctx, s.Name)
-	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "stopped waiting; session %s keeps running (clauderon logs %s -f)\n", f.name, f.name)
-		}
+	if s, err = waitFor(ctx, &c, stderr, s.Name, f.json); err != nil {
 		return err
 	}
 	return reportFinished(stdout, stderr, s, f.json)
