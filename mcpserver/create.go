@@ -182,7 +182,7 @@ func next(s session.Session) string {
 		return fmt.Sprintf("poll it with get_session (name %q)", s.Name)
 	}
 	more := ""
-	if s.Mode == session.ModePrint && s.Status == session.StatusExited && s.Gateway {
+	if s.Mode == session.ModePrint && s.Status.Ended() && s.Gateway {
 		more = "give it a further turn with continue_session, or "
 	}
 	if s.Workspace != nil {

@@ -104,13 +104,20 @@ func (f *fakeEngine) find(id string) (*backend.Container, error) {
 }
 
 // argv is what the container's gateway would become: its command, or the
-// argv file's in its socket directory (a further turn).
-func argv(s backend.Spec) []string {
+// argv file's in its socket directory (a further turn): its fresh one when
+// the container never ran Claude Code before (ran is false).
+func argv(s backend.Spec, ran bool) []string {
 	for _, m := range s.Mounts {
 		if m.Target == gateway.SocketDir {
-			if a, err := gateway.ReadArgv(filepath.Join(m.Source, gateway.ArgvName)); err == nil && a != nil {
-				return a
+			b, err := os.ReadFile(filepath.Join(m.Source, gateway.ArgvName))
+			var a gateway.Argv
+			if err != nil || json.Unmarshal(b, &a) != nil {
+				continue
 			}
+			if !ran && len(a.Fresh) > 0 {
+				return a.Fresh
+			}
+			return a.Argv
 		}
 	}
 	return s.Cmd
@@ -135,7 +142,7 @@ func (f *fakeEngine) Start(_ context.Context, id string) error {
 	c.StartedAt = time.Now()
 	f.run[c.ID] = len(f.logs[c.ID])
 	f.events <- backend.Event{ID: c.ID, Action: "start", Labels: c.Labels}
-	cmd := argv(f.specs[id])
+	cmd := argv(f.specs[id], f.logs[c.ID] != "")
 	p, print := prompt(cmd)
 	if !print {
 		return nil

@@ -23,6 +23,9 @@ type fakeBackend struct {
 	// startHook and logsHook, if set, run at the start of Start and
 	// LogsSince, outside the fake's lock: what happens meanwhile.
 	startHook, logsHook func()
+	// inspectHook, if set, runs once in the next Inspect, after it read
+	// the container's state and before it returns it.
+	inspectHook func()
 	images              map[string]bool
 	users               map[string]backend.ImageUser // an image's user; fakeUser when absent
 	userErrs            map[string]error             // what ImageUser fails with, by image
@@ -148,15 +151,22 @@ func (f *fakeBackend) Remove(_ context.Context, id string, _ bool) error {
 
 func (f *fakeBackend) Inspect(_ context.Context, id string) (backend.Container, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if err := f.err(); err != nil {
+		f.mu.Unlock()
 		return backend.Container{}, err
 	}
 	c, err := f.find(id)
 	if err != nil {
+		f.mu.Unlock()
 		return backend.Container{}, err
 	}
-	return *c, nil
+	out, hook := *c, f.inspectHook
+	f.inspectHook = nil
+	f.mu.Unlock()
+	if hook != nil {
+		hook() // once, after the answer was read: it may be stale by the time it arrives
+	}
+	return out, nil
 }
 
 func (f *fakeBackend) List(ctx context.Context, labels map[string]string) ([]backend.Container, error) {

@@ -236,7 +236,8 @@ func (m *Manager) Stop(ctx context.Context, name string) (Session, error) {
 		return s, nil
 	}
 	m.setStopping(name, id, true)
-	if err := m.cfg.Backend.Stop(ctx, id, m.cfg.StopTimeout); err != nil && !errors.Is(err, backend.ErrNotFound) {
+	// The engine stops it even if the client goes away: so must this.
+	if err := m.cfg.Backend.Stop(context.WithoutCancel(ctx), id, m.cfg.StopTimeout); err != nil && !errors.Is(err, backend.ErrNotFound) {
 		m.setStopping(name, id, false)
 		return Session{}, engineErr("stopping the container", err)
 	}

@@ -106,6 +106,11 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 func (m *Manager) applyLocked(r *record, c backend.Container) bool {
 	switch c.Status {
 	case "running", "restarting", "paused":
+		if r.Status == StatusRunning && r.Stopping {
+			// A stop that did not happen (the daemon died meanwhile).
+			r.Stopping = false
+			m.saveLocked(r)
+		}
 		if r.Status != StatusRunning {
 			r.Status = StatusRunning
 			r.Reason = ""
@@ -143,7 +148,7 @@ func (m *Manager) started(ctx context.Context, name, id string) {
 		m.mu.Unlock()
 		return
 	}
-	run := r.run
+	run, events := r.run, r.events
 	m.mu.Unlock()
 	c, err := m.cfg.Backend.Inspect(ctx, id)
 	if err != nil || (c.Status != "running" && c.Status != "restarting" && c.Status != "paused") {
@@ -151,7 +156,7 @@ func (m *Manager) started(ctx context.Context, name, id string) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r, ok = m.sessions[name]; ok && r.ContainerID == id && r.Status != StatusRunning && m.busy[name] == "" && r.run == run {
+	if r, ok = m.sessions[name]; ok && r.ContainerID == id && r.Status != StatusRunning && m.busy[name] == "" && r.run == run && r.events == events {
 		m.applyLocked(r, c)
 	}
 }
@@ -168,7 +173,7 @@ func (m *Manager) finish(ctx context.Context, name, id string) {
 		return
 	}
 	id = r.ContainerID
-	mode, run := r.Mode, r.run
+	mode, run, events := r.Mode, r.run, r.events
 	m.mu.Unlock()
 
 	c, err := m.cfg.Backend.Inspect(ctx, id)
@@ -196,8 +201,9 @@ func (m *Manager) finish(ctx context.Context, name, id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok = m.sessions[name]
-	if !ok || r.ContainerID != id || m.busy[name] == busyContinuing || r.run != run {
-		// Started again meanwhile: this was the last run's exit.
+	if !ok || r.ContainerID != id || m.busy[name] == busyContinuing || r.run != run || r.events != events {
+		// Started again meanwhile: this was the last run's exit; or a
+		// later event came, whose handler asks the engine again.
 		return
 	}
 	code := c.ExitCode
@@ -269,10 +275,19 @@ func (m *Manager) follow(ctx context.Context, evs <-chan backend.Event, errs <-c
 func (m *Manager) handle(ctx context.Context, ev backend.Event) {
 	name := ev.Labels[LabelSession]
 	switch ev.Action {
-	case "start":
-		go m.started(ctx, name, ev.ID)
-	case "die":
-		go m.finish(ctx, name, ev.ID)
+	case "start", "die":
+		// Handled apart, each after asking the engine; what one learned
+		// is not applied once a later event came (see record.events).
+		m.mu.Lock()
+		if r, ok := m.sessions[name]; ok && r.ContainerID == ev.ID {
+			r.events++
+		}
+		m.mu.Unlock()
+		if ev.Action == "start" {
+			go m.started(ctx, name, ev.ID)
+		} else {
+			go m.finish(ctx, name, ev.ID)
+		}
 	case "destroy":
 		m.mu.Lock()
 		if r, ok := m.sessions[name]; ok && r.ContainerID == ev.ID && m.busy[name] == "" {

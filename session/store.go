@@ -28,6 +28,10 @@ type record struct {
 	// run counts the times this manager started the container again (not
 	// saved): an exit read before the last start is not recorded after it.
 	run uint64
+	// events counts the container's start and die events (not saved): what
+	// a handler learned from the engine is not applied once a later event
+	// came, since handlers run apart and the engine's answer may be stale.
+	events uint64
 }
 
 // store keeps one state file per session under <home>/sessions/<name>/.

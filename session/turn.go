@@ -16,7 +16,7 @@ import (
 
 // busyContinuing marks a session whose container is being started for a
 // further turn: its last turn's exit must not be recorded again meanwhile.
-const busyContinuing = "continued"
+const busyContinuing = "started again"
 
 // Continue runs a further turn of a print session that finished its last
 // one: the same container starts again, with the same workspace and the
@@ -46,7 +46,9 @@ func (m *Manager) Continue(ctx context.Context, name, prompt string) (Session, e
 			resume = r.Result.ClaudeSessID
 		}
 		r.Turns = max(r.Turns, 1) + 1
-		return gateway.Argv{Argv: ResumeArgv(prompt, resume)}, nil
+		// Fresh: a session stopped before Claude Code kept anything has no
+		// conversation to resume, and the prompt starts one.
+		return gateway.Argv{Argv: ResumeArgv(prompt, resume), Fresh: ClaudeArgv(ModePrint, prompt)}, nil
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clauderon/clauderon/gateway"
 )
@@ -358,5 +359,59 @@ func TestResumeArgvChecksTheID(t *testing.T) {
 		if slices.Contains(got, "--resume") || !slices.Contains(got, "--continue") || got[len(got)-1] != "p" || got[len(got)-2] != "--" {
 			t.Errorf("id %.20q: %q", id, got)
 		}
+	}
+}
+
+// TestStaleStartEvent: a container started outside clauderon that exits at
+// once: the start's handler, whose engine answer (running) is stale by the
+// time it is applied, does not make the exited session running again nor
+// give its credential back.
+func TestStaleStartEvent(t *testing.T) {
+	ctx := context.Background()
+	h, _ := gatewayHarness(t)
+	h.run(t)
+	s, err := h.m.Create(ctx, Options{Name: "x", Mode: ModeInteractive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.be.exit(s.ContainerID, 0)
+	if s, _ = h.m.Wait(ctx, "x"); s.Status != StatusExited {
+		t.Fatalf("after exit: %s", s.Status)
+	}
+	read, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	h.be.mu.Lock()
+	h.be.inspectHook = func() { close(read); <-release }
+	h.be.cs[s.ContainerID].Status = "running" // docker start, outside clauderon
+	h.be.mu.Unlock()
+	// What the start event's handler does.
+	h.m.mu.Lock()
+	h.m.sessions["x"].events++
+	h.m.mu.Unlock()
+	go func() { h.m.started(ctx, "x", s.ContainerID); close(done) }()
+	<-read // it saw the container running …
+	h.be.exit(s.ContainerID, 1)
+	until(t, "the exit to be recorded", func() bool {
+		got, _ := h.m.Get("x")
+		return got.ExitCode != nil && *got.ExitCode == 1
+	})
+	close(release) // … and applies what it saw
+	<-done
+	if got, _ := h.m.Get("x"); got.Status != StatusExited {
+		t.Errorf("after a stale start: %s, want exited", got.Status)
+	}
+	if _, ok := h.auth.get("x"); ok {
+		t.Error("a stale start gave an exited session's credential back")
+	}
+}
+
+// until waits for cond, failing the test after 10 s.
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
