@@ -26,13 +26,13 @@ type fakeBackend struct {
 	// inspectHook, if set, runs once in the next Inspect, after it read
 	// the container's state and before it returns it.
 	inspectHook func()
-	images              map[string]bool
-	users               map[string]backend.ImageUser // an image's user; fakeUser when absent
-	userErrs            map[string]error             // what ImageUser fails with, by image
-	down                bool
-	failStart           bool
-	events              chan backend.Event
-	subscribed          chan struct{}
+	images      map[string]bool
+	users       map[string]backend.ImageUser // an image's user; fakeUser when absent
+	userErrs    map[string]error             // what ImageUser fails with, by image
+	down        bool
+	failStart   bool
+	events      chan backend.Event
+	subscribed  chan struct{}
 	// afterList, if set, runs once after List has read the containers and
 	// before it returns: what happens in the engine meanwhile.
 	afterList func()
