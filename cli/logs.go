@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -26,7 +30,10 @@ func newLogsCmd() *cobra.Command {
 A print session's output is its conversation (Claude Code's stream-json),
 shown as text: what the assistant said, each tool call with its input
 summarised and the start of its result, and each turn's outcome with its
-cost. --json (or --raw) prints the stream-json lines themselves.
+cost. --json prints the stream-json lines themselves, one JSON value a
+line: a line that is not JSON (stderr) is given as
+{"type":"clauderon_output","text":...}, and characters that could drive
+a terminal are \u escapes. --raw prints the bytes as they were written.
 
 An interactive session's output is what its TUI drew on a terminal. It is
 shown as plain text: the terminal's escape sequences are taken out, so
@@ -42,7 +49,7 @@ they were written, to pipe or save them.
 	}
 	cmd.Flags().BoolVarP(&f.follow, "follow", "f", false, "keep printing until the session exits")
 	cmd.Flags().BoolVar(&f.raw, "raw", false, "print the output as it was written, escape sequences included (to pipe or save it)")
-	cmd.Flags().BoolVar(&f.json, "json", false, "print a print session's stream-json lines as they were written")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print a print session's stream-json lines, each line JSON (other output wrapped as clauderon_output)")
 	return cmd
 }
 
@@ -61,8 +68,10 @@ func runLogs(ctx context.Context, w io.Writer, name string, f logsFlags) error {
 	}
 	defer rc.Close()
 	switch {
-	case f.raw || f.json:
+	case f.raw:
 		_, err = io.Copy(w, rc)
+	case f.json:
+		err = copyJSONLines(w, rc)
 	case s.Mode == session.ModePrint:
 		err = renderConversation(w, rc, colorOn(w))
 	default:
@@ -76,4 +85,54 @@ func runLogs(ctx context.Context, w io.Writer, name string, f logsFlags) error {
 		return nil // interrupted -f
 	}
 	return err
+}
+
+// copyJSONLines copies a print session's output from r to w for --json:
+// a line that is JSON as it is, with the characters that could drive a
+// terminal (C1 controls, bidirectional overrides; a JSON string cannot
+// hold C0 ones raw) as \u escapes, and any other line (Claude Code's or
+// the gateway's stderr, which may hold anything) as a JSON object of type
+// clauderon_output, so that every line is JSON and none can drive a
+// terminal. Each is written as soon as it is whole.
+func copyJSONLines(w io.Writer, r io.Reader) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, tooLong, err := readLine(br, maxRenderLine)
+		var out []byte
+		switch {
+		case tooLong:
+			out, _ = jsonLine(outputLine{Type: "clauderon_output", Text: fmt.Sprintf("(a line of more than %d MiB, not shown: clauderon logs --raw prints it)", maxRenderLine>>20)})
+		case len(bytes.TrimSpace(line)) == 0:
+		case json.Valid(line):
+			out = append(jsonEscapeInvisible(bytes.ToValidUTF8(line, []byte("\uFFFD"))), '\n')
+		default:
+			out, _ = jsonLine(outputLine{Type: "clauderon_output", Text: string(line)})
+		}
+		if len(out) > 0 {
+			if _, werr := w.Write(out); werr != nil {
+				return werr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// outputLine is a line of a print session's output that is not JSON.
+type outputLine struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// jsonLine is v as one line of JSON, escaped as printJSON escapes it.
+func jsonLine(v any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		return nil, err
+	}
+	return jsonEscapeInvisible(b.Bytes()), nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/clauderon/clauderon/termsafe"
 )
@@ -20,6 +21,7 @@ import (
 
 const (
 	maxRenderLine   = 32 << 20 // longer lines (a huge tool result) are not shown
+	maxPlainLine    = 4 << 10  // a line that is not stream-json is cut here
 	resultLines     = 5        // lines of a tool result shown
 	thinkingLines   = 3
 	maxSummaryRunes = 120
@@ -124,7 +126,7 @@ func (c *convRenderer) line(raw []byte) {
 	var l streamLine
 	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &l) != nil || l.Type == "" {
 		// Not stream-json: Claude Code's or the gateway's stderr.
-		c.println(termsafe.Line(string(raw)))
+		c.println(cutLine(raw))
 		return
 	}
 	indent := ""
@@ -305,6 +307,22 @@ func clip(text string, n int) string {
 		lines = append(lines, fmt.Sprintf("… +%d lines", more))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// cutLine is a line that is not stream-json made visible, cut at
+// maxPlainLine bytes (at a rune's start) with how many more there were.
+func cutLine(raw []byte) string {
+	if len(raw) <= maxPlainLine {
+		return termsafe.Line(string(raw))
+	}
+	n := maxPlainLine
+	for k := n; k > n-utf8.UTFMax && k > 0; k-- {
+		if utf8.RuneStart(raw[k]) {
+			n = k
+			break
+		}
+	}
+	return termsafe.Line(string(raw[:n])) + fmt.Sprintf("… %d more bytes (clauderon logs --raw)", len(raw)-n)
 }
 
 // cut shortens s to n runes, marking the cut.

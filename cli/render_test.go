@@ -3,11 +3,13 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // A print session's stream-json, as Claude Code writes it (shortened).
@@ -165,5 +167,25 @@ func TestToolSummary(t *testing.T) {
 		if got := toolSummary(tt.name, []byte(tt.input)); got != tt.want {
 			t.Errorf("toolSummary(%s, %s) = %q, want %q", tt.name, tt.input, got, tt.want)
 		}
+	}
+}
+
+// A line that is not stream-json is cut at maxPlainLine bytes, on a rune.
+func TestRenderConversationCutsPlainLines(t *testing.T) {
+	long := "x" + strings.Repeat("é", 20000) + "\x1b[2J"
+	var out bytes.Buffer
+	if err := renderConversation(&out, strings.NewReader("short\n"+long+"\n"), false); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 || lines[0] != "short" {
+		t.Fatalf("got %q", out.String())
+	}
+	shown, more, ok := strings.Cut(lines[1], "… ")
+	if !ok || len(shown) > maxPlainLine || len(shown) < maxPlainLine-4 || !utf8.ValidString(shown) || strings.Contains(lines[1], "\x1b") {
+		t.Fatalf("line %d bytes: %q…", len(lines[1]), lines[1][max(len(lines[1])-80, 0):])
+	}
+	if want := fmt.Sprintf("%d more bytes (clauderon logs --raw)", len(long)-len(shown)); more != want {
+		t.Errorf("got %q, want %q", more, want)
 	}
 }

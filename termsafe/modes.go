@@ -18,9 +18,15 @@ type Modes struct {
 	private                                   map[int]bool // DEC private modes set (true) or reset (false)
 	alt                                       int          // the alternate screen's mode (1049, 1047, 47), 0 when on the main one
 	kitty                                     int          // kitty keyboard flags pushed and not popped
-	titles                                    int          // titles pushed (PushTitle) and not popped
+	titles                                    int          // titles pushed (PushTitle) and not popped, at most maxTitles
 	kittySet, otherKeys, margins, cursorStyle bool
+	palette                                   bool    // OSC 4 changed the colour palette
+	dynamic                                   [3]bool // OSC 10, 11, 12 changed the foreground, background, cursor colour
 }
+
+// maxTitles is how many titles xterm's title stack holds; it drops the
+// oldest to push another, so popping more would take nobody's.
+const maxTitles = 10
 
 // NewModes returns a Modes for a terminal in its usual state.
 func NewModes() *Modes { return &Modes{private: map[int]bool{}} }
@@ -54,6 +60,37 @@ func (m *Modes) token(t *Token) {
 		}
 	case CSI:
 		m.csi(t)
+	case OSC:
+		m.osc(t.Data)
+	}
+}
+
+// osc notes the colours an OSC changes: OSC 4 the palette, OSC 10, 11 and
+// 12 the dynamic colours (OSC 10 given several values sets 11 and 12 with
+// them; "?" only asks). OSC 104 and 110 to 112 put them back.
+func (m *Modes) osc(data []byte) {
+	num, rest, _ := strings.Cut(string(data), ";")
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return
+	}
+	switch {
+	case n == 4:
+		if strings.ContainsFunc(rest, func(r rune) bool { return r != '?' && r != ';' && (r < '0' || r > '9') }) {
+			m.palette = true
+		}
+	case n == 104:
+		if rest == "" {
+			m.palette = false
+		}
+	case n >= 10 && n <= 12:
+		for i, v := range strings.Split(rest, ";") {
+			if k := n - 10 + i; k < len(m.dynamic) && v != "?" && v != "" {
+				m.dynamic[k] = true
+			}
+		}
+	case n >= 110 && n <= 112:
+		m.dynamic[n-110] = false
 	}
 }
 
@@ -69,7 +106,11 @@ func (m *Modes) csi(t *Token) {
 					m.alt = n
 				}
 			default:
-				m.private[n] = on
+				// Only the modes Restore puts back: a map of every number
+				// seen would grow without bound.
+				if _, ok := privateDefault[n]; ok {
+					m.private[n] = on
+				}
 			}
 		}
 	case t.Prefix == '>' && t.Final == 'u' && len(t.Inter) == 0: // kitty keyboard: push
@@ -87,7 +128,7 @@ func (m *Modes) csi(t *Token) {
 	case t.Prefix == 0 && t.Final == 't' && len(t.Inter) == 0: // XTWINOPS: the title stack
 		switch t.Param(0, 0) {
 		case 22:
-			m.titles++
+			m.titles = min(m.titles+1, maxTitles)
 		case 23:
 			m.titles = max(m.titles-1, 0)
 		}
@@ -103,11 +144,13 @@ const PushTitle = "\x1b[22;0t"
 // Restore returns the bytes that put the terminal back as it was before
 // the output it was written: an unfinished sequence cancelled, attributes
 // reset, mouse and focus reporting, bracketed paste and application
-// cursor keys and keypad off, keyboard protocols popped, scroll margins
-// and cursor style reset, the alternate screen left (only when the output
-// entered it: leaving it otherwise would move the cursor to wherever the
-// program last saved it), the cursor shown and the titles pushed (by
-// PushTitle, or the program) popped.
+// cursor keys and keypad off, the ASCII character set, insert mode and
+// LNM off, keyboard protocols popped, scroll margins and cursor style
+// reset, the palette and dynamic colours reset (when the output set them),
+// the alternate screen left (only when the output entered it: leaving it
+// otherwise would move the cursor to wherever the program last saved it),
+// the cursor shown and the titles pushed (by PushTitle, or the program)
+// popped, up to the maxTitles a title stack holds.
 func (m *Modes) Restore() []byte {
 	var b strings.Builder
 	if m.p.InSequence() {
@@ -132,7 +175,17 @@ func (m *Modes) Restore() []byte {
 	for _, n := range keys {
 		b.WriteString(decMode(n, reset[n]))
 	}
-	b.WriteString("\x1b>") // DECKPNM: the keypad's usual mode
+	b.WriteString("\x1b>")           // DECKPNM: the keypad's usual mode
+	b.WriteString("\x0f\x1b(B")      // SI and G0 ASCII: no line-drawing characters for text
+	b.WriteString("\x1b[4l\x1b[20l") // replace mode, and LNM off: a line feed does not return
+	if m.palette {
+		b.WriteString("\x1b]104\x1b\\")
+	}
+	for i, set := range m.dynamic {
+		if set {
+			fmt.Fprintf(&b, "\x1b]%d\x1b\\", 110+i)
+		}
+	}
 	if m.kitty > 0 {
 		fmt.Fprintf(&b, "\x1b[<%du", m.kitty)
 	}

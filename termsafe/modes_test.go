@@ -1,6 +1,7 @@
 package termsafe
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -160,5 +161,89 @@ func TestParserTokens(t *testing.T) {
 	}
 	if p.InSequence() {
 		t.Error("InSequence after a whole output")
+	}
+}
+
+// UTF-8 C1 controls are what their 7-bit forms are to a terminal.
+func TestModesC1Controls(t *testing.T) {
+	out := "\xc2\x9b?1049h\xc2\x9b?7l\xc2\x9d11;#000000\xc2\x9c\xc2\x9b?1000h\x1b]0;x\xc2\x9d12;red\x07\xc2\x9b22t"
+	var pieces []string
+	for i := range len(out) {
+		pieces = append(pieces, out[i:i+1])
+	}
+	for _, got := range []string{restoreAfter(out), restoreAfter(pieces...)} {
+		for _, w := range []string{"\x1b[?1049l", "\x1b[?7h", "\x1b[?1000l", "\x1b]111\x1b\\", "\x1b]112\x1b\\", "\x1b[23;0t"} {
+			if !strings.Contains(got, w) {
+				t.Errorf("Restore() = %q lacks %q", got, w)
+			}
+		}
+		if strings.HasPrefix(got, "\x18") {
+			t.Errorf("Restore() = %q: the output ended inside a sequence", got)
+		}
+	}
+	// An unfinished C1 CSI is cancelled; a rune that only looks like one
+	// (U+00A0's first byte is 0xc2 too) is text.
+	if got := restoreAfter("\xc2\x9b?10"); !strings.HasPrefix(got, "\x18") {
+		t.Errorf("Restore() = %q does not cancel a C1 CSI", got)
+	}
+	if got := restoreAfter("\u00a0\xc2"); strings.HasPrefix(got, "\x18") {
+		t.Errorf("Restore() = %q after text", got)
+	}
+}
+
+func TestModesRestoresCharsetsInsertAndColours(t *testing.T) {
+	got := restoreAfter("\x1b(0\x0e\x1b[4h\x1b[20h")
+	for _, w := range []string{"\x0f\x1b(B", "\x1b[4l", "\x1b[20l"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("Restore() = %q lacks %q", got, w)
+		}
+	}
+	// The colours only when the output set them: resetting them otherwise
+	// would take the user's own (set by their shell) away.
+	for _, no := range []string{"\x1b]104", "\x1b]110", "\x1b]111", "\x1b]112"} {
+		if strings.Contains(got, no) {
+			t.Errorf("Restore() = %q holds %q", got, no)
+		}
+	}
+	got = restoreAfter("\x1b]4;1;rgb:ff/00/00\x07\x1b]10;?\x07\x1b]11;#102030\x1b\\\x1b]12;?\x07")
+	for _, w := range []string{"\x1b]104\x1b\\", "\x1b]111\x1b\\"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("Restore() = %q lacks %q", got, w)
+		}
+	}
+	for _, no := range []string{"\x1b]110", "\x1b]112"} { // only asked
+		if strings.Contains(got, no) {
+			t.Errorf("Restore() = %q holds %q", got, no)
+		}
+	}
+	// OSC 10 with several values sets the colours after it too; the
+	// program's own resets leave nothing to do.
+	if got := restoreAfter("\x1b]10;red;blue\x07"); !strings.Contains(got, "\x1b]110") || !strings.Contains(got, "\x1b]111") || strings.Contains(got, "\x1b]112") {
+		t.Errorf("Restore() = %q", got)
+	}
+	if got := restoreAfter("\x1b]4;1;red\x07\x1b]11;red\x07\x1b]104\x07\x1b]111\x07"); strings.Contains(got, "\x1b]1") {
+		t.Errorf("Restore() = %q", got)
+	}
+}
+
+func TestModesBounded(t *testing.T) {
+	got := restoreAfter(PushTitle + strings.Repeat("\x1b[22t", 100000))
+	if n := strings.Count(got, "\x1b[23;0t"); n != maxTitles {
+		t.Errorf("Restore() pops %d titles, want %d", n, maxTitles)
+	}
+	if len(got) > 1024 {
+		t.Errorf("Restore() is %d bytes", len(got))
+	}
+	m := NewModes()
+	var b strings.Builder
+	for n := range 100000 {
+		fmt.Fprintf(&b, "\x1b[?%dh", n+3000)
+	}
+	_, _ = m.Write([]byte(b.String() + "\x1b[?1000h"))
+	if len(m.private) > len(privateDefault) {
+		t.Errorf("Modes keeps %d private modes", len(m.private))
+	}
+	if !strings.Contains(string(m.Restore()), "\x1b[?1000l") {
+		t.Error("Restore() does not reset 1000")
 	}
 }

@@ -117,6 +117,7 @@ type Parser struct {
 	data   []byte
 	intro  byte // the string's introducer
 	strEsc bool // an ESC inside a string: ST or the start of a sequence
+	strC2  bool // a string's last byte was 0xc2, which may begin a C1 control
 	ignore bool // a CSI too long or malformed: dropped at its final byte
 	pend   []byte
 	tok    Token
@@ -150,7 +151,7 @@ func (p *Parser) Flush(emit func(*Token)) {
 		p.text(p.pend, emit)
 		p.pend = p.pend[:0]
 	}
-	p.state = ground
+	p.state, p.strC2 = ground, false
 }
 
 func (p *Parser) text(t []byte, emit func(*Token)) {
@@ -176,11 +177,17 @@ func (p *Parser) ground(b []byte, i int, emit func(*Token)) int {
 				continue
 			}
 		}
+		if isC1(p.pend) {
+			c := p.pend[1]
+			p.pend = p.pend[:0]
+			p.c1(c, emit)
+			return i
+		}
 		p.text(p.pend, emit)
 		p.pend = p.pend[:0]
 	}
 	j := i
-	for j < len(b) && b[j] >= 0x20 && b[j] != del {
+	for j < len(b) && b[j] >= 0x20 && b[j] != del && !isC1(b[j:]) {
 		j++
 	}
 	if j > i {
@@ -201,14 +208,32 @@ func (p *Parser) ground(b []byte, i int, emit func(*Token)) int {
 		}
 	}
 	if j < len(b) {
-		if b[j] == esc {
+		switch {
+		case b[j] == esc:
 			p.enterEscape()
-		} else {
+		case isC1(b[j:]):
+			j++
+			p.c1(b[j], emit)
+		default:
 			p.control(b[j], emit)
 		}
 		j++
 	}
 	return j
+}
+
+// isC1 reports whether b starts with a C1 control (U+0080 to U+009F) in
+// UTF-8. A terminal reading UTF-8 (xterm, and most others) acts on them as
+// it does on their 7-bit forms: U+009B is CSI, as ESC [ is.
+func isC1(b []byte) bool {
+	return len(b) >= 2 && b[0] == 0xc2 && b[1] >= 0x80 && b[1] <= 0x9f
+}
+
+// c1 acts on the C1 control whose UTF-8 form ends in c (0x80 to 0x9f) as
+// on its 7-bit form, ESC followed by c-0x40.
+func (p *Parser) c1(c byte, emit func(*Token)) {
+	p.enterEscape()
+	p.escape([]byte{c - 0x40}, 0, emit)
 }
 
 func (p *Parser) enterEscape() {
@@ -232,7 +257,7 @@ func (p *Parser) escape(b []byte, i int, emit func(*Token)) int {
 	case c == '[' && len(p.inter) == 0:
 		p.state, p.prefix, p.params, p.ignore = csiState, 0, p.params[:0], false
 	case (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_') && len(p.inter) == 0:
-		p.state, p.intro, p.data, p.strEsc = stringState, c, p.data[:0], false
+		p.state, p.intro, p.data, p.strEsc, p.strC2 = stringState, c, p.data[:0], false, false
 	case c < del: // final
 		p.tok = Token{Kind: Esc, Inter: p.inter, Final: c}
 		emit(&p.tok)
@@ -296,9 +321,22 @@ func (p *Parser) str(b []byte, i int, emit func(*Token)) int {
 		p.enterEscape()
 		return i
 	}
+	if p.strC2 {
+		p.strC2 = false
+		if c >= 0x80 && c <= 0x9f {
+			return p.strC1(c, i+1, emit)
+		}
+		if len(p.data) < maxData {
+			p.data = append(p.data, 0xc2)
+		}
+	}
 	switch {
 	case c == esc:
 		p.strEsc = true
+	case c == 0xc2 && i+1 == len(b):
+		p.strC2 = true // a C1 control, maybe, which the next write completes
+	case isC1(b[i:]):
+		return p.strC1(b[i+1], i+2, emit)
 	case c == bel && p.intro == ']':
 		p.endString(emit)
 		p.state = ground
@@ -310,6 +348,18 @@ func (p *Parser) str(b []byte, i int, emit func(*Token)) int {
 		}
 	}
 	return i + 1
+}
+
+// strC1 ends a string at a C1 control, as ESC does: ST (U+009C) ends it,
+// any other begins what follows. It returns next, where parsing goes on.
+func (p *Parser) strC1(c byte, next int, emit func(*Token)) int {
+	p.endString(emit)
+	if c == 0x9c {
+		p.state = ground
+		return next
+	}
+	p.c1(c, emit)
+	return next
 }
 
 func (p *Parser) endString(emit func(*Token)) {
