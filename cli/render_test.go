@@ -117,7 +117,10 @@ func TestRenderConversationFollows(t *testing.T) {
 		{`{"type":"assistant","message":{"content":[{"type":"text",`, ""},
 		{`"text":"two"}]}}` + "\n", "● two\n"},
 	} {
-		go func() { _, _ = pw.Write([]byte(step.in)) }()
+		// In order: the renderer reads each write whole before it returns.
+		if _, err := pw.Write([]byte(step.in)); err != nil {
+			t.Fatal(err)
+		}
 		if step.want == "" {
 			continue
 		}
@@ -133,6 +136,7 @@ func TestRenderConversationFollows(t *testing.T) {
 		}
 	}
 	pw.Close()
+	go func() { _, _ = io.Copy(io.Discard, lines) }() // whatever it writes at the end
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
