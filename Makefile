@@ -2,6 +2,8 @@
 GO      ?= go
 BIN     := bin/clauderon
 TAGS    ?=
+# The version `clauderon version` shows: the tag or commit this tree is at.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export CGO_ENABLED ?= 1
 
 .PHONY: run build test test-go lint bench deps clean
@@ -9,7 +11,7 @@ export CGO_ENABLED ?= 1
 # The CLI build links statically (no cgo): session containers run this same
 # binary as their gateway, whatever C library their image has.
 build:
-	CGO_ENABLED=0 $(GO) build -tags '$(TAGS)' -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build -tags '$(TAGS)' -ldflags '-X github.com/clauderon/clauderon/cli.version=$(VERSION)' -o $(BIN) .
 
 run: build
 	./scripts/run.sh $(BIN)
