@@ -31,13 +31,11 @@ func TestStartRestartKeepConversation(t *testing.T) {
 		out, _, code := cl(t, e.home, "diff", name, "--stat")
 		return code == 0 && strings.Contains(out, "kept.txt")
 	})
+	// The answer on the TUI's screen: the turn is over, and in the
+	// conversation Claude Code keeps.
 	waitFor(t, "the first turn to end", func() bool {
-		for _, r := range e.fake.MessageRequests() {
-			if len(fakeanthropic.ParseMessages(r.Body).ToolResults()) > 0 {
-				return true
-			}
-		}
-		return false
+		out, _, _ := cl(t, e.home, "logs", name)
+		return strings.Contains(screenText(out), "fakeAnthropicupstream")
 	})
 
 	clOK(t, e.home, "stop", name)
