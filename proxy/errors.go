@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // Sentinel errors. Handlers wrap them with %w and context; status maps them
@@ -28,6 +29,8 @@ var (
 	ErrTooMany = errors.New("too many connections")
 	// ErrEgressDenied: the session's egress policy does not allow the host.
 	ErrEgressDenied = errors.New("egress refused")
+	// ErrBudget: the session's budget (or the daily one) is spent.
+	ErrBudget = errors.New("budget spent")
 )
 
 // realm is sent in Proxy-Authenticate with every 407.
@@ -41,6 +44,10 @@ func status(err error) (code int, kind string) {
 		return http.StatusProxyAuthRequired, "authentication_error"
 	case errors.Is(err, ErrNoCredential):
 		return http.StatusUnauthorized, "authentication_error"
+	case errors.Is(err, ErrBudget):
+		// 402, not 429: Claude Code retries a 429 for minutes, and shows
+		// a 402's message at once.
+		return http.StatusPaymentRequired, "billing_error"
 	case errors.Is(err, ErrDialDenied), errors.Is(err, ErrEgressDenied):
 		return http.StatusForbidden, "permission_error"
 	case errors.Is(err, ErrLoop):
@@ -77,6 +84,12 @@ func writeError(w http.ResponseWriter, err error) int {
 		msg = ErrNoCredential.Error()
 	}
 	h := w.Header()
+	if errors.Is(err, ErrBudget) {
+		// The budget's own words (which budget, and the command that
+		// raises it); and no retry would be answered otherwise.
+		msg = strings.TrimPrefix(msg, ErrBudget.Error()+": ")
+		h.Set("X-Should-Retry", "false")
+	}
 	if code == http.StatusProxyAuthRequired {
 		h.Set("Proxy-Authenticate", realm)
 	}

@@ -58,6 +58,14 @@ type Config struct {
 	// Internal is the handler that serves session's requests to
 	// InternalHost; nil (or a nil handler) refuses them.
 	Internal func(session string) http.Handler
+	// Usage is told what each complete /v1/messages answer of session
+	// said it used (JSON or SSE), read from a copy as it is sent; nil
+	// counts nothing.
+	Usage func(session string, u Usage)
+	// Budget is asked before session's /v1/messages request is sent; an
+	// error refuses it with ErrBudget and the error's message. nil
+	// refuses none.
+	Budget func(session string) error
 }
 
 // EgressPolicy decides whether session may reach host (as the client named
@@ -83,6 +91,8 @@ type Proxy struct {
 	sessionDial func(session, host string, ip netip.Addr) error
 	sessionPool func(name string) *ConnPool
 	internal    func(session string) http.Handler
+	usage       func(session string, u Usage)
+	budget      func(session string) error
 
 	transports map[string]*http.Transport // per rule host
 	plain      *http.Transport            // plain-HTTP requests to other hosts
@@ -130,6 +140,8 @@ func New(cfg Config) (*Proxy, error) {
 		sessionDial: cfg.SessionDial,
 		sessionPool: cfg.SessionPool,
 		internal:    cfg.Internal,
+		usage:       cfg.Usage,
+		budget:      cfg.Budget,
 		transports:  make(map[string]*http.Transport, len(rules)),
 		self:        make(map[net.Listener]*net.TCPAddr),
 		buffers:     newBufferPool(copyBufferSize),

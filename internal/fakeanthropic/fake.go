@@ -66,6 +66,7 @@ type Server struct {
 	EventGate chan struct{}
 
 	respond func(body []byte) *Turn // see SetRespond; guarded by mu
+	usage   *Usage                  // see SetUsage; guarded by mu
 
 	srv  *httptest.Server
 	mu   sync.Mutex
@@ -228,6 +229,39 @@ func (s *Server) SetRespond(f func(body []byte) *Turn) {
 	s.respond = f
 }
 
+// Usage is the token counts every answer reports (see SetUsage).
+type Usage struct {
+	Input, Output, CacheWrite, CacheRead int64
+}
+
+// SetUsage makes every later answer report u: in a JSON answer's usage,
+// and in SSE as the API does (message_start has the input and cache counts
+// with 1 output token, message_delta the final output count). Without it
+// answers report 10 input and 8 output tokens.
+func (s *Server) SetUsage(u Usage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.usage = &u
+}
+
+// usageFigures are the usage objects of a JSON answer, and of SSE's
+// message_start and message_delta.
+func (s *Server) usageFigures() (whole, start, delta map[string]any) {
+	s.mu.Lock()
+	u := s.usage
+	s.mu.Unlock()
+	if u == nil {
+		return map[string]any{"input_tokens": 10, "output_tokens": 8},
+			map[string]any{"input_tokens": 10, "output_tokens": 1},
+			map[string]any{"output_tokens": 8}
+	}
+	whole = map[string]any{"input_tokens": u.Input, "output_tokens": u.Output,
+		"cache_creation_input_tokens": u.CacheWrite, "cache_read_input_tokens": u.CacheRead}
+	start = map[string]any{"input_tokens": u.Input, "output_tokens": 1,
+		"cache_creation_input_tokens": u.CacheWrite, "cache_read_input_tokens": u.CacheRead}
+	return whole, start, map[string]any{"output_tokens": u.Output}
+}
+
 // toolUse answers with one tool call, as JSON or as SSE.
 func (s *Server) toolUse(w http.ResponseWriter, model, id string, stream bool, t *ToolUse) {
 	if t.ID == "" {
@@ -237,7 +271,7 @@ func (s *Server) toolUse(w http.ResponseWriter, model, id string, stream bool, t
 	if input == nil {
 		input = map[string]any{}
 	}
-	usage := map[string]any{"input_tokens": 10, "output_tokens": 8}
+	usage, startUsage, deltaUsage := s.usageFigures()
 	if !stream {
 		writeJSON(w, map[string]any{
 			"id": id, "type": "message", "role": "assistant", "model": model,
@@ -253,7 +287,7 @@ func (s *Server) toolUse(w http.ResponseWriter, model, id string, stream bool, t
 	for _, ev := range []event{
 		{"message_start", map[string]any{"type": "message_start", "message": map[string]any{
 			"id": id, "type": "message", "role": "assistant", "model": model, "content": []any{},
-			"stop_reason": nil, "stop_sequence": nil, "usage": map[string]any{"input_tokens": 10, "output_tokens": 1}}}},
+			"stop_reason": nil, "stop_sequence": nil, "usage": startUsage}}},
 		{"content_block_start", map[string]any{"type": "content_block_start", "index": 0,
 			"content_block": map[string]any{"type": "tool_use", "id": t.ID, "name": t.Name, "input": map[string]any{}}}},
 		{"content_block_delta", map[string]any{"type": "content_block_delta", "index": 0,
@@ -261,7 +295,7 @@ func (s *Server) toolUse(w http.ResponseWriter, model, id string, stream bool, t
 		{"content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}},
 		{"message_delta", map[string]any{"type": "message_delta",
 			"delta": map[string]any{"stop_reason": "tool_use", "stop_sequence": nil},
-			"usage": map[string]any{"output_tokens": 8}}},
+			"usage": deltaUsage}},
 		{"message_stop", map[string]any{"type": "message_stop"}},
 	} {
 		b, _ := json.Marshal(ev.data)
@@ -304,7 +338,7 @@ func (s *Server) messages(w http.ResponseWriter, body []byte) {
 		}
 	}
 	id := fmt.Sprintf("msg_fake_%d", time.Now().UnixNano())
-	usage := map[string]any{"input_tokens": 10, "output_tokens": 8}
+	usage, startUsage, deltaUsage := s.usageFigures()
 	if tool != nil {
 		s.toolUse(w, req.Model, id, req.Stream, tool)
 		return
@@ -323,7 +357,7 @@ func (s *Server) messages(w http.ResponseWriter, body []byte) {
 	events := []event{
 		{"message_start", map[string]any{"type": "message_start", "message": map[string]any{
 			"id": id, "type": "message", "role": "assistant", "model": req.Model, "content": []any{},
-			"stop_reason": nil, "stop_sequence": nil, "usage": map[string]any{"input_tokens": 10, "output_tokens": 1}}}},
+			"stop_reason": nil, "stop_sequence": nil, "usage": startUsage}}},
 		{"content_block_start", map[string]any{"type": "content_block_start", "index": 0,
 			"content_block": map[string]any{"type": "text", "text": ""}}},
 	}
@@ -335,7 +369,7 @@ func (s *Server) messages(w http.ResponseWriter, body []byte) {
 		event{"content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}},
 		event{"message_delta", map[string]any{"type": "message_delta",
 			"delta": map[string]any{"stop_reason": "end_turn", "stop_sequence": nil},
-			"usage": map[string]any{"output_tokens": 8}}},
+			"usage": deltaUsage}},
 		event{"message_stop", map[string]any{"type": "message_stop"}},
 	)
 	for i, ev := range events {

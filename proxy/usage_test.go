@@ -1,0 +1,187 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clauderon/clauderon/internal/fakeanthropic"
+)
+
+// usageLog collects what Config.Usage is told.
+type usageLog struct {
+	mu  sync.Mutex
+	got []Usage
+	who []string
+}
+
+func newUsageLog() *usageLog { return &usageLog{} }
+
+func (l *usageLog) add(session string, u Usage) {
+	l.mu.Lock()
+	l.got = append(l.got, u)
+	l.who = append(l.who, session)
+	l.mu.Unlock()
+}
+
+func (l *usageLog) all() ([]string, []Usage) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.who...), append([]Usage(nil), l.got...)
+}
+
+func TestUsageReadFromAnswers(t *testing.T) {
+	figures := fakeanthropic.Usage{Input: 1234, Output: 567, CacheWrite: 89, CacheRead: 4321}
+	want := Usage{Model: "claude-test-1", InputTokens: 1234, OutputTokens: 567, CacheWriteTokens: 89, CacheReadTokens: 4321}
+	for _, tc := range []struct {
+		name   string
+		stream bool
+	}{{"json", false}, {"sse", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := newUsageLog()
+			h := newHarness(t, canaryOAuth, func(c *Config) { c.Usage = log.add })
+			h.fake.SetUsage(figures)
+			body := `{"model":"claude-test-1","max_tokens":5,"messages":[]}`
+			if tc.stream {
+				body = `{"model":"claude-test-1","stream":true,"max_tokens":5,"messages":[]}`
+			}
+			resp, b := do(t, h.defaultClient(), newRequest(t, "POST", "https://api.anthropic.com/v1/messages", strings.NewReader(body), nil))
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, b)
+			}
+			// Other paths are not metered.
+			do(t, h.defaultClient(), newRequest(t, "POST", "https://api.anthropic.com/v1/messages/count_tokens", strings.NewReader(body), nil))
+			h.stop() // waits for the handlers, which report before they return
+			who, got := log.all()
+			if len(got) != 1 || got[0] != want || who[0] != h.name {
+				t.Errorf("usage reported %v %+v, want one for %s: %+v", who, got, h.name, want)
+			}
+		})
+	}
+}
+
+func TestUsageMeterSplitWrites(t *testing.T) {
+	stream := "event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m1\",\"usage\":{\"input_tokens\":7,\"cache_read_input_tokens\":3,\"output_tokens\":1}}}\r\n\r\n" +
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"" + strings.Repeat("x", maxSSELine+10) + "\"}}\n\n" +
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":42}}\n\n"
+	for _, size := range []int{1, 3, 64, len(stream)} {
+		rec := &headerRecorder{h: http.Header{"Content-Type": {"text/event-stream"}}}
+		m := &usageMeter{ResponseWriter: rec}
+		for s := stream; len(s) > 0; {
+			k := min(size, len(s))
+			m.Write([]byte(s[:k]))
+			s = s[k:]
+		}
+		got, ok := m.result()
+		want := Usage{Model: "m1", InputTokens: 7, OutputTokens: 42, CacheReadTokens: 3}
+		if !ok || got != want {
+			t.Errorf("writes of %d: got %+v %v, want %+v", size, got, ok, want)
+		}
+		if rec.n != len(stream) {
+			t.Errorf("writes of %d: passed on %d bytes, want %d", size, rec.n, len(stream))
+		}
+	}
+	// An error answer reports nothing.
+	m := &usageMeter{ResponseWriter: &headerRecorder{h: http.Header{"Content-Type": {"application/json"}}}}
+	m.WriteHeader(529)
+	m.Write([]byte(`{"type":"error","usage":{"input_tokens":5}}`))
+	if u, ok := m.result(); ok {
+		t.Errorf("a 529 reported %+v", u)
+	}
+}
+
+type headerRecorder struct {
+	h http.Header
+	n int
+}
+
+func (r *headerRecorder) Header() http.Header         { return r.h }
+func (r *headerRecorder) WriteHeader(int)             {}
+func (r *headerRecorder) Write(b []byte) (int, error) { r.n += len(b); return len(b), nil }
+
+// With usage metered, the first SSE event still reaches the client before
+// the fake sends the next.
+func TestUsageSSENotDelayed(t *testing.T) {
+	log := newUsageLog()
+	h := newHarness(t, canaryOAuth, func(c *Config) { c.Usage = log.add })
+	gate := make(chan struct{})
+	h.fake.EventGate = gate
+	t.Cleanup(func() { close(gate) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req := newRequest(t, "POST", "https://api.anthropic.com/v1/messages",
+		strings.NewReader(`{"model":"m","stream":true,"max_tokens":5,"messages":[]}`), nil)
+	resp, err := h.defaultClient().Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	var names []string
+	for {
+		ev, err := readEvent(r)
+		if err != nil {
+			t.Fatalf("events so far %v, then: %v (does the meter hold the stream back?)", names, err)
+		}
+		names = append(names, ev)
+		if ev == "message_stop" {
+			break
+		}
+		select {
+		case gate <- struct{}{}:
+		case <-ctx.Done():
+			t.Fatalf("fake never asked for event %d", len(names)+1)
+		}
+	}
+	io.Copy(io.Discard, resp.Body)
+	h.stop()
+	if _, got := log.all(); len(got) != 1 || got[0].InputTokens != 10 || got[0].OutputTokens != 8 {
+		t.Errorf("usage %+v, want 10 in, 8 out", got)
+	}
+}
+
+func TestBudgetRefusesMessages(t *testing.T) {
+	spent := errors.New("clauderon: session sess-a's budget of $0.01 is spent; raise it with `clauderon budget sess-a 0.02`")
+	var mu sync.Mutex
+	refuse := true
+	h := newHarness(t, canaryOAuth, func(c *Config) {
+		c.Budget = func(session string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if refuse && session == "sess-a" {
+				return spent
+			}
+			return nil
+		}
+	})
+	body := `{"model":"m","max_tokens":5,"messages":[]}`
+	resp, b := do(t, h.defaultClient(), newRequest(t, "POST", "https://api.anthropic.com/v1/messages", strings.NewReader(body), nil))
+	if resp.StatusCode != http.StatusPaymentRequired || resp.Header.Get("X-Should-Retry") != "false" {
+		t.Errorf("status %d, x-should-retry %q; want 402, false", resp.StatusCode, resp.Header.Get("X-Should-Retry"))
+	}
+	if kind, msg := errorMessage(t, b); kind != "billing_error" || msg != spent.Error() {
+		t.Errorf("error %q %q, want billing_error %q", kind, msg, spent)
+	}
+	if n := len(h.fake.MessageRequests()); n != 0 {
+		t.Errorf("the upstream saw %d requests", n)
+	}
+	if strings.Contains(string(b), canaryOAuth) {
+		t.Error("the answer holds the credential")
+	}
+	// Other endpoints still pass.
+	if resp, _ := do(t, h.defaultClient(), newRequest(t, "POST", "https://api.anthropic.com/v1/messages/count_tokens", strings.NewReader(body), nil)); resp.StatusCode != 200 {
+		t.Errorf("count_tokens: %d", resp.StatusCode)
+	}
+	mu.Lock()
+	refuse = false
+	mu.Unlock()
+	if resp, b := do(t, h.defaultClient(), newRequest(t, "POST", "https://api.anthropic.com/v1/messages", strings.NewReader(body), nil)); resp.StatusCode != 200 {
+		t.Errorf("after the budget was raised: %d %s", resp.StatusCode, b)
+	}
+}
