@@ -79,6 +79,12 @@ type Manager struct {
 	// pending counts each parent's children being created.
 	pending map[string]int
 	changed chan struct{} // closed and replaced on every change
+	// activity is what each running session's hooks reported (activity.go).
+	activity map[string]*activity
+	// events is the stream of changes (events.go); announced holds the
+	// sessions a created event was published for.
+	events    feed
+	announced map[string]bool
 
 	// Reconcile lists the engine's containers without the lock, so what
 	// Create and Remove finish meanwhile must not be undone by what that
@@ -123,6 +129,7 @@ func Open(cfg Config) (*Manager, error) {
 		homeID: HomeID(cfg.Home), log: cfg.Logger, guard: newMountGuard(cfg.Home, cfg.UserHome, cfg.EngineSockets),
 		sessions: map[string]*record{}, busy: map[string]string{}, copying: map[string][]string{}, caches: map[string]*workspace.HashCache{}, summaries: map[string]*summary{}, changed: make(chan struct{}),
 		tombs: map[string]uint64{}, pending: map[string]int{},
+		events: feed{subs: map[*Subscription]struct{}{}, now: cfg.Now}, announced: map[string]bool{},
 	}
 	recs, errs := m.st.load()
 	for _, err := range errs {
@@ -131,6 +138,7 @@ func Open(cfg Config) (*Manager, error) {
 	for i := range recs {
 		r := recs[i]
 		m.sessions[r.Name] = &r
+		m.announced[r.Name] = true // in every snapshot from the start
 		m.authorizeLocked(&r)
 	}
 	return m, nil
@@ -152,7 +160,9 @@ func (m *Manager) notify() {
 // forgetLocked drops a session from memory once its container is gone,
 // leaving a tombstone for the reconciles in flight. Call with mu held.
 func (m *Manager) forgetLocked(name string) {
+	m.publishRemovedLocked(name, m.sessions[name])
 	delete(m.sessions, name)
+	delete(m.activity, name)
 	m.epoch++
 	if m.reconciling > 0 {
 		m.tombs[name] = m.epoch
@@ -167,7 +177,9 @@ func (m *Manager) saveLocked(r *record) {
 	if err := m.st.save(*r); err != nil {
 		m.log.Error("cannot save session state", "session", r.Name, "err", err)
 	}
+	m.resetActivityLocked(r)
 	m.authorizeLocked(r)
+	m.publishSessionLocked(r)
 	m.notify()
 }
 
@@ -208,6 +220,7 @@ func (m *Manager) Get(name string) (Session, error) {
 	var s Session
 	if ok {
 		s = r.Session
+		s.Activity = m.activityLocked(r)
 	}
 	m.mu.Unlock()
 	if !ok {
@@ -221,7 +234,9 @@ func (m *Manager) List() []Session {
 	m.mu.Lock()
 	out := make([]Session, 0, len(m.sessions))
 	for _, r := range m.sessions {
-		out = append(out, r.Session)
+		s := r.Session
+		s.Activity = m.activityLocked(r)
+		out = append(out, s)
 	}
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
