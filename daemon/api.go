@@ -44,6 +44,7 @@ func (d *Daemon) routes() []route {
 		{"GET", "/sessions/{name}/egress", d.getEgress},
 		{"POST", "/sessions/{name}/egress", d.changeEgress},
 		{"GET", "/sessions/{name}/audit", d.sessionAudit},
+		{"GET", "/events", d.events},
 		{"GET", "/doctor", d.doctor},
 		{"POST", "/images/build", d.buildImage},
 		{"POST", "/images/pull", d.pullImage},
@@ -71,6 +72,7 @@ var agentRoutes = map[string]bool{
 	"POST /sessions/{name}/land":     true,
 	"GET /sessions/{name}/egress":    true,
 	"GET /sessions/{name}/audit":     true,
+	"GET /events":                    true,
 }
 
 // handler serves the whole route table: the LocalAPI socket's, which only

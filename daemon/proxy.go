@@ -33,7 +33,7 @@ func (d *Daemon) setupProxy(ctx context.Context) error {
 		Rules:       rules,
 		Auth:        d.auth,
 		Credentials: d.cfg.Credentials,
-		Audit:       d.audit,
+		Audit:       d.auditTap(),
 		Logger:      d.log.With("part", "proxy"),
 		// d.sessions is made after the proxy, before it serves anything.
 		Egress:          func(name, host string) error { return d.sessions.CheckEgress(name, host) },
