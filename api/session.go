@@ -61,6 +61,9 @@ type Session struct {
 	ContainerID  string        `json:"container_id,omitempty"`
 	Container    string        `json:"container"` // container name, clauderon-<name>
 	Result       *Result       `json:"result,omitempty"`
+	// Usage is what its requests to the Messages API used and cost, and
+	// its budget; computed when read.
+	Usage *Usage `json:"usage,omitempty"`
 	// Turns is how many print turns the session has run: 1 for its first,
 	// one more per continue; 0 for an interactive session.
 	Turns int `json:"turns,omitempty"`
@@ -161,6 +164,9 @@ type CreateSession struct {
 	// may run besides the session's own.
 	Spawn       int      `json:"spawn,omitempty"`
 	SpawnImages []string `json:"spawn_images,omitempty"`
+	// Budget caps what the session, with its children, may spend on the
+	// Messages API; the proxy refuses its requests once it is spent.
+	Budget Budget `json:"budget,omitzero"`
 	// Parent is the session asking for a child. It is never read from the
 	// wire: the daemon sets it from who called.
 	Parent string `json:"-"`

@@ -160,6 +160,10 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 		removeAll()
 		return Session{}, fmt.Errorf("cannot write the session's claude.json: %w", err)
 	}
+	if err := m.usage.start(o.Name, o.Budget); err != nil {
+		removeAll()
+		return Session{}, fmt.Errorf("cannot write the session's budget: %w", err)
+	}
 	sec := m.secret(r)
 	m.mu.Lock()
 	// Checked again where the session is registered: a session created

@@ -51,6 +51,10 @@ type Config struct {
 	// MaxDepth is how deep sessions may nest (DefaultMaxDepth when 0,
 	// none when negative).
 	MaxDepth int
+	// Prices override and add to DefaultPrices (config.json's prices).
+	Prices Prices
+	// DailyBudgetUSD caps a day's cost across sessions; 0 for none.
+	DailyBudgetUSD float64
 }
 
 // Manager owns every session of one CLAUDERON_HOME.
@@ -75,6 +79,8 @@ type Manager struct {
 	landMu sync.Mutex
 	// denials are each session's latest tunnels refused by its egress policy.
 	denials map[string][]Denial
+	// usage is every session's Messages usage and budget (usage.go).
+	usage   *ledger
 	orphans []Orphan
 	// pending counts each parent's children being created.
 	pending map[string]int
@@ -129,6 +135,14 @@ func Open(cfg Config) (*Manager, error) {
 		tombs: map[string]uint64{}, pending: map[string]int{},
 		events: feed{subs: map[*Subscription]struct{}{}, now: cfg.Now}, announced: map[string]bool{},
 	}
+	prices := Prices{}
+	for k, v := range DefaultPrices {
+		prices[k] = v
+	}
+	for k, v := range cfg.Prices {
+		prices[k] = v
+	}
+	m.usage = newLedger(m.st.sessionDir, cfg.Home, prices, cfg.DailyBudgetUSD, cfg.Now)
 	recs, errs := m.st.load()
 	for _, err := range errs {
 		m.log.Warn("session state not loaded", "err", err)
@@ -241,6 +255,7 @@ func (m *Manager) List() []Session {
 
 // annotate sets s.Warning. Call without mu: ProxyServes may take its own lock.
 func (m *Manager) annotate(s Session) Session {
+	s.Usage = m.usage.usage(s.Name)
 	live := s.Status == StatusRunning || s.Status == StatusCreating
 	if live && s.ProxyPort != 0 && m.cfg.ProxyServes != nil && !m.cfg.ProxyServes(s.ProxyPort) {
 		s.Warning = fmt.Sprintf("the proxy does not listen on port %d, which this container uses (is another program on it?); free the port (the daemon retries), or remove and recreate the session", s.ProxyPort)

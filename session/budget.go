@@ -1,0 +1,131 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/clauderon/clauderon/api"
+)
+
+// ErrBudgetSpent: a session's budget, or the day's across sessions, is
+// spent. The proxy refuses the session's next Messages request with it.
+var ErrBudgetSpent = errors.New("budget spent")
+
+// chainLocked is name and its ancestors, nearest first, as far as they
+// are still known. Call with mu held.
+func (m *Manager) chainLocked(name string) []string {
+	chain := []string{name}
+	seen := map[string]bool{name: true}
+	for r, ok := m.sessions[name]; ok && r.Parent != "" && !seen[r.Parent]; r, ok = m.sessions[r.Parent] {
+		seen[r.Parent] = true
+		chain = append(chain, r.Parent)
+	}
+	return chain
+}
+
+// RecordUsage counts one Messages answer of session name: in its own
+// usage, in its ancestors' (whose budgets it counts against) and in the
+// day's. A name no session has is ignored.
+func (m *Manager) RecordUsage(name, model string, t Tokens) {
+	m.mu.Lock()
+	if _, ok := m.sessions[name]; !ok {
+		m.mu.Unlock()
+		return
+	}
+	chain := m.chainLocked(name)
+	m.mu.Unlock()
+	t.Requests = 1
+	if err := m.usage.add(chain, model, t); err != nil {
+		m.log.Error("cannot save usage", "session", name, "err", err)
+	}
+	m.notify()
+}
+
+// Tokens is a count of Messages API tokens.
+type Tokens = api.Tokens
+
+// CheckBudget says why session name may send no more Messages requests:
+// its budget, an ancestor's (which its usage counts against), or the day's
+// across sessions is spent. nil when none is.
+func (m *Manager) CheckBudget(name string) error {
+	m.mu.Lock()
+	chain := m.chainLocked(name)
+	m.mu.Unlock()
+	for _, who := range chain {
+		u := m.usage.usage(who)
+		if u == nil {
+			continue
+		}
+		of := ""
+		if who != name {
+			of = fmt.Sprintf(" (which its child %s counts against)", name)
+		}
+		if b := u.Budget.USD; b > 0 && u.TreeCostUSD >= b {
+			return fmt.Errorf("%w: clauderon: session %s's budget of %s%s is spent (%s used); raise it with `clauderon budget %s %s`",
+				ErrBudgetSpent, who, usd(b), of, usd(u.TreeCostUSD), who, strconv.FormatFloat(math.Ceil((u.TreeCostUSD+b)*100)/100, 'f', 2, 64))
+		}
+		if b := u.Budget.Tokens; b > 0 && u.TreeTokens >= b {
+			return fmt.Errorf("%w: clauderon: session %s's budget of %d tokens%s is spent (%d used); raise it with `clauderon budget %s --tokens %d`",
+				ErrBudgetSpent, who, b, of, u.TreeTokens, who, max(2*b, u.TreeTokens+b))
+		}
+	}
+	if spent, cap := m.SpentToday(); cap > 0 && spent >= cap {
+		return fmt.Errorf("%w: clauderon: today's budget of %s across all sessions is spent (%s used); raise budget.daily_usd in config.json and restart the daemon",
+			ErrBudgetSpent, usd(cap), usd(spent))
+	}
+	return nil
+}
+
+// SpentToday is the cost of today's Messages answers across sessions
+// (removed ones too), and the daily cap (0 for none).
+func (m *Manager) SpentToday() (usd, cap float64) {
+	l := m.usage
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, today := l.todayLocked()
+	usd, _ = l.cost(today)
+	return usd, l.daily
+}
+
+// SetBudget changes session name's budget at once: the caps b sets, the
+// others kept; a cap of 0 removes it.
+func (m *Manager) SetBudget(name string, b api.SetBudget) (Session, error) {
+	if (b.USD != nil && *b.USD < 0) || (b.Tokens != nil && *b.Tokens < 0) {
+		return Session{}, Errorf(ErrInvalid, "a budget cannot be negative")
+	}
+	if b.USD == nil && b.Tokens == nil {
+		return Session{}, Errorf(ErrInvalid, "give a budget in US dollars, tokens, or both")
+	}
+	m.mu.Lock()
+	if _, ok := m.sessions[name]; !ok {
+		m.mu.Unlock()
+		return Session{}, notFound(name)
+	}
+	l := m.usage
+	l.mu.Lock()
+	e := l.entryLocked(name)
+	if b.USD != nil {
+		e.Budget.USD = *b.USD
+	}
+	if b.Tokens != nil {
+		e.Budget.Tokens = *b.Tokens
+	}
+	err := l.saveLocked(name, e)
+	l.mu.Unlock()
+	m.mu.Unlock()
+	if err != nil {
+		return Session{}, fmt.Errorf("cannot save the budget: %w", err)
+	}
+	m.notify()
+	return m.Get(name)
+}
+
+// usd formats dollars for messages: $0.0123, $1.50.
+func usd(v float64) string {
+	if v < 1 {
+		return "$" + strconv.FormatFloat(v, 'f', 4, 64)
+	}
+	return "$" + strconv.FormatFloat(v, 'f', 2, 64)
+}

@@ -1,0 +1,127 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/clauderon/clauderon/api"
+)
+
+func TestPricesLookup(t *testing.T) {
+	p := Prices(DefaultPrices)
+	for _, tc := range []struct {
+		model string
+		want  float64 // input price
+		ok    bool
+	}{
+		{"claude-sonnet-4-5", 3, true},
+		{"claude-sonnet-4-5-20250929", 3, true},
+		{"claude-opus-4-1-20250805", 15, true},
+		{"claude-opus-4-5-20251101", 5, true},
+		{"claude-haiku-4-5", 1, true},
+		{"claude-sonnet-45", 0, false},
+		{"gpt-5", 0, false},
+	} {
+		got, ok := p.Lookup(tc.model)
+		if ok != tc.ok || got.Input != tc.want {
+			t.Errorf("Lookup(%q) = %v %v, want input %v %v", tc.model, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestUsagePersists: usage, cost and budget are kept across a reopen (a
+// daemon killed keeps what was counted), a child's usage counts against its
+// parent's budget, and raising the budget lets requests through at once.
+func TestUsagePersists(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if _, err := h.m.Create(ctx, Options{Name: "p", Prompt: "x", Mode: ModePrint, Spawn: 1, Budget: api.Budget{USD: 0.1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Create(ctx, child("c", "p")); err != nil {
+		t.Fatal(err)
+	}
+	in := Tokens{Input: 1000, Output: 2000, CacheWrite: 300, CacheRead: 4000}
+	h.m.RecordUsage("p", "claude-sonnet-4-5-20250929", in)
+	h.m.RecordUsage("c", "claude-sonnet-4-5", in)
+	h.m.RecordUsage("c", "mystery-model", Tokens{Input: 5})
+	// sonnet: 1000*3 + 2000*15 + 300*3.75 + 4000*0.3 per million
+	one := (1000*3 + 2000*15 + 300*3.75 + 4000*0.3) / 1e6
+	if err := h.m.CheckBudget("c"); err != nil {
+		t.Fatalf("budget spent early: %v", err)
+	}
+
+	h.open(t) // as a restarted daemon
+	p, _ := h.m.Get("p")
+	c, _ := h.m.Get("c")
+	if p.Usage == nil || c.Usage == nil {
+		t.Fatalf("usage lost: %+v %+v", p.Usage, c.Usage)
+	}
+	want := in
+	want.Requests = 1
+	if p.Usage.Tokens != want || !p.Usage.CostKnown || math.Abs(p.Usage.CostUSD-one) > 1e-12 {
+		t.Errorf("p's usage %+v, want %+v costing %v", p.Usage, want, one)
+	}
+	if p.Usage.Budget.USD != 0.1 || math.Abs(p.Usage.TreeCostUSD-2*one) > 1e-12 || p.Usage.TreeTokens != 2*in.Total()+5 {
+		t.Errorf("p's budget and tree %+v", p.Usage)
+	}
+	if c.Usage.CostKnown || len(c.Usage.Models) != 2 || c.Usage.Requests != 2 || c.Usage.Input != 1005 {
+		t.Errorf("c's usage %+v: want two models, one unpriced", c.Usage)
+	}
+
+	h.m.RecordUsage("c", "claude-opus-4-1", Tokens{Output: 1000}) // $0.075: over p's budget
+	err := h.m.CheckBudget("c")
+	if !errors.Is(err, ErrBudgetSpent) || !strings.Contains(err.Error(), "session p's budget of $0.1000") ||
+		!strings.Contains(err.Error(), "`clauderon budget p ") {
+		t.Errorf("after the parent's budget was spent: %v", err)
+	}
+	if err := h.m.CheckBudget("p"); !errors.Is(err, ErrBudgetSpent) {
+		t.Errorf("the parent itself: %v", err)
+	}
+	usd := 1.0
+	if _, err := h.m.SetBudget("p", api.SetBudget{USD: &usd}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.CheckBudget("c"); err != nil {
+		t.Errorf("after raising it: %v", err)
+	}
+	tokens := int64(10)
+	if _, err := h.m.SetBudget("c", api.SetBudget{Tokens: &tokens}); err != nil {
+		t.Fatal(err)
+	}
+	h.open(t)
+	if err := h.m.CheckBudget("c"); !errors.Is(err, ErrBudgetSpent) || !strings.Contains(err.Error(), "--tokens") {
+		t.Errorf("a token budget after reopen: %v", err)
+	}
+	if _, err := h.m.SetBudget("nobody", api.SetBudget{USD: &usd}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("budget of a missing session: %v", err)
+	}
+}
+
+func TestDailyBudget(t *testing.T) {
+	h := newHarness(t)
+	m, err := Open(Config{Home: h.home, Backend: h.be, Auth: h.auth, DailyBudgetUSD: 0.01, Logger: slog.New(slog.DiscardHandler),
+		Prices: Prices{"cheap": {Input: 1000}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.m = m
+	ctx := context.Background()
+	for _, n := range []string{"a", "b"} {
+		if _, err := m.Create(ctx, Options{Name: n, Prompt: "x", Mode: ModePrint}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.RecordUsage("a", "cheap", Tokens{Input: 5}) // $0.005
+	if err := m.CheckBudget("b"); err != nil {
+		t.Fatalf("early: %v", err)
+	}
+	m.RecordUsage("a", "cheap", Tokens{Input: 5})
+	if err := m.CheckBudget("b"); !errors.Is(err, ErrBudgetSpent) || !strings.Contains(err.Error(), "today's budget of $0.0100") {
+		t.Errorf("b after a spent the day's budget: %v", err)
+	}
+}
