@@ -15,17 +15,21 @@ import (
 )
 
 func newListCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, watch bool
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List sessions",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if watch {
+				return runListWatch(cmd.Context(), &client.Client{}, cmd.OutOrStdout(), asJSON)
+			}
 			return runList(cmd.Context(), cmd.OutOrStdout(), asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "list again at every change (redrawn in place on a terminal; a new table per change when piped)")
 	return cmd
 }
 
