@@ -12,6 +12,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/session"
 )
@@ -21,6 +22,8 @@ type createFlags struct {
 	egress                                     string
 	includes, mounts, allow, spawnImages       []string
 	cpus                                       float64
+	budgetUSD                                  float64
+	budgetTokens                               int64
 	spawn                                      int
 	print, wait, json, noWorkdir               bool
 }
@@ -51,6 +54,8 @@ func newCreateCmd() *cobra.Command {
 	fl.StringArrayVar(&f.allow, "allow", nil, "also allow this host, e.g. example.com or *.example.com (repeatable)")
 	fl.IntVar(&f.spawn, "spawn", 0, "let the session's own Claude Code start at most N child sessions through clauderon's MCP tools (no token enters the container; children are capped by the session)")
 	fl.StringArrayVar(&f.spawnImages, "spawn-image", nil, "an image the session's children may run besides its own (repeatable; needs --spawn)")
+	fl.Float64Var(&f.budgetUSD, "budget-usd", 0, "stop the session's requests to Anthropic once it (with its children) has spent this many US dollars; change it with clauderon budget")
+	fl.Int64Var(&f.budgetTokens, "budget-tokens", 0, "stop the session's requests once it (with its children) has used this many tokens (input, output and cache together)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the session to finish and print its result")
 	fl.BoolVar(&f.json, "json", false, "print the session as JSON")
 	return cmd
@@ -68,6 +73,10 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 	}
 	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive, From: f.from, Includes: f.includes, CPUs: f.cpus,
 		Egress: session.Egress{Mode: session.EgressMode(f.egress), Allow: f.allow}, Spawn: f.spawn, SpawnImages: f.spawnImages}
+	if f.budgetUSD < 0 || f.budgetTokens < 0 {
+		return errors.New("--budget-usd and --budget-tokens cannot be negative")
+	}
+	o.Budget = api.Budget{USD: f.budgetUSD, Tokens: f.budgetTokens}
 	if f.memory != "" {
 		n, err := parseBytes(f.memory)
 		if err != nil {

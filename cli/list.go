@@ -50,7 +50,7 @@ func renderList(w io.Writer, l api.SessionList, now time.Time, color bool) error
 	if len(l.Sessions) == 0 {
 		fmt.Fprintln(w, "no sessions; create one with: clauderon create --name NAME --prompt PROMPT")
 	} else {
-		rows := [][]cell{{{text: "NAME"}, {text: "STATUS"}, {text: "MODE"}, {text: "IMAGE"}, {text: "CREATED"}, {text: "CHANGES"}, {text: "PROMPT"}}}
+		rows := [][]cell{{{text: "NAME"}, {text: "STATUS"}, {text: "MODE"}, {text: "IMAGE"}, {text: "CREATED"}, {text: "CHANGES"}, {text: "COST"}, {text: "PROMPT"}}}
 		for _, t := range tree(l.Sessions) {
 			s := t.s
 			rows = append(rows, []cell{
@@ -60,6 +60,7 @@ func renderList(w io.Writer, l api.SessionList, now time.Time, color bool) error
 				{text: printable(s.Image)},
 				{text: ago(s.CreatedAt, now)},
 				{text: changesText(s)},
+				{text: costText(s.Usage)},
 				{text: oneLine(s.Prompt, 40)},
 			})
 		}

@@ -43,6 +43,8 @@ type resultJSON struct {
 	CostUSD    float64 `json:"cost_usd"`
 	NumTurns   int     `json:"num_turns"`
 	DurationMS int64   `json:"duration_ms"`
+	// Usage is what the proxy counted of its Messages requests.
+	Usage *api.Usage `json:"usage,omitempty"`
 }
 
 func runResult(ctx context.Context, stdout, stderr io.Writer, name string, wait, asJSON bool) error {
@@ -74,12 +76,14 @@ func runResult(ctx context.Context, stdout, stderr io.Writer, name string, wait,
 	if asJSON {
 		r := s.Result
 		if err := printJSON(stdout, resultJSON{Name: s.Name, Status: string(s.Status), ExitCode: s.ExitCode, Turns: s.Turns,
-			Text: r.Text, IsError: r.IsError, CostUSD: r.CostUSD, NumTurns: r.NumTurns, DurationMS: r.DurationMS}); err != nil {
+			Text: r.Text, IsError: r.IsError, CostUSD: r.CostUSD, NumTurns: r.NumTurns, DurationMS: r.DurationMS, Usage: s.Usage}); err != nil {
 			return err
 		}
 		return exitFor(s)
 	}
-	return reportFinished(stdout, stderr, s, false)
+	err = reportFinished(stdout, stderr, s, false)
+	printUsage(stderr, s.Name, s.Usage)
+	return err
 }
 
 // exitFor is the exit status a finished session's result gives.

@@ -22,6 +22,26 @@ type Config struct {
 	Egress    Egress    `json:"egress"`
 	MCP       MCP       `json:"mcp"`
 	Spawn     Spawn     `json:"spawn"`
+	// Prices add to and override the built-in price table: USD per
+	// million tokens by model name (or a prefix of it, such as
+	// "claude-sonnet-4-5").
+	Prices map[string]Price `json:"prices,omitempty"`
+	Budget Budget           `json:"budget"`
+}
+
+// Price is a model's price in US dollars per million tokens.
+type Price struct {
+	Input      float64 `json:"input"`
+	Output     float64 `json:"output"`
+	CacheWrite float64 `json:"cache_write"`
+	CacheRead  float64 `json:"cache_read"`
+}
+
+// Budget caps spending across sessions.
+type Budget struct {
+	// DailyUSD caps a day's (local time) cost of every session's Messages
+	// requests together; 0 is no cap.
+	DailyUSD float64 `json:"daily_usd,omitempty"`
 }
 
 // Spawn bounds nested sessions (create --spawn).
@@ -173,6 +193,14 @@ func Load(home string) (Config, error) {
 	}
 	if c.Workspace.MaxCopyBytes < 0 {
 		return c, fmt.Errorf("%s: workspace.max_copy_bytes %d is negative", path, c.Workspace.MaxCopyBytes)
+	}
+	if c.Budget.DailyUSD < 0 {
+		return c, fmt.Errorf("%s: budget.daily_usd cannot be negative", path)
+	}
+	for m, p := range c.Prices {
+		if p.Input < 0 || p.Output < 0 || p.CacheWrite < 0 || p.CacheRead < 0 {
+			return c, fmt.Errorf("%s: prices[%q] cannot be negative", path, m)
+		}
 	}
 	if c.Proxy.Port < 0 || c.Proxy.Port > 65535 {
 		return c, fmt.Errorf("%s: proxy.port %d is not a port number", path, c.Proxy.Port)

@@ -43,6 +43,7 @@ func (d *Daemon) routes() []route {
 		{"POST", "/sessions/{name}/apply", d.applySession},
 		{"GET", "/sessions/{name}/egress", d.getEgress},
 		{"POST", "/sessions/{name}/egress", d.changeEgress},
+		{"POST", "/sessions/{name}/budget", d.setBudget},
 		{"GET", "/sessions/{name}/audit", d.sessionAudit},
 		{"GET", "/events", d.events},
 		{"GET", "/doctor", d.doctor},

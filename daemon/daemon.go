@@ -194,11 +194,13 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			BundleFile: d.bundlePath(),
 			Limits:     limits,
 		},
-		Logger:       d.log.With("part", "session"),
-		ProxyServes:  d.proxyServes,
-		MaxCopyBytes: d.conf.Workspace.MaxCopyBytes,
-		Egress:       egress,
-		MaxDepth:     d.conf.Spawn.MaxDepth,
+		Logger:         d.log.With("part", "session"),
+		ProxyServes:    d.proxyServes,
+		MaxCopyBytes:   d.conf.Workspace.MaxCopyBytes,
+		Egress:         egress,
+		MaxDepth:       d.conf.Spawn.MaxDepth,
+		Prices:         d.prices(),
+		DailyBudgetUSD: d.conf.Budget.DailyUSD,
 	})
 	if err != nil {
 		return nil, err

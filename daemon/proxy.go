@@ -41,6 +41,8 @@ func (d *Daemon) setupProxy(ctx context.Context) error {
 		SessionDial:     d.sessionDial,
 		SessionPool:     d.sessionPool,
 		Internal:        d.nested.handler,
+		Usage:           d.recordUsage,
+		Budget:          func(name string) error { return d.sessions.CheckBudget(name) },
 	})
 	if err != nil {
 		return err

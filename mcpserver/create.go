@@ -36,6 +36,8 @@ type createArgs struct {
 	TimeoutSeconds int      `json:"timeout_seconds"`
 	Spawn          int      `json:"spawn"`
 	SpawnImages    []string `json:"spawn_images"`
+	BudgetUSD      float64  `json:"budget_usd"`
+	BudgetTokens   int64    `json:"budget_tokens"`
 }
 
 // CreateOutput is create_session's answer.
@@ -72,6 +74,10 @@ Returns the session; with wait, its result (text, cost, turns, duration) and exi
 				mcp.Description("Let the session's own Claude Code start at most this many child sessions with these same tools (default 0: none). Its children are capped by it: depth, count, egress, images and limits.")),
 			mcp.WithArray("spawn_images", mcp.WithStringItems(mcp.MaxLength(255)), mcp.MaxItems(16),
 				mcp.Description("Images the session's children may run besides its own (needs spawn).")),
+			mcp.WithNumber("budget_usd", mcp.Min(0),
+				mcp.Description("Stop the session's requests to Anthropic once it, with its children, has spent this many US dollars (default: no cap). Only the user can raise it.")),
+			mcp.WithNumber("budget_tokens", mcp.Min(0),
+				mcp.Description("Stop the session's requests once it, with its children, has used this many tokens: input, output and cache together (default: no cap).")),
 			mcp.WithBoolean("wait",
 				mcp.Description("Wait for a print session to finish and return its result (default true for print; interactive sessions cannot be waited for).")),
 			mcp.WithInteger("timeout_seconds", mcp.Min(1), mcp.Max(maxWaitSeconds), mcp.DefaultNumber(defaultWaitSeconds),
@@ -126,7 +132,8 @@ func (t *tools) handleCreate(ctx context.Context, req mcp.CallToolRequest) (any,
 		return nil, inputErr("name: %v", err)
 	}
 	o := session.Options{Name: name, Prompt: a.Prompt, Mode: mode, Image: a.Image, Workdir: a.Workdir, From: a.From,
-		Egress: session.Egress{Mode: session.EgressMode(a.Egress), Allow: a.Allow}, Spawn: a.Spawn, SpawnImages: a.SpawnImages}
+		Egress: session.Egress{Mode: session.EgressMode(a.Egress), Allow: a.Allow}, Spawn: a.Spawn, SpawnImages: a.SpawnImages,
+		Budget: session.Budget{USD: a.BudgetUSD, Tokens: a.BudgetTokens}}
 
 	progress := newProgress(ctx, req)
 	s, err := t.c.CreateWithProgress(ctx, o, progress.send)

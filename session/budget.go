@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +13,15 @@ import (
 // ErrBudgetSpent: a session's budget, or the day's across sessions, is
 // spent. The proxy refuses the session's next Messages request with it.
 var ErrBudgetSpent = errors.New("budget spent")
+
+// spentError is ErrBudgetSpent with a message of its own: the proxy sends
+// it to Claude Code as it is, so it starts with "clauderon:".
+type spentError struct{ msg string }
+
+func (e spentError) Error() string        { return e.msg }
+func (e spentError) Is(target error) bool { return target == ErrBudgetSpent }
+
+func spent(format string, args ...any) error { return spentError{fmt.Sprintf(format, args...)} }
 
 // chainLocked is name and its ancestors, nearest first, as far as they
 // are still known. Call with mu held.
@@ -40,11 +50,27 @@ func (m *Manager) RecordUsage(name, model string, t Tokens) {
 	if err := m.usage.add(chain, model, t); err != nil {
 		m.log.Error("cannot save usage", "session", name, "err", err)
 	}
+	m.usageChanged(chain...)
+}
+
+// usageChanged wakes every Wait and tells the event stream the new usage
+// of each of names.
+func (m *Manager) usageChanged(names ...string) {
+	m.mu.Lock()
 	m.notify()
+	m.mu.Unlock()
+	for _, n := range names {
+		if b, err := json.Marshal(m.usage.usage(n)); err == nil {
+			m.Publish(Event{Kind: EventUsage, Name: n, Usage: b})
+		}
+	}
 }
 
 // Tokens is a count of Messages API tokens.
 type Tokens = api.Tokens
+
+// Budget caps a session's spending.
+type Budget = api.Budget
 
 // CheckBudget says why session name may send no more Messages requests:
 // its budget, an ancestor's (which its usage counts against), or the day's
@@ -63,17 +89,17 @@ func (m *Manager) CheckBudget(name string) error {
 			of = fmt.Sprintf(" (which its child %s counts against)", name)
 		}
 		if b := u.Budget.USD; b > 0 && u.TreeCostUSD >= b {
-			return fmt.Errorf("%w: clauderon: session %s's budget of %s%s is spent (%s used); raise it with `clauderon budget %s %s`",
-				ErrBudgetSpent, who, usd(b), of, usd(u.TreeCostUSD), who, strconv.FormatFloat(math.Ceil((u.TreeCostUSD+b)*100)/100, 'f', 2, 64))
+			return spent("clauderon: session %s's budget of %s%s is spent (%s used); raise it with `clauderon budget %s %s`",
+				who, usd(b), of, usd(u.TreeCostUSD), who, strconv.FormatFloat(math.Ceil((u.TreeCostUSD+b)*100)/100, 'f', 2, 64))
 		}
 		if b := u.Budget.Tokens; b > 0 && u.TreeTokens >= b {
-			return fmt.Errorf("%w: clauderon: session %s's budget of %d tokens%s is spent (%d used); raise it with `clauderon budget %s --tokens %d`",
-				ErrBudgetSpent, who, b, of, u.TreeTokens, who, max(2*b, u.TreeTokens+b))
+			return spent("clauderon: session %s's budget of %d tokens%s is spent (%d used); raise it with `clauderon budget %s --tokens %d`",
+				who, b, of, u.TreeTokens, who, max(2*b, u.TreeTokens+b))
 		}
 	}
-	if spent, cap := m.SpentToday(); cap > 0 && spent >= cap {
-		return fmt.Errorf("%w: clauderon: today's budget of %s across all sessions is spent (%s used); raise budget.daily_usd in config.json and restart the daemon",
-			ErrBudgetSpent, usd(cap), usd(spent))
+	if used, cap := m.SpentToday(); cap > 0 && used >= cap {
+		return spent("clauderon: today's budget of %s across all sessions is spent (%s used); raise budget.daily_usd in config.json and restart the daemon",
+			usd(cap), usd(used))
 	}
 	return nil
 }
@@ -118,7 +144,7 @@ func (m *Manager) SetBudget(name string, b api.SetBudget) (Session, error) {
 	if err != nil {
 		return Session{}, fmt.Errorf("cannot save the budget: %w", err)
 	}
-	m.notify()
+	m.usageChanged(name)
 	return m.Get(name)
 }
 

@@ -15,10 +15,20 @@ import (
 )
 
 // DefaultPrices are Anthropic's list prices (USD per million tokens) for
-// current Claude models; config.json's prices add to and override them. A
+// current Claude models, as Claude Code's own cost table has them (5-minute
+// cache writes); config.json's prices add to and override them. A
 // model is priced by the longest key it starts with, so a dated model name
 // (claude-sonnet-4-5-20250929) takes its family's price.
 var DefaultPrices = map[string]api.Price{
+	"claude-fable-5":    {Input: 10, Output: 50, CacheWrite: 12.5, CacheRead: 1},
+	"claude-mythos-5":   {Input: 10, Output: 50, CacheWrite: 12.5, CacheRead: 1},
+	"claude-opus-4-8":   {Input: 5, Output: 25, CacheWrite: 6.25, CacheRead: 0.50},
+	"claude-opus-4-7":   {Input: 5, Output: 25, CacheWrite: 6.25, CacheRead: 0.50},
+	"claude-opus-4-6":   {Input: 5, Output: 25, CacheWrite: 6.25, CacheRead: 0.50},
+	"claude-opus-4-0":   {Input: 15, Output: 75, CacheWrite: 18.75, CacheRead: 1.50},
+	"claude-sonnet-5":   {Input: 3, Output: 15, CacheWrite: 3.75, CacheRead: 0.30},
+	"claude-sonnet-4-6": {Input: 3, Output: 15, CacheWrite: 3.75, CacheRead: 0.30},
+	"claude-sonnet-4-0": {Input: 3, Output: 15, CacheWrite: 3.75, CacheRead: 0.30},
 	"claude-opus-4-5":   {Input: 5, Output: 25, CacheWrite: 6.25, CacheRead: 0.50},
 	"claude-opus-4-1":   {Input: 15, Output: 75, CacheWrite: 18.75, CacheRead: 1.50},
 	"claude-opus-4":     {Input: 15, Output: 75, CacheWrite: 18.75, CacheRead: 1.50},
@@ -129,6 +139,9 @@ func (l *ledger) todayLocked() (string, map[string]api.Tokens) {
 
 // start gives a new session an empty ledger with budget b.
 func (l *ledger) start(name string, b api.Budget) error {
+	if b.USD < 0 || b.Tokens < 0 {
+		return Errorf(ErrInvalid, "a budget cannot be negative")
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := &ledgerEntry{Models: map[string]api.Tokens{}, Tree: map[string]api.Tokens{}, Budget: b}
