@@ -185,3 +185,49 @@ func TestBudgetRefusesMessages(t *testing.T) {
 		t.Errorf("after the budget was raised: %d %s", resp.StatusCode, b)
 	}
 }
+
+// A request that was streaming when its budget ran out finishes; the
+// next one is refused.
+func TestBudgetLetsStreamsFinish(t *testing.T) {
+	var mu sync.Mutex
+	spent := false
+	h := newHarness(t, canaryOAuth, func(c *Config) {
+		c.Budget = func(string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if spent {
+				return errors.New("clauderon: spent")
+			}
+			return nil
+		}
+	})
+	gate := make(chan struct{})
+	h.fake.EventGate = gate
+	t.Cleanup(func() { close(gate) })
+	body := `{"model":"m","stream":true,"max_tokens":5,"messages":[]}`
+	resp, err := h.defaultClient().Do(newRequest(t, "POST", "https://api.anthropic.com/v1/messages", strings.NewReader(body), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	if ev, err := readEvent(r); err != nil || ev != "message_start" {
+		t.Fatalf("first event %q, %v", ev, err)
+	}
+	mu.Lock()
+	spent = true
+	mu.Unlock()
+	for {
+		gate <- struct{}{}
+		ev, err := readEvent(r)
+		if err != nil {
+			t.Fatalf("the stream broke after the budget ran out: %v", err)
+		}
+		if ev == "message_stop" {
+			break
+		}
+	}
+	if resp, _ := do(t, h.defaultClient(), newRequest(t, "POST", "https://api.anthropic.com/v1/messages", strings.NewReader(body), nil)); resp.StatusCode != http.StatusPaymentRequired {
+		t.Errorf("the next request: %d, want 402", resp.StatusCode)
+	}
+}
