@@ -107,6 +107,8 @@ type Session struct {
 	Spawned int `json:"spawned,omitempty"`
 	// SpawnImages are images its children may run besides its own.
 	SpawnImages []string `json:"spawn_images,omitempty"`
+	// Activity is what its agent is doing; computed when read, never stored.
+	Activity *Activity `json:"activity,omitempty"`
 }
 
 // Changes summarises a workspace's work for `list`.

@@ -151,8 +151,10 @@ var (
 // status maps an error to its HTTP status: the one place that does.
 func status(err error) int {
 	switch {
-	case errors.Is(err, errBrowser), errors.Is(err, session.ErrCap):
+	case errors.Is(err, errBrowser), errors.Is(err, session.ErrCap), errors.Is(err, errNoSpawn):
 		return http.StatusForbidden
+	case errors.Is(err, session.ErrRateLimited):
+		return http.StatusTooManyRequests
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, errNoRoute), errors.Is(err, session.ErrNotFound),
@@ -188,7 +190,8 @@ func code(err error) string {
 		{errBody, api.CodeInvalid}, {session.ErrInvalid, api.CodeInvalid}, {secret.ErrBadToken, api.CodeInvalid}, {secret.ErrTooBig, api.CodeInvalid},
 		{session.ErrExists, api.CodeExists}, {session.ErrState, api.CodeState},
 		{session.ErrConflict, api.CodeConflict}, {session.ErrUnlanded, api.CodeUnlanded},
-		{session.ErrImage, api.CodeImage}, {session.ErrEngine, api.CodeEngine}, {session.ErrCap, api.CodeCap},
+		{session.ErrImage, api.CodeImage}, {session.ErrEngine, api.CodeEngine}, {session.ErrCap, api.CodeCap}, {errNoSpawn, api.CodeCap},
+		{session.ErrRateLimited, api.CodeUnavailable},
 		{session.ErrClosed, api.CodeUnavailable}, {session.ErrUnavailable, api.CodeUnavailable},
 		{secret.ErrKeychainUnavailable, api.CodeKeychain}, {errFixedSource, api.CodeUnavailable},
 	} {

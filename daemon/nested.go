@@ -40,9 +40,30 @@ func (n *nestedMCP) start(ctx context.Context) {
 	n.ctx = ctx
 }
 
-// handler is session name's MCP endpoint, or nil when it may not spawn
-// (or no longer may: its servers are dropped then).
+// handler is what session name is served at proxy.InternalHost: /hook
+// for every gateway session (hook.go), and /mcp for one that may spawn;
+// nil for a session of neither kind.
 func (n *nestedMCP) handler(name string) http.Handler {
+	hook := n.d.sessions.GatewayOnly(name)
+	if !hook {
+		return n.mcpHandler(name)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == hookPath {
+			n.d.serveHook(name, w, r)
+			return
+		}
+		if h := n.mcpHandler(name); h != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		writeError(w, errNoSpawn)
+	})
+}
+
+// mcpHandler is session name's MCP endpoint, or nil when it may not spawn
+// (or no longer may: its servers are dropped then).
+func (n *nestedMCP) mcpHandler(name string) http.Handler {
 	ok := n.d.sessions.CanSpawn(name)
 	n.mu.Lock()
 	defer n.mu.Unlock()

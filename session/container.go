@@ -185,6 +185,7 @@ func (c ContainerConfig) spec(r record, sec Secret, homeID, claudeJSON, sockDir 
 	}
 	if r.Gateway {
 		c.WithGateway(&spec, sockDir)
+		spec.Mounts = append(spec.Mounts, hookSettingsMount(filepath.Dir(claudeJSON)))
 	}
 	return spec
 }

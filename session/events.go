@@ -116,7 +116,9 @@ func (m *Manager) Subscribe(o SubscribeOptions) *Subscription {
 	defer m.mu.Unlock()
 	snap := make([]Session, 0, len(m.sessions))
 	for _, r := range m.sessions {
-		snap = append(snap, r.Session)
+		s := r.Session
+		s.Activity = m.activityLocked(r)
+		snap = append(snap, s)
 	}
 	sort.Slice(snap, func(i, j int) bool { return snap[i].Name < snap[j].Name })
 	f := &m.events
@@ -181,6 +183,7 @@ func (m *Manager) publishSessionLocked(r *record) {
 		kind = EventCreated
 	}
 	s := r.Session
+	s.Activity = m.activityLocked(r)
 	m.events.publish(Event{Kind: kind, Name: r.Name, Session: &s})
 }
 

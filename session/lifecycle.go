@@ -160,6 +160,12 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 		removeAll()
 		return Session{}, fmt.Errorf("cannot write the session's claude.json: %w", err)
 	}
+	if r.Gateway {
+		if err := writeHookSettings(m.st.sessionDir(o.Name)); err != nil {
+			removeAll()
+			return Session{}, fmt.Errorf("cannot write the session's hook settings: %w", err)
+		}
+	}
 	if err := m.usage.start(o.Name, o.Budget); err != nil {
 		removeAll()
 		return Session{}, fmt.Errorf("cannot write the session's budget: %w", err)

@@ -85,6 +85,8 @@ type Manager struct {
 	// pending counts each parent's children being created.
 	pending map[string]int
 	changed chan struct{} // closed and replaced on every change
+	// activity is what each running session's hooks reported (activity.go).
+	activity map[string]*activity
 	// events is the stream of changes (events.go); announced holds the
 	// sessions a created event was published for.
 	events    feed
@@ -174,6 +176,7 @@ func (m *Manager) notify() {
 func (m *Manager) forgetLocked(name string) {
 	m.publishRemovedLocked(name, m.sessions[name])
 	delete(m.sessions, name)
+	delete(m.activity, name)
 	m.epoch++
 	if m.reconciling > 0 {
 		m.tombs[name] = m.epoch
@@ -188,6 +191,7 @@ func (m *Manager) saveLocked(r *record) {
 	if err := m.st.save(*r); err != nil {
 		m.log.Error("cannot save session state", "session", r.Name, "err", err)
 	}
+	m.resetActivityLocked(r)
 	m.authorizeLocked(r)
 	m.publishSessionLocked(r)
 	m.notify()
@@ -230,6 +234,7 @@ func (m *Manager) Get(name string) (Session, error) {
 	var s Session
 	if ok {
 		s = r.Session
+		s.Activity = m.activityLocked(r)
 	}
 	m.mu.Unlock()
 	if !ok {
@@ -243,7 +248,9 @@ func (m *Manager) List() []Session {
 	m.mu.Lock()
 	out := make([]Session, 0, len(m.sessions))
 	for _, r := range m.sessions {
-		out = append(out, r.Session)
+		s := r.Session
+		s.Activity = m.activityLocked(r)
+		out = append(out, s)
 	}
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
