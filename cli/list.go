@@ -50,12 +50,13 @@ func renderList(w io.Writer, l api.SessionList, now time.Time, color bool) error
 	if len(l.Sessions) == 0 {
 		fmt.Fprintln(w, "no sessions; create one with: clauderon create --name NAME --prompt PROMPT")
 	} else {
-		rows := [][]cell{{{text: "NAME"}, {text: "STATUS"}, {text: "MODE"}, {text: "IMAGE"}, {text: "CREATED"}, {text: "CHANGES"}, {text: "COST"}, {text: "PROMPT"}}}
+		rows := [][]cell{{{text: "NAME"}, {text: "STATUS"}, {text: "ACTIVITY"}, {text: "MODE"}, {text: "IMAGE"}, {text: "CREATED"}, {text: "CHANGES"}, {text: "COST"}, {text: "PROMPT"}}}
 		for _, t := range tree(l.Sessions) {
 			s := t.s
 			rows = append(rows, []cell{
 				{text: t.indent + s.Name},
 				{text: printable(statusText(s)), color: statusColor(s)},
+				{text: printable(activityText(s))},
 				{text: string(s.Mode)},
 				{text: printable(s.Image)},
 				{text: ago(s.CreatedAt, now)},
