@@ -92,6 +92,9 @@ func TestCreatePrintWait(t *testing.T) {
 			if s.Result == nil || s.Result.Text != "echo: say hi" || s.Result.NumTurns != 1 || s.Result.CostUSD != 0.0123 || s.Result.DurationMS != 42 {
 				t.Errorf("result %+v", s.Result)
 			}
+			if s.Activity == nil || s.Activity.State != "exited" {
+				t.Errorf("activity %+v, want the ended session's status", s.Activity)
+			}
 			var msgs []string
 			for _, n := range e.notifications(string(mcp.MethodNotificationProgress)) {
 				if n.Params.AdditionalFields["progressToken"] != "tok-1" {

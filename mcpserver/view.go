@@ -3,31 +3,35 @@ package mcpserver
 import (
 	"time"
 
+	"github.com/clauderon/clauderon/api"
+
 	"github.com/clauderon/clauderon/session"
 )
 
 // SessionView is a session as the tools return it: what a caller needs to
 // decide its next step, without the daemon's bookkeeping.
 type SessionView struct {
-	Name       string     `json:"name" jsonschema:"the session's name, which every other tool takes"`
-	Status     string     `json:"status" jsonschema:"creating, running, exited, stopped (by a user or stop_session), failed or deleted"`
-	Mode       string     `json:"mode" jsonschema:"print (runs the prompt once) or interactive"`
-	Image      string     `json:"image"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	ExitCode   *int       `json:"exit_code,omitempty" jsonschema:"the container's exit code, once it exited"`
-	Reason     string     `json:"reason,omitempty" jsonschema:"why the session failed"`
-	Warning    string     `json:"warning,omitempty"`
-	Result     *Result    `json:"result,omitempty" jsonschema:"a print session's answer, once it finished"`
-	Workspace  *Workspace `json:"workspace,omitempty" jsonschema:"the copy of a host directory the session works on"`
-	Changes    *Changes   `json:"changes,omitempty" jsonschema:"what the workspace holds that was never landed"`
-	Egress     string     `json:"egress,omitempty" jsonschema:"the egress mode: open, balanced or locked"`
-	Allow      []string   `json:"allow,omitempty" jsonschema:"hosts the session may also reach"`
-	Parent     string     `json:"parent,omitempty" jsonschema:"the session that started this one"`
-	Spawn      int        `json:"spawn,omitempty" jsonschema:"how many children this session may start"`
-	Spawned    int        `json:"spawned,omitempty" jsonschema:"how many children it has started, removed ones included"`
-	Turns      int        `json:"turns,omitempty" jsonschema:"how many turns a print session has run: 1, and one more per continue_session; result is the last one's"`
+	Name       string        `json:"name" jsonschema:"the session's name, which every other tool takes"`
+	Status     string        `json:"status" jsonschema:"creating, running, exited, stopped (by a user or stop_session), failed or deleted"`
+	Mode       string        `json:"mode" jsonschema:"print (runs the prompt once) or interactive"`
+	Image      string        `json:"image"`
+	CreatedAt  time.Time     `json:"created_at"`
+	StartedAt  *time.Time    `json:"started_at,omitempty"`
+	FinishedAt *time.Time    `json:"finished_at,omitempty"`
+	ExitCode   *int          `json:"exit_code,omitempty" jsonschema:"the container's exit code, once it exited"`
+	Reason     string        `json:"reason,omitempty" jsonschema:"why the session failed"`
+	Warning    string        `json:"warning,omitempty"`
+	Result     *Result       `json:"result,omitempty" jsonschema:"a print session's answer, once it finished"`
+	Workspace  *Workspace    `json:"workspace,omitempty" jsonschema:"the copy of a host directory the session works on"`
+	Changes    *Changes      `json:"changes,omitempty" jsonschema:"what the workspace holds that was never landed"`
+	Egress     string        `json:"egress,omitempty" jsonschema:"the egress mode: open, balanced or locked"`
+	Allow      []string      `json:"allow,omitempty" jsonschema:"hosts the session may also reach"`
+	Parent     string        `json:"parent,omitempty" jsonschema:"the session that started this one"`
+	Spawn      int           `json:"spawn,omitempty" jsonschema:"how many children this session may start"`
+	Spawned    int           `json:"spawned,omitempty" jsonschema:"how many children it has started, removed ones included"`
+	Turns      int           `json:"turns,omitempty" jsonschema:"how many turns a print session has run: 1, and one more per continue_session; result is the last one's"`
+	Activity   *api.Activity `json:"activity,omitempty" jsonschema:"what the session's agent is doing: working (with its tool), waiting_for_input, waiting_for_permission, idle; known is false when its hooks never reported"`
+	Usage      *api.Usage    `json:"usage,omitempty" jsonschema:"the tokens its Messages requests used, their cost in USD (cost_known false when a model has no price) and its budget"`
 }
 
 // Result is a print session's outcome.
@@ -61,6 +65,7 @@ func viewOf(s session.Session) SessionView {
 		Name: s.Name, Status: string(s.Status), Mode: string(s.Mode), Image: s.Image, CreatedAt: s.CreatedAt,
 		ExitCode: s.ExitCode, Reason: s.Reason, Warning: s.Warning, Egress: string(s.Egress.Mode), Allow: s.Egress.Allow,
 		Parent: s.Parent, Spawn: s.Spawn, Spawned: s.Spawned, Turns: s.Turns,
+		Activity: s.Activity, Usage: s.Usage,
 	}
 	if !s.StartedAt.IsZero() {
 		t := s.StartedAt

@@ -220,7 +220,9 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 		m.saveLocked(r)
 	}
 	m.log.Info("session created", "session", o.Name, "mode", o.Mode, "image", o.Image, "container", id)
-	return r.Session, nil
+	s := r.Session
+	s.Activity = m.activityLocked(r)
+	return s, nil
 }
 
 // Stop stops a session's container; the session becomes exited.

@@ -311,6 +311,7 @@ func (m *Manager) Wait(ctx context.Context, name string) (Session, error) {
 		var s Session
 		if ok {
 			s = r.Session
+			s.Activity = m.activityLocked(r)
 		}
 		m.mu.Unlock()
 		if !ok {
