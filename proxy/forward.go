@@ -15,13 +15,13 @@ import (
 // inject sends one request to an intercepted host with the real credential
 // in place of the client's, streaming both bodies.
 func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, e *AuditEntry, rule Rule) {
-	if metered(r) {
-		if p.budget != nil {
-			if err := p.budget(e.Session); err != nil {
-				p.fail(w, e, fmt.Errorf("%w: %w", ErrBudget, err))
-				return
-			}
+	if p.budget != nil && spends(r) {
+		if err := p.budget(e.Session); err != nil {
+			p.fail(w, e, fmt.Errorf("%w: %w", ErrBudget, err))
+			return
 		}
+	}
+	if metered(r) {
 		if p.usage != nil {
 			m := &usageMeter{ResponseWriter: w}
 			w = m

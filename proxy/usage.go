@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"path"
 	"strings"
 )
 
@@ -205,7 +206,26 @@ func (m *usageMeter) result() (Usage, bool) {
 	return m.usage, m.seen
 }
 
-// metered reports whether r is a request whose answer's usage is counted.
+// metered reports whether r is a request whose answer's usage is counted:
+// a Messages request, its path as the upstream may read it ("//v1/messages",
+// "/v1/./messages/" too), so no spelling of it goes uncounted.
 func metered(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.URL.Path == "/v1/messages"
+	return r.Method == http.MethodPost && apiPath(r) == "/v1/messages"
+}
+
+// spends reports whether r may cost the user money, and so is refused once
+// a budget is spent: anything but a read or a token count (Messages under
+// any spelling, its batches, older completion endpoints, what comes next).
+func spends(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return apiPath(r) != "/v1/messages/count_tokens"
+}
+
+// apiPath is r's path cleaned as a lenient server would read it.
+func apiPath(r *http.Request) string {
+	p := path.Clean("/" + r.URL.Path)
+	return strings.TrimSuffix(p, "/")
 }

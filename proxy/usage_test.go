@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -178,11 +179,41 @@ func TestBudgetRefusesMessages(t *testing.T) {
 	if resp, _ := do(t, h.defaultClient(), newRequest(t, "POST", "https://api.anthropic.com/v1/messages/count_tokens", strings.NewReader(body), nil)); resp.StatusCode != 200 {
 		t.Errorf("count_tokens: %d", resp.StatusCode)
 	}
+	// Another spelling of Messages, or another endpoint that spends, is
+	// refused too: the upstream may read it as Messages.
+	before := len(h.fake.Requests())
+	for _, p := range []string{"/v1/messages/", "//v1/messages", "/v1/./messages", "/v1/messages/batches", "/v1/complete"} {
+		if resp, _ := do(t, h.defaultClient(), newRequest(t, "POST", "https://api.anthropic.com"+p, strings.NewReader(body), nil)); resp.StatusCode != http.StatusPaymentRequired {
+			t.Errorf("POST %s with the budget spent: %d, want 402", p, resp.StatusCode)
+		}
+	}
+	if n := len(h.fake.Requests()) - before; n != 0 {
+		t.Errorf("the upstream saw %d requests of other spellings", n)
+	}
 	mu.Lock()
 	refuse = false
 	mu.Unlock()
 	if resp, b := do(t, h.defaultClient(), newRequest(t, "POST", "https://api.anthropic.com/v1/messages", strings.NewReader(body), nil)); resp.StatusCode != 200 {
 		t.Errorf("after the budget was raised: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestUsageOfOtherSpellings: a Messages request spelled as a lenient
+// server reads it is counted too.
+func TestUsageOfOtherSpellings(t *testing.T) {
+	for _, p := range []string{"/v1/messages", "/v1/messages/", "//v1/messages", "/v1/./messages"} {
+		r := httptest.NewRequest("POST", "https://api.anthropic.com"+p, nil)
+		if !metered(r) {
+			t.Errorf("POST %s is not metered", p)
+		}
+	}
+	for _, p := range []string{"/v1/messages/count_tokens", "/v1/models"} {
+		if r := httptest.NewRequest("POST", "https://api.anthropic.com"+p, nil); metered(r) {
+			t.Errorf("POST %s is metered", p)
+		}
+	}
+	if r := httptest.NewRequest("GET", "https://api.anthropic.com/v1/messages", nil); metered(r) || spends(r) {
+		t.Error("a GET is metered or spends")
 	}
 }
 
