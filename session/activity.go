@@ -12,9 +12,11 @@ import (
 // A session's activity is what its agent is doing. Claude Code's hooks in
 // the container report it (hooks.go configures them; `clauderon hook`
 // sends each event to http://clauderon.internal/hook through the session's
-// own proxy credential), and the manager keeps the latest in memory only:
-// it is dropped whenever the session's status changes, and a session whose
-// hooks never reported shows what the engine says, as unknown.
+// own proxy credential), and the manager keeps the latest, in memory and in
+// the session's activity file, so a daemon that restarts still shows who
+// waits for input. It is dropped whenever the session's status changes,
+// and a session whose hooks never reported shows what the engine says, as
+// unknown.
 
 // ErrRateLimited: a session reports its hooks faster than it may.
 var ErrRateLimited = errors.New("too many requests")
@@ -80,6 +82,9 @@ func (m *Manager) ReportHook(name string, h api.HookReport) error {
 		return nil
 	}
 	a.state, a.tool, a.since, a.known = state, tool, now, true
+	if err := m.st.saveActivity(name, savedActivity{State: state, Tool: tool, Since: now, Run: r.StartedAt}); err != nil {
+		m.log.Warn("cannot save activity", "session", name, "err", err)
+	}
 	m.publishActivityLocked(r)
 	m.notify()
 	return nil
@@ -139,7 +144,40 @@ func (m *Manager) activityLocked(r *record) *api.Activity {
 func (m *Manager) resetActivityLocked(r *record) {
 	if r.Status != StatusRunning {
 		delete(m.activity, r.Name)
+		m.st.removeActivity(r.Name)
 	}
+}
+
+// savedActivity is the activity file: the hooks' latest state, and the
+// start of the run that reported it, so a file left from an earlier run
+// (the container restarted while the daemon was down) is not believed.
+type savedActivity struct {
+	State api.ActivityState `json:"state"`
+	Tool  string            `json:"tool,omitempty"`
+	Since time.Time         `json:"since"`
+	Run   time.Time         `json:"run_started_at"`
+}
+
+// loadActivityLocked restores what r's hooks reported before the daemon
+// restarted, if it is of r's current run. Call with mu held.
+func (m *Manager) loadActivityLocked(r *record) {
+	a, ok := m.st.loadActivity(r.Name)
+	if !ok || r.Status != StatusRunning || !a.Run.Equal(r.StartedAt) {
+		return
+	}
+	if a.Tool != "" && !toolNameRE.MatchString(a.Tool) {
+		return // this daemon wrote it checked: one that fails is damaged
+	}
+	switch a.State {
+	case api.ActivityIdle, api.ActivityWorking, api.ActivityWaitingInput, api.ActivityWaitingPerm:
+	default:
+		return
+	}
+	if m.activity == nil {
+		m.activity = map[string]*activity{}
+	}
+	now := m.cfg.Now()
+	m.activity[r.Name] = &activity{state: a.State, tool: a.Tool, since: a.Since, known: true, tokens: hookBurst, filled: now}
 }
 
 // publishActivityLocked sends r's activity to the event stream, as the

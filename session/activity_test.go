@@ -42,7 +42,8 @@ func activityOf(t *testing.T, m *Manager, name string) api.Activity {
 
 // TestActivityFromHooks: each hook event moves the state; a session whose
 // hooks never reported has the engine's state and says it is unknown; a
-// lifecycle change forgets what the hooks said; nothing of it is stored.
+// lifecycle change forgets what the hooks said; it is never in the state
+// file.
 func TestActivityFromHooks(t *testing.T) {
 	h := newGatewayHarness(t, time.Now)
 	h.run(t)
@@ -80,9 +81,12 @@ func TestActivityFromHooks(t *testing.T) {
 	if l := h.m.List(); len(l) != 1 || l[0].Activity == nil || l[0].Activity.State != api.ActivityIdle {
 		t.Errorf("list: %+v", l)
 	}
-	b, err := os.ReadFile(filepath.Join(h.home, "sessions", "a", "state.json"))
-	if err == nil && strings.Contains(string(b), "activity") {
-		t.Errorf("the activity was stored: %s", b)
+	b, err := os.ReadFile(filepath.Join(h.home, "sessions", "a", stateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "idle") || strings.Contains(string(b), "Bash") {
+		t.Errorf("the activity is in the state file: %s", b)
 	}
 	h.be.exit(s.ContainerID, 0)
 	if _, err := h.m.Wait(context.Background(), "a"); err != nil {
@@ -93,6 +97,79 @@ func TestActivityFromHooks(t *testing.T) {
 	}
 	if err := h.m.ReportHook("a", api.HookReport{Event: "Stop"}); !errors.Is(err, ErrState) {
 		t.Errorf("a hook of an exited session: %v; want ErrState", err)
+	}
+}
+
+// TestActivitySurvivesRestart: a daemon that restarts still shows what the
+// hooks last said (who waits for input), unless the file is of an earlier
+// run or damaged; once the session ends the file is gone.
+func TestActivitySurvivesRestart(t *testing.T) {
+	h := newGatewayHarness(t, time.Now)
+	h.run(t)
+	s, err := h.m.Create(context.Background(), Options{Name: "a", Prompt: "hi", Mode: ModeInteractive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.ReportHook("a", api.HookReport{Event: "PreToolUse", Tool: "Bash"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.ReportHook("a", api.HookReport{Event: "Stop"}); err != nil {
+		t.Fatal(err)
+	}
+	reopen := func() *Manager {
+		t.Helper()
+		m, err := Open(Config{Home: h.home, Backend: h.be, Auth: h.auth, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
+			Container: ContainerConfig{Gateway: &fakeGateway{open: map[string]int{}}, CAFile: "/ca.pem", BundleFile: "/bundle.pem"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Reconcile(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := reopen()
+	if a := activityOf(t, m, "a"); a.State != api.ActivityWaitingInput || !a.Known || a.Source != api.ActivityFromHooks {
+		t.Errorf("after a restart: %+v; want waiting_for_input from the hooks", a)
+	}
+	// The hooks of the new daemon go on from there.
+	if err := m.ReportHook("a", api.HookReport{Event: "UserPromptSubmit"}); err != nil {
+		t.Fatal(err)
+	}
+	if a := activityOf(t, reopen(), "a"); a.State != api.ActivityWorking {
+		t.Errorf("after a report and another restart: %+v; want working", a)
+	}
+
+	file := filepath.Join(h.home, "sessions", "a", activityFile)
+	for _, tc := range []struct{ name, body string }{
+		{"an earlier run", `{"state":"waiting_for_input","since":"2026-01-01T00:00:00Z","run_started_at":"2001-01-01T00:00:00Z"}`},
+		{"a damaged file", `{"state":`},
+		{"an unknown state", `{"state":"exited","since":"2026-01-01T00:00:00Z","run_started_at":"` + s.StartedAt.Format(time.RFC3339Nano) + `"}`},
+		{"a bad tool", `{"state":"working","tool":"Bash\u001b[2J","since":"2026-01-01T00:00:00Z","run_started_at":"` + s.StartedAt.Format(time.RFC3339Nano) + `"}`},
+	} {
+		if err := os.WriteFile(file, []byte(tc.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if a := activityOf(t, reopen(), "a"); a.Known || a.Source != api.ActivityFromEngine {
+			t.Errorf("%s: %+v; want unknown, from the engine", tc.name, a)
+		}
+	}
+
+	// h.m follows the engine; its hooks' file goes with the run.
+	if err := h.m.ReportHook("a", api.HookReport{Event: "Stop"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Fatal(err)
+	}
+	h.be.exit(s.ContainerID, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := h.m.Wait(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the activity file outlived the run: %v", err)
 	}
 }
 

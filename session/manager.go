@@ -154,6 +154,7 @@ func Open(cfg Config) (*Manager, error) {
 		m.sessions[r.Name] = &r
 		m.announced[r.Name] = true // in every snapshot from the start
 		m.authorizeLocked(&r)
+		m.loadActivityLocked(&r)
 	}
 	return m, nil
 }

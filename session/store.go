@@ -37,7 +37,10 @@ type record struct {
 // store keeps one state file per session under <home>/sessions/<name>/.
 type store struct{ dir string }
 
-const stateFile = "session.json"
+const (
+	stateFile    = "session.json"
+	activityFile = "activity.json"
+)
 
 func (st store) sessionDir(name string) string { return filepath.Join(st.dir, name) }
 
@@ -91,4 +94,26 @@ func (st store) load() ([]record, []error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, errs
+}
+
+func (st store) saveActivity(name string, a savedActivity) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(st.sessionDir(name), activityFile), b, 0o600)
+}
+
+func (st store) removeActivity(name string) {
+	os.Remove(filepath.Join(st.sessionDir(name), activityFile))
+}
+
+// loadActivity reads name's activity file; a missing or damaged one is none.
+func (st store) loadActivity(name string) (savedActivity, bool) {
+	var a savedActivity
+	b, err := os.ReadFile(filepath.Join(st.sessionDir(name), activityFile))
+	if err != nil || json.Unmarshal(b, &a) != nil {
+		return savedActivity{}, false
+	}
+	return a, true
 }
