@@ -72,3 +72,17 @@ type SetBudget struct {
 	USD    *float64 `json:"usd,omitempty"`
 	Tokens *int64   `json:"tokens,omitempty"`
 }
+
+// DailyBudget is GET and PUT /budget: the day's cap across every session
+// (0 for none) and what today's Messages answers cost so far.
+type DailyBudget struct {
+	Day      string  `json:"day"`
+	USD      float64 `json:"usd"`
+	SpentUSD float64 `json:"spent_usd"`
+}
+
+// SetDailyBudget is the body of PUT /budget: the new daily cap in US
+// dollars; 0 removes it.
+type SetDailyBudget struct {
+	USD *float64 `json:"usd"`
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -18,23 +19,33 @@ func newBudgetCmd() *cobra.Command {
 	var (
 		asJSON bool
 		tokens int64
+		daily  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "budget NAME [USD]",
-		Short: "Change a session's budget, at once",
+		Use:   "budget NAME [USD] | budget --daily [USD]",
+		Short: "Change a session's budget, or the day's across sessions, at once",
 		Long: `Sets the session's budget in US dollars (USD), in tokens (--tokens N: input,
 output, cache writes and reads together), or both; 0 removes one. What the
 session's children spend counts against it. The proxy's next check sees the
 change: once a budget is spent, the session's next request to Anthropic gets
 an error naming it and this command, and requests already streaming finish.
-Only you can change a budget; a session cannot raise its own.`,
-		Args: cobra.RangeArgs(1, 2),
+Only you can change a budget; a session cannot raise its own.
+
+With --daily it shows, or sets, the day's budget in US dollars across every
+session (0 removes it); it is saved as budget.daily_usd in config.json.`,
+		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if daily {
+				return runDailyBudget(cmd, args, asJSON)
+			}
+			if len(args) == 0 {
+				return usageErrorf(cmd, "name the session: clauderon budget NAME USD (or --daily USD for the day's budget)")
+			}
 			var b api.SetBudget
 			if len(args) == 2 {
-				v, err := strconv.ParseFloat(strings.TrimPrefix(args[1], "$"), 64)
-				if err != nil || v < 0 {
-					return usageErrorf(cmd, "USD must be a number of dollars, such as 5 or 0.50, not %q", args[1])
+				v, err := parseUSD(cmd, args[1])
+				if err != nil {
+					return err
 				}
 				b.USD = &v
 			}
@@ -51,8 +62,53 @@ Only you can change a budget; a session cannot raise its own.`,
 		},
 	}
 	cmd.Flags().Int64Var(&tokens, "tokens", 0, "the budget in tokens (0 removes it)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the session as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the session (or the daily budget) as JSON")
+	cmd.Flags().BoolVar(&daily, "daily", false, "show or set the day's budget across sessions, in US dollars")
 	return cmd
+}
+
+// parseUSD reads a budget in dollars: 5, 0.50 or $5.
+func parseUSD(cmd *cobra.Command, s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimPrefix(s, "$"), 64)
+	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, usageErrorf(cmd, "USD must be a number of dollars, such as 5 or 0.50, not %q", s)
+	}
+	return v, nil
+}
+
+func runDailyBudget(cmd *cobra.Command, args []string, asJSON bool) error {
+	if len(args) > 1 || cmd.Flags().Changed("tokens") {
+		return usageErrorf(cmd, "the daily budget is in US dollars only: clauderon budget --daily USD")
+	}
+	var (
+		c   client.Client
+		b   api.DailyBudget
+		err error
+	)
+	if len(args) == 1 {
+		v, perr := parseUSD(cmd, args[0])
+		if perr != nil {
+			return perr
+		}
+		b, err = c.SetDailyBudget(cmd.Context(), v)
+	} else {
+		b, err = c.DailyBudget(cmd.Context())
+	}
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(b)
+	}
+	if b.USD == 0 {
+		fmt.Fprintf(w, "daily budget: none (%s spent on %s)\n", dollars(b.SpentUSD), b.Day)
+		return nil
+	}
+	fmt.Fprintf(w, "daily budget: %s across all sessions (%s spent on %s)\n", dollars(b.USD), dollars(b.SpentUSD), b.Day)
+	return nil
 }
 
 func runBudget(ctx context.Context, w io.Writer, name string, b api.SetBudget, asJSON bool) error {

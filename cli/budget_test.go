@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -38,5 +40,42 @@ func TestPrintUsage(t *testing.T) {
 	}
 	if strings.Contains(out, "\x1b") {
 		t.Errorf("printUsage printed an escape: %q", out)
+	}
+}
+
+// TestDailyBudgetCommand: budget --daily shows and sets the day's budget
+// through PUT /budget; wrong input is a usage error before any request.
+func TestDailyBudgetCommand(t *testing.T) {
+	var put []string
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v0/budget", answer(api.DailyBudget{Day: "2026-12-01", USD: 5, SpentUSD: 1.5}))
+	mux.HandleFunc("PUT /api/v0/budget", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		put = append(put, string(b))
+		answer(api.DailyBudget{Day: "2026-12-01", USD: 20, SpentUSD: 1.5})(w, r)
+	})
+	fakeDaemon(t, mux)
+	if out, errOut, code := runCLI(t, "budget", "--daily"); code != 0 || !strings.Contains(out, "daily budget: $5.00 across all sessions ($1.50 spent on 2026-12-01)") {
+		t.Errorf("budget --daily: %d %q %q", code, out, errOut)
+	}
+	if out, errOut, code := runCLI(t, "budget", "--daily", "$20"); code != 0 || !strings.Contains(out, "daily budget: $20.00") {
+		t.Errorf("budget --daily 20: %d %q %q", code, out, errOut)
+	}
+	if len(put) != 1 || !strings.Contains(put[0], `"usd":20`) {
+		t.Errorf("PUT bodies %q, want one with usd 20", put)
+	}
+	for _, args := range [][]string{
+		{"budget", "--daily", "-1"},
+		{"budget", "--daily", "lots"},
+		{"budget", "--daily", "1", "2"},
+		{"budget", "--daily", "--tokens", "5"},
+		{"budget"},
+	} {
+		if _, errOut, code := runCLI(t, args...); code != 2 || errOut == "" {
+			t.Errorf("%q: exit %d, stderr %q; want a usage error (2)", args, code, errOut)
+		}
+	}
+	if len(put) != 1 {
+		t.Errorf("a refused command reached the daemon: %q", put)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/clauderon/clauderon/internal/atomicfile"
 )
 
 // FileName is the settings file inside the home directory.
@@ -206,4 +208,46 @@ func Load(home string) (Config, error) {
 		return c, fmt.Errorf("%s: proxy.port %d is not a port number", path, c.Proxy.Port)
 	}
 	return c, nil
+}
+
+// SetDailyUSD writes budget.daily_usd into home/config.json (0 removes
+// it), keeping every other setting as it is.
+func SetDailyUSD(home string, usd float64) error {
+	path := filepath.Join(home, FileName)
+	doc := map[string]json.RawMessage{}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	budget := map[string]json.RawMessage{}
+	if raw, ok := doc["budget"]; ok {
+		if err := json.Unmarshal(raw, &budget); err != nil {
+			return fmt.Errorf("%s: budget: %w", path, err)
+		}
+	}
+	if usd > 0 {
+		v, err := json.Marshal(usd)
+		if err != nil {
+			return err
+		}
+		budget["daily_usd"] = v
+	} else {
+		delete(budget, "daily_usd")
+	}
+	raw, err := json.Marshal(budget)
+	if err != nil {
+		return err
+	}
+	doc["budget"] = raw
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, append(out, '\n'), 0o600)
 }

@@ -45,6 +45,8 @@ func (d *Daemon) routes() []route {
 		{"POST", "/sessions/{name}/egress", d.changeEgress},
 		{"POST", "/sessions/{name}/budget", d.setBudget},
 		{"GET", "/sessions/{name}/audit", d.sessionAudit},
+		{"GET", "/budget", d.getDailyBudget},
+		{"PUT", "/budget", d.putDailyBudget},
 		{"GET", "/events", d.events},
 		{"GET", "/doctor", d.doctor},
 		{"POST", "/images/build", d.buildImage},

@@ -67,6 +67,9 @@ type Daemon struct {
 	ca        *proxy.CA
 	sessions  *session.Manager
 	conf      config.Config
+	// dailyMu orders SetDailyBudget's file write and live change, so the
+	// file and the daemon agree after two at once.
+	dailyMu sync.Mutex
 
 	drain   chan struct{}
 	drained atomic.Bool

@@ -98,7 +98,7 @@ func (m *Manager) CheckBudget(name string) error {
 		}
 	}
 	if used, cap := m.SpentToday(); cap > 0 && used >= cap {
-		return spent("clauderon: today's budget of %s across all sessions is spent (%s used); raise budget.daily_usd in config.json and restart the daemon",
+		return spent("clauderon: today's budget of %s across all sessions is spent (%s used); raise it with `clauderon budget --daily USD`",
 			usd(cap), usd(used))
 	}
 	return nil
@@ -113,6 +113,31 @@ func (m *Manager) SpentToday() (usd, cap float64) {
 	_, today := l.todayLocked()
 	usd, _ = l.cost(today)
 	return usd, l.daily
+}
+
+// DailyBudget is the day's cap across sessions and what it spent.
+func (m *Manager) DailyBudget() api.DailyBudget {
+	l := m.usage
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	day, today := l.todayLocked()
+	usd, _ := l.cost(today)
+	return api.DailyBudget{Day: day, USD: l.daily, SpentUSD: usd}
+}
+
+// SetDailyBudget changes the day's cap across sessions at once; 0
+// removes it. The proxy's next check sees it.
+func (m *Manager) SetDailyBudget(usd float64) (api.DailyBudget, error) {
+	if usd < 0 || math.IsNaN(usd) || math.IsInf(usd, 0) {
+		return api.DailyBudget{}, Errorf(ErrInvalid, "a daily budget is a number of US dollars, 0 or more")
+	}
+	m.usage.mu.Lock()
+	m.usage.daily = usd
+	m.usage.mu.Unlock()
+	m.mu.Lock()
+	m.notify()
+	m.mu.Unlock()
+	return m.DailyBudget(), nil
 }
 
 // SetBudget changes session name's budget at once: the caps b sets, the
