@@ -74,7 +74,7 @@ func runMCP(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		return err
 	}
 	lg.Info("serving MCP over stdio", "daemon_pid", st.PID, "daemon_version", st.Version)
-	srv := mcpserver.New(mcpserver.Config{Client: &client.Client{}, Logger: lg, Version: daemon.Version})
+	srv := mcpserver.New(mcpserver.Config{Client: &client.Client{}, Logger: lg, Version: daemon.Version, Context: ctx})
 	stdio := server.NewStdioServer(srv)
 	stdio.SetErrorLogger(log.New(logf, "mcp-go: ", log.LstdFlags))
 	server.WithWorkerPoolSize(mcpWorkers)(stdio)

@@ -61,7 +61,7 @@ func (d *Daemon) serveMCP(ctx context.Context, fail func(error)) {
 	if d.mcpLn == nil {
 		return
 	}
-	srv := mcpserver.New(mcpserver.Config{Client: d.agentAPI(ctx), Logger: d.log.With("part", "mcp"), Version: Version})
+	srv := mcpserver.New(mcpserver.Config{Client: d.agentAPI(ctx), Logger: d.log.With("part", "mcp"), Version: Version, Context: ctx})
 	h := server.NewStreamableHTTPServer(srv, server.WithEndpointPath("/mcp"))
 	hs := &http.Server{
 		Handler:           mcpGuard(d.mcpPort, d.mcpToken, http.MaxBytesHandler(h, mcpMaxBody)),

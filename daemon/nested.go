@@ -88,7 +88,7 @@ func (n *nestedMCP) mcpHandler(name string) http.Handler {
 		}
 	}
 	ctx, stop := context.WithCancel(n.ctx)
-	srv := mcpserver.New(mcpserver.Config{Client: n.d.childAPI(ctx, name), Logger: n.d.log.With("part", "mcp", "parent", name), Version: Version})
+	srv := mcpserver.New(mcpserver.Config{Client: n.d.childAPI(ctx, name), Logger: n.d.log.With("part", "mcp", "parent", name), Version: Version, Context: ctx})
 	// Stateless: a container can send initialize after initialize, and
 	// none of them may leave state behind in the daemon. Host checks are
 	// the proxy's, which authenticated the caller; a loopback TCP listener
@@ -134,6 +134,9 @@ var childRoutes = map[string]bool{
 	"GET /sessions/{name}/diff":      true,
 	"GET /sessions/{name}/egress":    true,
 	"GET /sessions/{name}/audit":     true,
+	// Its own children's events only (forChildOf): what feeds its MCP
+	// server's resource subscriptions.
+	"GET /events": true,
 }
 
 // parentHeader carries, inside the daemon only, the session a request is

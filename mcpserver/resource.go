@@ -12,7 +12,7 @@ const sessionURIPrefix = "clauderon://sessions/"
 
 func sessionResource() mcp.ResourceTemplate {
 	return mcp.NewResourceTemplate(sessionURIPrefix+"{name}", "session",
-		mcp.WithTemplateDescription("A clauderon session as JSON: status, result, exit code and unlanded work (what get_session returns, without output)."),
+		mcp.WithTemplateDescription("A clauderon session as JSON: status, result, exit code and unlanded work (what get_session returns, without output). Subscribe to it to be notified when it is created, changes, reports activity or usage, or is removed."),
 		mcp.WithTemplateMIMEType("application/json"),
 	)
 }

@@ -26,6 +26,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Version is reported in the initialize answer.
 	Version string
+	// Context is the server's life: the daemon event watch that feeds
+	// resource subscriptions ends with it. Nil: the watch ends only when
+	// its last subscription goes.
+	Context context.Context
 }
 
 const instructions = `clauderon runs Claude Code in Docker containers that hold no real credential: a proxy on the host injects it.
@@ -34,18 +38,24 @@ Review its work with get_session_diff, bring it back as a git branch with land_s
 get_audit shows every request the session made through the proxy.`
 
 // New returns the MCP server of cfg's daemon, with every tool and the
-// session resources registered. Serve it over stdio with
+// session resources registered; a client may subscribe to a session's
+// resource. Serve it over stdio with
 // server.ServeStdio, or over HTTP with server.NewStreamableHTTPServer.
 func New(cfg Config) *server.MCPServer {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	subs := newSubscriptions(cfg.Client, log, cfg.Context)
 	s := server.NewMCPServer("clauderon", cfg.Version,
 		server.WithTitle("clauderon"),
 		server.WithInstructions(instructions),
 		server.WithToolCapabilities(false),
-		server.WithResourceCapabilities(false, false),
+		// Subscribe: a session's resource is notified when it changes
+		// (subscribe.go). No listChanged: resources/list holds no session
+		// (they are the template's), so it never changes.
+		server.WithResourceCapabilities(true, false),
+		server.WithHooks(subs.hooks()),
 		server.WithStrictInputSchemaDefault(),
 		server.WithOutputSchemaValidation(),
 		server.WithLogger(log),
