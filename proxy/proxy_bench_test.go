@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -23,9 +25,13 @@ import (
 //	go test -run '^$' -bench Throughput -cpuprofile cpu.out ./proxy/
 
 // benchModes are the paths compared: the proxy, the fake straight over
-// HTTP/1.1 (what `make bench` calls direct), and the fake straight over
-// HTTP/2, which shows what the proxy's HTTP/2 upstream costs by itself.
-var benchModes = []string{"direct", "direct-h2", "proxy"}
+// HTTP/1.1 (what `make bench` calls direct), the fake straight over
+// HTTP/2, which shows what the proxy's HTTP/2 upstream costs by itself, and
+// the proxy with its usage accounting on (Config.Usage and Config.Budget
+// set, as the daemon runs it; "proxy" leaves them nil, as `clauderon exec`
+// does, and no meter wraps the response). `make bench` compares the two
+// side by side (proxybench's usage rows).
+var benchModes = []string{"direct", "direct-h2", "proxy", "proxy-usage"}
 
 // benchClient is an HTTP/1.1 client for api.anthropic.com (HTTP/2 for
 // direct-h2), either through the harness's proxy or straight to the fake.
@@ -40,7 +46,7 @@ func benchClient(b *testing.B, h *harness, mode string) *http.Client {
 	if mode == "direct-h2" {
 		tr.TLSNextProto, tr.ForceAttemptHTTP2 = nil, true
 	}
-	if mode != "proxy" {
+	if !strings.HasPrefix(mode, "proxy") {
 		pool = h.fake.Roots
 		d := &net.Dialer{}
 		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -55,10 +61,29 @@ func benchClient(b *testing.B, h *harness, mode string) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// benchHarness logs as `clauderon exec` does: text, at Info.
-func benchHarness(b *testing.B) *harness {
+// benchHarness logs as `clauderon exec` does: text, at Info. In mode
+// proxy-usage it meters usage too, summing it in memory (the daemon's
+// ledger also writes it to disk, which proxybench measures).
+func benchHarness(b *testing.B, mode string) *harness {
 	return newHarness(b, canaryOAuth, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if mode == "proxy-usage" {
+			var mu sync.Mutex
+			var total int64
+			c.Usage = func(_ string, u Usage) {
+				mu.Lock()
+				total += u.InputTokens + u.OutputTokens + u.CacheWriteTokens + u.CacheReadTokens
+				mu.Unlock()
+			}
+			c.Budget = func(string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if total < 0 {
+					return errors.New("spent")
+				}
+				return nil
+			}
+		}
 	})
 }
 
@@ -80,7 +105,7 @@ func benchPost(b *testing.B, c *http.Client, stream bool) *http.Response {
 func BenchmarkMessages(b *testing.B) {
 	for _, mode := range benchModes {
 		b.Run(mode, func(b *testing.B) {
-			h := benchHarness(b)
+			h := benchHarness(b, mode)
 			c := benchClient(b, h, mode)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -95,7 +120,7 @@ func BenchmarkMessages(b *testing.B) {
 func BenchmarkSSEFirstEvent(b *testing.B) {
 	for _, mode := range benchModes {
 		b.Run(mode, func(b *testing.B) {
-			h := benchHarness(b)
+			h := benchHarness(b, mode)
 			c := benchClient(b, h, mode)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -115,7 +140,7 @@ func BenchmarkThroughput(b *testing.B) {
 	const size = 50 << 20
 	for _, mode := range benchModes {
 		b.Run(mode, func(b *testing.B) {
-			h := benchHarness(b)
+			h := benchHarness(b, mode)
 			c := benchClient(b, h, mode)
 			b.SetBytes(size)
 			for b.Loop() {

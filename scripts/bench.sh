@@ -10,8 +10,8 @@ start_dockerd
 go build -o bin/clauderon .
 go build -o bin/proxybench ./internal/cmd/proxybench
 go build -o bin/sessionbench ./internal/cmd/sessionbench
-echo "== proxy: direct vs clauderon vs mitmproxy (loopback, local TLS upstream)"
+echo "== proxy: direct vs clauderon vs mitmproxy, and usage accounting on vs off (loopback, local TLS upstream)"
 ./bin/proxybench -clauderon bin/clauderon
 echo
-echo "== sessions and workspaces: clauderon vs plain docker run and git, on the real engine with the real Claude Code"
+echo "== sessions, events, daemon memory and workspaces: clauderon vs plain docker run and git, on the real engine with the real Claude Code"
 ./bin/sessionbench -clauderon bin/clauderon

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -46,6 +47,8 @@ type measurement struct {
 	CoresBusy float64
 	// ProxyCPUPerReq is the proxy's CPU time per request of the latency run.
 	ProxyCPUPerReq float64 // µs
+	// The usage run's back-to-back requests (meter.go).
+	BackToBackP50ms, BackToBackP99ms float64
 }
 
 // The setups every client run measures.
@@ -56,21 +59,28 @@ const (
 
 // setup is one way of reaching the upstream.
 type setup struct {
-	name        string
-	c           *http.Client
-	proxyPID    int // 0: no proxy
-	newTr       func() (*http.Transport, error)
-	latencyOnly bool // a reference point, measured in the latency run only
+	name     string
+	c        *http.Client
+	proxyPID int // 0: no proxy
+	newTr    func() (*http.Transport, error)
+	rows     string // the via's ROWS: rowsAll, rowsLatency or rowsUsage
 }
 
 // via is a proxy the client measures (flag -via, repeated:
-// NAME,URL,CAFILE,PID,ROWS). ROWS is "all" for a full setup, or "latency"
-// for a reference point measured in the latency run only.
+// NAME,URL,CAFILE,PID,ROWS). ROWS is "all" for a full setup, "latency"
+// for a reference point measured in the latency run only, or "usage" for
+// one measured in the usage run only (meter.go).
 type via struct {
 	Name, URL, CA string
 	PID           int
-	LatencyOnly   bool
+	Rows          string
 }
+
+const (
+	rowsAll     = "all"
+	rowsLatency = "latency"
+	rowsUsage   = "usage"
+)
 
 type vias []via
 
@@ -78,14 +88,14 @@ func (v *vias) String() string { return fmt.Sprint(*v) }
 
 func (v *vias) Set(s string) error {
 	f := strings.Split(s, ",")
-	if len(f) != 5 || (f[4] != "all" && f[4] != "latency") {
-		return fmt.Errorf("-via %q: want NAME,URL,CAFILE,PID,all|latency", s)
+	if len(f) != 5 || (f[4] != rowsAll && f[4] != rowsLatency && f[4] != rowsUsage) {
+		return fmt.Errorf("-via %q: want NAME,URL,CAFILE,PID,all|latency|usage", s)
 	}
 	pid, err := strconv.Atoi(f[3])
 	if err != nil {
 		return fmt.Errorf("-via %q: pid: %w", s, err)
 	}
-	*v = append(*v, via{Name: f[0], URL: f[1], CA: f[2], PID: pid, LatencyOnly: f[4] == "latency"})
+	*v = append(*v, via{Name: f[0], URL: f[1], CA: f[2], PID: pid, Rows: f[4]})
 	return nil
 }
 
@@ -139,10 +149,10 @@ func (o clientOpts) transport(h2 bool, proxy, caFile string) (*http.Transport, e
 }
 
 func (o clientOpts) setups() ([]*setup, error) {
-	vs := append(vias{{Name: setupDirect, CA: o.UpstreamCA}, {Name: setupDirectH2, CA: o.UpstreamCA}}, o.Vias...)
+	vs := append(vias{{Name: setupDirect, CA: o.UpstreamCA, Rows: rowsAll}, {Name: setupDirectH2, CA: o.UpstreamCA, Rows: rowsAll}}, o.Vias...)
 	var out []*setup
 	for _, v := range vs {
-		s := &setup{name: v.Name, proxyPID: v.PID, latencyOnly: v.LatencyOnly,
+		s := &setup{name: v.Name, proxyPID: v.PID, rows: v.Rows,
 			newTr: func() (*http.Transport, error) { return o.transport(v.Name == setupDirectH2, v.URL, v.CA) }}
 		tr, err := s.newTr()
 		if err != nil {
@@ -173,6 +183,26 @@ func percentile(d []time.Duration, p float64) float64 {
 // round, and collects what f measured after the warm-up rounds. warmed, if
 // not nil, runs once the warm-up rounds are over.
 func turns(ss []*setup, rounds, warmup int, warmed func() error, f func(*setup) (time.Duration, error)) (map[string][]time.Duration, error) {
+	rotate := func(i int) []int {
+		order := make([]int, len(ss))
+		for j := range order {
+			order[j] = (i + j) % len(ss)
+		}
+		return order
+	}
+	return turnsBy(ss, rounds, warmup, warmed, rotate, f)
+}
+
+// shuffledTurns is turns in a new random order every round, so that no
+// setup always follows the same one (and pays for what that one leaves
+// running after its answer, or gets a quieter machine).
+func shuffledTurns(ss []*setup, rounds, warmup int, warmed func() error, f func(*setup) (time.Duration, error)) (map[string][]time.Duration, error) {
+	return turnsBy(ss, rounds, warmup, warmed, func(int) []int { return rand.Perm(len(ss)) }, f)
+}
+
+// turnsBy runs each setup once per round, in the order order gives for
+// the round.
+func turnsBy(ss []*setup, rounds, warmup int, warmed func() error, order func(round int) []int, f func(*setup) (time.Duration, error)) (map[string][]time.Duration, error) {
 	got := map[string][]time.Duration{}
 	for i := 0; i < rounds+warmup; i++ {
 		if i == warmup && warmed != nil {
@@ -180,8 +210,8 @@ func turns(ss []*setup, rounds, warmup int, warmed func() error, f func(*setup) 
 				return nil, err
 			}
 		}
-		for j := range ss {
-			s := ss[(i+j)%len(ss)]
+		for _, j := range order(i) {
+			s := ss[j]
 			d, err := f(s)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", s.name, err)
@@ -203,7 +233,9 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 	for _, s := range ss {
 		ms[s.name] = &measurement{IdleConnKiB: -1}
 	}
-	main := slices.DeleteFunc(slices.Clone(ss), func(s *setup) bool { return s.latencyOnly })
+	main := slices.DeleteFunc(slices.Clone(ss), func(s *setup) bool { return s.rows != rowsAll })
+	usage := slices.DeleteFunc(slices.Clone(ss), func(s *setup) bool { return s.rows != rowsUsage })
+	ss = slices.DeleteFunc(ss, func(s *setup) bool { return s.rows == rowsUsage })
 	if o.Only == "throughput" {
 		return ms, throughput(main, o, ms)
 	}
@@ -230,19 +262,7 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 		}
 		return nil
 	}
-	lat, err := turns(ss, o.N, 50, startCPU, func(s *setup) (time.Duration, error) {
-		t0 := time.Now()
-		resp, err := post(s.c, false)
-		if err != nil {
-			return 0, fmt.Errorf("latency request: %w", err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return 0, fmt.Errorf("latency request: status %s", resp.Status)
-		}
-		return time.Since(t0), nil
-	})
+	lat, err := turns(ss, o.N, 50, startCPU, latencyRequest)
 	if err != nil {
 		return nil, err
 	}
@@ -260,21 +280,7 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 	}
 
 	// Time to the first SSE event.
-	sse, err := turns(main, 200, 20, nil, func(s *setup) (time.Duration, error) {
-		t0 := time.Now()
-		resp, err := post(s.c, true)
-		if err != nil {
-			return 0, fmt.Errorf("sse request: %w", err)
-		}
-		line, err := bufio.NewReader(resp.Body).ReadString('\n')
-		d := time.Since(t0)
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err != nil || !strings.HasPrefix(line, "event:") {
-			return 0, fmt.Errorf("sse: first line %q: %v", line, err)
-		}
-		return d, nil
-	})
+	sse, err := turns(main, 200, 20, nil, firstSSEEvent)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +288,48 @@ func measure(o clientOpts) (map[string]*measurement, error) {
 		ms[name].SSEFirstP50ms = percentile(d, 0.5)
 	}
 
-	return ms, throughput(main, o, ms)
+	if err := throughput(main, o, ms); err != nil {
+		return nil, err
+	}
+	if len(usage) > 0 {
+		if err := usageRun(o, usage, ms); err != nil {
+			return nil, err
+		}
+	}
+	return ms, nil
+}
+
+// latencyRequest times one small JSON Messages request and its answer.
+func latencyRequest(s *setup) (time.Duration, error) {
+	t0 := time.Now()
+	resp, err := post(s.c, false)
+	if err != nil {
+		return 0, fmt.Errorf("latency request: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return 0, fmt.Errorf("latency request: status %s", resp.Status)
+	}
+	return time.Since(t0), nil
+}
+
+// firstSSEEvent times a streamed Messages request to its first event; the
+// rest of the stream is read too.
+func firstSSEEvent(s *setup) (time.Duration, error) {
+	t0 := time.Now()
+	resp, err := post(s.c, true)
+	if err != nil {
+		return 0, fmt.Errorf("sse request: %w", err)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	d := time.Since(t0)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || !strings.HasPrefix(line, "event:") {
+		return 0, fmt.Errorf("sse: first line %q: %v", line, err)
+	}
+	return d, nil
 }
 
 // throughput measures a 50 MiB body, best of three per setup, and the CPU

@@ -1,6 +1,7 @@
 // Command proxybench measures, side by side in one run, a client talking to a
 // local TLS upstream directly, through `clauderon exec`'s proxy, and through
-// mitmproxy doing the same header injection. It prints a table of ratios.
+// mitmproxy doing the same header injection; and clauderon's proxy with its
+// usage accounting on and off (meter.go). It prints tables of ratios.
 package main
 
 import (
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) > 1 {
-		sub := map[string]func([]string) error{"client": clientMain, "forwarder": forwarderMain}[os.Args[1]]
+		sub := map[string]func([]string) error{"client": clientMain, "forwarder": forwarderMain, "meterproxy": meterProxyMain}[os.Args[1]]
 		if sub != nil {
 			if err := sub(os.Args[2:]); err != nil {
 				fmt.Fprintf(os.Stderr, "proxybench %s: %v\n", os.Args[1], err)
@@ -48,14 +49,14 @@ func clientMain(args []string) error {
 	fs.StringVar(&o.Upstream, "upstream", "", "the upstream's address")
 	fs.StringVar(&o.UpstreamCA, "upstream-ca", "", "the upstream's CA file")
 	fs.IntVar(&o.UpPID, "upstream-pid", 0, "the upstream's pid, to measure")
-	fs.Var(&o.Vias, "via", "a proxy to measure: NAME,URL,CAFILE,PID,all|latency (repeatable; latency: in the latency run only)")
+	fs.Var(&o.Vias, "via", "a proxy to measure: NAME,URL,CAFILE,PID,all|latency|usage (repeatable; latency: in the latency run only; usage: in the usage run only)")
 	fs.IntVar(&o.N, "n", 2000, "requests per setup")
 	fs.StringVar(&o.Only, "only", "", `"latency" or "throughput": measure only that (for profiling)`)
 	fromExec := fs.Bool("from-exec", false, "measure clauderon exec's proxy, from its environment; the parent is the proxy")
 	_ = fs.Parse(args)
 	if *fromExec {
 		o.Vias = append(vias{{Name: setupClauderon, URL: os.Getenv("HTTPS_PROXY"),
-			CA: os.Getenv("NODE_EXTRA_CA_CERTS"), PID: os.Getppid()}}, o.Vias...)
+			CA: os.Getenv("NODE_EXTRA_CA_CERTS"), PID: os.Getppid(), Rows: rowsAll}}, o.Vias...)
 	}
 	if o.Upstream == "" || o.UpstreamCA == "" {
 		return errors.New("-upstream and -upstream-ca are required")
@@ -119,6 +120,22 @@ func run(bin string, n int) error {
 		defer stop()
 		args = append(args, "-via", r)
 	}
+	// The usage rows' proxies, measured in a run of their own (meter.go).
+	counts := map[string]func() (int64, int64, int64, error){}
+	for _, u := range usageSetups {
+		v, stop, err := startMeterProxy(self, tmp, fake.Addr, fake.CAFile, u.name, u.mode)
+		if err != nil {
+			return fmt.Errorf("%s proxy: %w", u.name, err)
+		}
+		stopped := false
+		counts[u.name] = func() (int64, int64, int64, error) { stopped = true; return stop() }
+		defer func() {
+			if !stopped {
+				_, _, _, _ = stop()
+			}
+		}()
+		args = append(args, "-via", v)
+	}
 
 	fmt.Fprintln(os.Stderr, "==> direct, clauderon, mitmproxy and the reference forwarders, taking turns")
 	home := filepath.Join(tmp, "home")
@@ -140,7 +157,28 @@ func run(bin string, n int) error {
 	if err != nil {
 		return err
 	}
+	// Every Messages answer through a metering proxy was counted, and none
+	// through the others.
+	metered := map[string]int64{}
+	for _, u := range usageSetups {
+		answers, tokens, errs, err := counts[u.name]()
+		if err != nil {
+			return err
+		}
+		want := usageAnswers(n)
+		if u.mode == "off" {
+			want = 0
+		}
+		if answers != want || errs != 0 {
+			return fmt.Errorf("%s (usage %s): its meter counted %d answers (want %d), %d ledger writes failed", u.name, u.mode, answers, want, errs)
+		}
+		if u.mode != "off" && tokens == 0 {
+			return fmt.Errorf("%s: its meter counted no tokens", u.name)
+		}
+		metered[u.name] = answers
+	}
 	printTable(ms)
+	printUsageTable(ms, metered)
 	return nil
 }
 
@@ -149,7 +187,8 @@ func run(bin string, n int) error {
 // proxy's credential, and each proxy injected its own at least once.
 func checkInjected(fake *fakeanthropic.Server) error {
 	by := map[string]string{"Bearer " + canary: setupClauderon, "Bearer " + mitmCanary: setupMitm,
-		"Bearer " + refCanary: "the reference forwarders", "Bearer " + placeholder: setupDirect}
+		"Bearer " + refCanary: "the reference forwarders", "Bearer " + placeholder: setupDirect,
+		"Bearer " + meterCanary: "the usage rows' proxies"}
 	seen := map[string]bool{}
 	for _, r := range fake.Requests() {
 		who, ok := by[r.Authorization]
@@ -176,7 +215,7 @@ func client(cmd *exec.Cmd) (map[string]*measurement, error) {
 	if err := json.Unmarshal(out.Bytes(), &ms); err != nil {
 		return nil, err
 	}
-	for _, k := range []string{setupDirect, setupDirectH2, setupClauderon, setupMitm, "ref:h2", "ref:h1"} {
+	for _, k := range []string{setupDirect, setupDirectH2, setupClauderon, setupMitm, "ref:h2", "ref:h1", usageDirect, usageOff, usageOff2, usageMeter, usageLedger} {
 		if ms[k] == nil {
 			return nil, fmt.Errorf("the client measured no %q setup", k)
 		}

@@ -3,7 +3,10 @@
 // same mounts, a print session against the same container run directly with
 // the token in its environment, and the daemon's memory; then workspaces:
 // create of a large repository against a one-file one and against `git
-// worktree add`, and diff and land of a 1,000-file change. It prints tables.
+// worktree add`, and diff and land of a 1,000-file change; how soon a hook
+// fired in a session's container and the engine's events reach a subscriber
+// of the daemon's event stream (events.go); and the memory of a daemon with
+// 100 sessions' state and usage (rss.go). It prints tables.
 package main
 
 import (
@@ -38,6 +41,13 @@ func main() {
 	wsOn := flag.Bool("workspaces", true, "measure workspaces: create of a large repository, diff and land")
 	mcpOn := flag.Bool("mcp", true, "measure MCP: list_sessions round trips over stdio and HTTP, and create_session against the CLI")
 	walls := flag.Bool("walls", true, "measure the sandbox's walls: create with the gateway against the bridge network and docker run, and a session's latency under a flood")
+	evOn := flag.Bool("events", true, "measure how soon a hook fired in a session's container, and the engine's events, reach an events subscriber")
+	rssOn := flag.Bool("memory", true, "measure the memory of a daemon of its own with -rss-sessions sessions' state and usage")
+	hooks := flag.Int("hooks", 100, "hooks fired inside the container for the events rows")
+	execRounds := flag.Int("exec-rounds", 30, "rounds of docker exec (the hook, and true) for the events rows")
+	engineRounds := flag.Int("engine-rounds", 20, "rounds of docker kill or stop, then start, for the events rows")
+	rssSessions := flag.Int("rss-sessions", 100, "print sessions the memory row's daemon holds")
+	rssParallel := flag.Int("rss-parallel", 3, "of those, how many are made at a time")
 	var ws wsKnobs
 	flag.IntVar(&ws.files, "large-files", 20000, "files in the large repository's working tree")
 	flag.IntVar(&ws.historyMB, "large-history-mb", 200, "MiB of (incompressible) history in the large repository")
@@ -47,12 +57,14 @@ func main() {
 	if ws.rounds <= 0 {
 		ws.rounds = *rounds
 	}
-	b := &bench{rounds: *rounds, many: *many, basic: *basic, walls: *walls, mcp: *mcpOn}
+	b := &bench{rounds: *rounds, many: *many, basic: *basic, walls: *walls, mcp: *mcpOn,
+		events: *evOn, hooks: *hooks, execRounds: *execRounds, engineRounds: *engineRounds,
+		rss: *rssOn, rssSessions: *rssSessions, rssParallel: *rssParallel}
 	if *wsOn {
 		b.ws = &ws
 	}
-	if *rounds < 1 || ws.edits < 2 {
-		fmt.Fprintln(os.Stderr, "sessionbench: -rounds must be at least 1 and -edits at least 2")
+	if *rounds < 1 || ws.edits < 2 || *hooks < 1 || *execRounds < 1 || *engineRounds < 1 || *rssSessions < 1 {
+		fmt.Fprintln(os.Stderr, "sessionbench: -rounds, -hooks, -exec-rounds, -engine-rounds and -rss-sessions must be at least 1, -edits at least 2")
 		os.Exit(2)
 	}
 	t0 := time.Now()
@@ -76,6 +88,13 @@ type bench struct {
 	daemons      []*exec.Cmd // every daemon started, b.daemon first
 	walls        bool
 	mcp          bool
+	events       bool
+	hooks        int // hooks fired inside the container
+	execRounds   int // rounds of docker exec from the host
+	engineRounds int // rounds of docker kill/stop and start
+	rss          bool
+	rssSessions  int
+	rssParallel  int
 	mcpPort      int
 	cl           *client.Client
 	containers   []string
@@ -118,6 +137,16 @@ func (b *bench) run(bin string) (err error) {
 	logf("daemon pid %d idle", pid)
 	if b.basic {
 		if err := b.sessions(ctx, idle); err != nil {
+			return err
+		}
+	}
+	if b.events {
+		if err := b.eventRows(ctx); err != nil {
+			return err
+		}
+	}
+	if b.rss {
+		if err := b.rssRows(ctx); err != nil {
 			return err
 		}
 	}
@@ -243,13 +272,19 @@ func (b *bench) startDaemonAt(home string, edit func(*config.Config)) (*exec.Cmd
 	if err := os.WriteFile(filepath.Join(home, config.FileName), cfg, 0o600); err != nil {
 		return nil, nil, err
 	}
+	return b.launchDaemon(home)
+}
+
+// launchDaemon runs a daemon for home, which has its config.json already,
+// and waits until it answers.
+func (b *bench) launchDaemon(home string) (*exec.Cmd, *client.Client, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, nil, err
 	}
 	d := exec.Command(b.bin, "daemon", "--proxy-port", strconv.Itoa(port))
 	d.Env = append(os.Environ(), "CLAUDERON_HOME="+home, "CLAUDE_CODE_OAUTH_TOKEN="+canary)
-	logFile, err := os.Create(home + ".daemon.log")
+	logFile, err := os.OpenFile(home+".daemon.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -270,23 +305,7 @@ func (b *bench) startDaemonAt(home string, edit func(*config.Config)) (*exec.Cmd
 	}
 }
 
-func (b *bench) daemonRSS(ctx context.Context) (pid, kb int, err error) {
-	st, err := b.cl.Status(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.PID))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, l := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err = strconv.Atoi(f[1])
-			return st.PID, kb, err
-		}
-	}
-	return 0, 0, errors.New("no VmRSS")
-}
+func (b *bench) daemonRSS(ctx context.Context) (pid, kb int, err error) { return rssOf(ctx, b.cl) }
 
 // dockerRun is the plain engine run a session corresponds to: same image,
 // same mounts. direct runs print mode with the token in the environment,
