@@ -64,6 +64,9 @@ type usageMeter struct {
 	skip   bool // SSE: the current line is too long to matter
 	usage  Usage
 	seen   bool // some usage was read
+	// pending is what an SSE stream wrote since the last flush: it is
+	// read after the flush, so that parsing never delays an event.
+	pending []byte
 }
 
 const (
@@ -82,20 +85,39 @@ func (m *usageMeter) WriteHeader(code int) {
 
 func (m *usageMeter) Write(b []byte) (int, error) {
 	n, err := m.ResponseWriter.Write(b)
-	m.observe(b[:n])
+	m.decide()
+	if m.kind == meterSSE {
+		m.pending = append(m.pending, b[:n]...)
+		if len(m.pending) > maxSSELine {
+			m.drain() // a writer that does not flush: keep the copy small
+		}
+	} else {
+		m.observe(b[:n])
+	}
 	return n, err
 }
 
 // Flush passes on to the client at once (ReverseProxy flushes SSE after
-// every write).
+// every write), and only then reads what was written.
 func (m *usageMeter) Flush() {
 	_ = http.NewResponseController(m.ResponseWriter).Flush()
+	m.drain()
+}
+
+// drain reads the SSE bytes written since the last flush.
+func (m *usageMeter) drain() {
+	if len(m.pending) > 0 {
+		m.observe(m.pending)
+		m.pending = m.pending[:0]
+	}
 }
 
 // Unwrap lets http.ResponseController reach the writer underneath.
 func (m *usageMeter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
 
-func (m *usageMeter) observe(b []byte) {
+// decide sets the kind of body from the response's status and type, at
+// its first write.
+func (m *usageMeter) decide() {
 	if m.kind == meterUndecided {
 		if m.status == 0 {
 			m.status = http.StatusOK
@@ -112,6 +134,10 @@ func (m *usageMeter) observe(b []byte) {
 			m.kind = meterNone
 		}
 	}
+}
+
+func (m *usageMeter) observe(b []byte) {
+	m.decide()
 	switch m.kind {
 	case meterJSON:
 		if len(m.buf)+len(b) > maxUsageJSON {
@@ -191,6 +217,7 @@ func (m *usageMeter) sseLine(line []byte) {
 // result is the usage the response reported, once it is complete; ok is
 // false when it reported none.
 func (m *usageMeter) result() (Usage, bool) {
+	m.drain()
 	if m.kind == meterJSON {
 		var msg struct {
 			Model string    `json:"model"`

@@ -262,3 +262,36 @@ func TestBudgetLetsStreamsFinish(t *testing.T) {
 		t.Errorf("the next request: %d, want 402", resp.StatusCode)
 	}
 }
+
+// flushRecorder notes, at each flush, whether the meter had already read
+// the bytes it is flushing.
+type flushRecorder struct {
+	headerRecorder
+	m      *usageMeter
+	parsed []bool
+}
+
+func (r *flushRecorder) Flush() { r.parsed = append(r.parsed, r.m.seen) }
+
+// TestUsageMeterParsesAfterFlush: an SSE write reaches the client (its
+// flush) before the meter parses it, so metering adds nothing to an
+// event's time; the usage is read all the same, also when no flush comes.
+func TestUsageMeterParsesAfterFlush(t *testing.T) {
+	start := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m1\",\"usage\":{\"input_tokens\":7,\"output_tokens\":1}}}\n\n"
+	delta := "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":42}}\n\n"
+	rec := &flushRecorder{headerRecorder: headerRecorder{h: http.Header{"Content-Type": {"text/event-stream"}}}}
+	m := &usageMeter{ResponseWriter: rec}
+	rec.m = m
+	m.Write([]byte(start))
+	m.Flush()
+	if len(rec.parsed) != 1 || rec.parsed[0] {
+		t.Errorf("at the first flush the meter had parsed the event already (%v): it delays the stream", rec.parsed)
+	}
+	if !m.seen || m.usage.Model != "m1" {
+		t.Errorf("after the flush the meter has not read message_start: %+v", m.usage)
+	}
+	m.Write([]byte(delta)) // no flush: result reads it
+	if got, ok := m.result(); !ok || got.OutputTokens != 42 || got.InputTokens != 7 {
+		t.Errorf("result %+v %v, want 7 in, 42 out", got, ok)
+	}
+}
