@@ -305,6 +305,7 @@ func (d *Daemon) Run(ctx context.Context, force <-chan struct{}) error {
 	case <-done:
 	case <-sctx.Done():
 	}
+	d.sessions.FlushUsage()
 	d.log.Info("daemon stopped; containers keep running")
 	return runErr
 }

@@ -47,11 +47,13 @@ func (m *Manager) RecordUsage(name, model string, t Tokens) {
 	chain := m.chainLocked(name)
 	m.mu.Unlock()
 	t.Requests = 1
-	if err := m.usage.add(chain, model, t); err != nil {
-		m.log.Error("cannot save usage", "session", name, "err", err)
-	}
+	m.usage.add(chain, model, t)
 	m.usageChanged(chain...)
 }
+
+// FlushUsage waits until every usage counted so far is in its files: the
+// daemon calls it as it stops.
+func (m *Manager) FlushUsage() { m.usage.flush() }
 
 // usageChanged wakes every Wait and tells the event stream the new usage
 // of each of names.

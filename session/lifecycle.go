@@ -137,6 +137,7 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 		if gw := m.cfg.Container.Gateway; gw != nil && r.Gateway {
 			gw.Close(o.Name)
 		}
+		m.usage.forget(o.Name)
 		if err := m.st.remove(o.Name); err != nil {
 			m.log.Warn("cannot remove session state", "session", o.Name, "err", err)
 		}
@@ -355,6 +356,7 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 			m.log.Warn("cannot remove a workspace", "session", name, "err", err)
 		}
 	}
+	m.usage.forget(name)
 	if err := m.st.remove(name); err != nil {
 		m.log.Warn("cannot remove session state", "session", name, "err", err)
 	}

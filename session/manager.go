@@ -144,7 +144,8 @@ func Open(cfg Config) (*Manager, error) {
 	for k, v := range cfg.Prices {
 		prices[k] = v
 	}
-	m.usage = newLedger(m.st.sessionDir, cfg.Home, prices, cfg.DailyBudgetUSD, cfg.Now)
+	m.usage = newLedger(m.st.sessionDir, cfg.Home, prices, cfg.DailyBudgetUSD, cfg.Now,
+		func(err error) { m.log.Error("cannot save usage", "err", err) })
 	recs, errs := m.st.load()
 	for _, err := range errs {
 		m.log.Warn("session state not loaded", "err", err)

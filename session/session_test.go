@@ -24,12 +24,19 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{home: t.TempDir(), be: newFakeBackend(), auth: &fakeAuth{m: map[string]Secret{}}}
 	h.open(t)
+	// Before the home is removed: the usage writer may still be at work.
+	t.Cleanup(func() { h.m.FlushUsage() })
 	return h
 }
 
 // open (re)opens the manager on the same home and engine, as a restarted daemon does.
+// What the old one counted is written first: its writes are as good as
+// done once an answer's handler returns, which a crash test cannot wait on.
 func (h *harness) open(t *testing.T) {
 	t.Helper()
+	if h.m != nil {
+		h.m.FlushUsage()
+	}
 	m, err := Open(Config{Home: h.home, Backend: h.be, Auth: h.auth, Logger: slog.New(slog.DiscardHandler),
 		Container: ContainerConfig{ProxyPort: 18080, CAFile: "/ca.pem", BundleFile: "/bundle.pem"}})
 	if err != nil {

@@ -71,24 +71,38 @@ type ledgerEntry struct {
 }
 
 // ledger keeps every session's usage, persisted in the session's directory
-// (rewritten atomically after each answer, so a daemon killed loses at
-// most the answers in flight, and rm removes it with the session), and
-// the day's total across sessions in <home>/usage/<date>.json, which
-// outlives them.
+// (rm removes it with the session), and the day's total across sessions
+// in <home>/usage/<date>.json, which outlives them. An answer's usage is
+// counted in memory at once, where budgets are checked, and its files are
+// rewritten atomically straight after by a writer of its own: the proxy's
+// handler, and the next request on its connection, never wait for a
+// synced write, and a daemon killed loses at most the answers whose write
+// was under way. Writes that pile up meanwhile are made once.
 type ledger struct {
 	dir     func(name string) string // a session's directory
 	dayDir  string
 	prices  Prices
 	daily   float64 // USD a day across sessions; 0 for no cap
 	now     func() time.Time
+	onErr   func(error) // a write that failed
 	mu      sync.Mutex
 	entries map[string]*ledgerEntry
 	day     string
 	today   map[string]api.Tokens
+	// dirty are the entries, and dayDirty the day, not written since they
+	// changed; writing says the writer runs, and idle is signalled when
+	// it stops.
+	dirty    map[string]bool
+	dayDirty bool
+	writing  bool
+	idle     *sync.Cond
 }
 
-func newLedger(dir func(string) string, home string, prices Prices, daily float64, now func() time.Time) *ledger {
-	return &ledger{dir: dir, dayDir: filepath.Join(home, "usage"), prices: prices, daily: daily, now: now, entries: map[string]*ledgerEntry{}}
+func newLedger(dir func(string) string, home string, prices Prices, daily float64, now func() time.Time, onErr func(error)) *ledger {
+	l := &ledger{dir: dir, dayDir: filepath.Join(home, "usage"), prices: prices, daily: daily, now: now, onErr: onErr,
+		entries: map[string]*ledgerEntry{}, dirty: map[string]bool{}}
+	l.idle = sync.NewCond(&l.mu)
+	return l
 }
 
 // entryLocked is name's entry, read from its file the first time.
@@ -112,7 +126,13 @@ func (l *ledger) entryLocked(name string) *ledgerEntry {
 
 // saveLocked writes name's entry into its session's directory, if that
 // still exists (a session removed meanwhile is not made again).
+// It waits for the writer first, which would otherwise save an older
+// copy after this one. Call with mu held.
 func (l *ledger) saveLocked(name string, e *ledgerEntry) error {
+	for l.writing {
+		l.idle.Wait()
+	}
+	delete(l.dirty, name)
 	d := l.dir(name)
 	if _, err := os.Stat(d); err != nil {
 		return nil
@@ -150,29 +170,90 @@ func (l *ledger) start(name string, b api.Budget) error {
 }
 
 // add counts t of model for chain[0], and in the tree totals of it and
-// every ancestor after it.
-func (l *ledger) add(chain []string, model string, t api.Tokens) error {
+// every ancestor after it, at once; the writer saves them.
+func (l *ledger) add(chain []string, model string, t api.Tokens) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var errs []error
 	for i, name := range chain {
 		e := l.entryLocked(name)
 		if i == 0 {
 			e.Models[model] = e.Models[model].Add(t)
 		}
 		e.Tree[model] = e.Tree[model].Add(t)
-		errs = append(errs, l.saveLocked(name, e))
+		l.dirty[name] = true
 	}
-	day, today := l.todayLocked()
+	_, today := l.todayLocked()
 	today[model] = today[model].Add(t)
-	if b, err := json.Marshal(today); err == nil {
-		if err := os.MkdirAll(l.dayDir, 0o700); err != nil {
-			errs = append(errs, err)
-		} else {
-			errs = append(errs, atomicfile.Write(filepath.Join(l.dayDir, day+".json"), b, 0o600))
-		}
+	l.dayDirty = true
+	if !l.writing {
+		l.writing = true
+		go l.write()
 	}
-	return errors.Join(errs...)
+}
+
+// write saves what changed until nothing has: each round takes what is
+// dirty under the lock and writes it without.
+func (l *ledger) write() {
+	type file struct {
+		dir, name string
+		b         []byte
+	}
+	l.mu.Lock()
+	for len(l.dirty) > 0 || l.dayDirty {
+		var files []file
+		for name := range l.dirty {
+			if b, err := json.Marshal(l.entries[name]); err == nil {
+				files = append(files, file{dir: l.dir(name), name: usageFile, b: b})
+			}
+		}
+		clear(l.dirty)
+		var day []byte
+		if l.dayDirty {
+			day, _ = json.Marshal(l.today)
+			files = append(files, file{dir: l.dayDir, name: l.day + ".json"})
+			l.dayDirty = false
+		}
+		l.mu.Unlock()
+		var errs []error
+		for _, f := range files {
+			if f.dir == l.dayDir {
+				if err := os.MkdirAll(l.dayDir, 0o700); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				f.b = day
+			} else if _, err := os.Stat(f.dir); err != nil {
+				continue // removed meanwhile: not made again
+			}
+			errs = append(errs, atomicfile.Write(filepath.Join(f.dir, f.name), f.b, 0o600))
+		}
+		if err := errors.Join(errs...); err != nil && l.onErr != nil {
+			l.onErr(err)
+		}
+		l.mu.Lock()
+	}
+	l.writing = false
+	l.idle.Broadcast()
+	l.mu.Unlock()
+}
+
+// flush waits until every change so far is written.
+func (l *ledger) flush() {
+	l.mu.Lock()
+	for l.writing {
+		l.idle.Wait()
+	}
+	l.mu.Unlock()
+}
+
+// forget stops writing name's entry and waits for a write of it under
+// way, so that its directory can be removed.
+func (l *ledger) forget(name string) {
+	l.mu.Lock()
+	delete(l.dirty, name)
+	delete(l.entries, name)
+	l.mu.Unlock()
+	l.flush()
 }
 
 // cost is what per-model tokens cost, and whether every model is priced.

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/clauderon/clauderon/api"
@@ -123,5 +126,65 @@ func TestDailyBudget(t *testing.T) {
 	m.RecordUsage("a", "cheap", Tokens{Input: 5})
 	if err := m.CheckBudget("b"); !errors.Is(err, ErrBudgetSpent) || !strings.Contains(err.Error(), "today's budget of $0.0100") {
 		t.Errorf("b after a spent the day's budget: %v", err)
+	}
+}
+
+// TestUsageWriter: usage is counted at once and written behind; budgets
+// set meanwhile are never overwritten by an older copy, a removed session's
+// files are not made again, and after a flush the files hold exactly what
+// the manager shows.
+func TestUsageWriter(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	for _, n := range []string{"a", "b", "gone"} {
+		if _, err := h.m.Create(ctx, Options{Name: n, Prompt: "x", Mode: ModePrint}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.m.RecordUsage([]string{"a", "b", "gone"}[i%3], "claude-sonnet-4-5", Tokens{Input: 1, Output: 2})
+		}()
+		if i%20 == 0 {
+			usd := float64(i + 1)
+			if _, err := h.m.SetBudget("a", api.SetBudget{USD: &usd}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wg.Wait()
+	if err := h.m.Remove(ctx, "gone", true, true); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]*api.Usage{}
+	for _, n := range []string{"a", "b"} {
+		s, err := h.m.Get(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[n] = s.Usage
+	}
+	if want["a"].Budget.USD != 181 || want["a"].Requests+want["b"].Requests != 134 {
+		t.Fatalf("in memory: a %+v, b %+v", want["a"], want["b"])
+	}
+	h.open(t) // flushes, then reads the files
+	for n, w := range want {
+		s, err := h.m.Get(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Usage == nil || s.Usage.Tokens != w.Tokens || s.Usage.Budget != w.Budget {
+			t.Errorf("%s from its file: %+v, want %+v", n, s.Usage, w)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.home, "sessions", "gone")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a removed session's directory was made again: %v", err)
+	}
+	day, _ := h.m.SpentToday()
+	if day <= 0 {
+		t.Errorf("the day's total after a reopen: %v", day)
 	}
 }
