@@ -39,11 +39,12 @@ import (
 //   - meter: the meter reads every /v1/messages answer (JSON, and SSE's
 //     message_start and message_delta) and Usage sums it in memory; Budget
 //     compares the sum with a cap;
-//   - ledger: the same, and per answer what the daemon's ledger does in the
-//     request's handler (session.Manager.RecordUsage): the session's and the
-//     day's totals each rewritten with atomicfile (a synced temp file,
-//     renamed, the directory synced), and the usage marshalled for the
-//     event stream.
+//   - ledger: the same, and per answer what the daemon's ledger does
+//     (session.Manager.RecordUsage, session/usage.go): the sum kept in
+//     memory in the handler, the usage marshalled for the event stream, and
+//     the session's and the day's totals rewritten with atomicfile (a synced
+//     temp file, renamed, the directory synced) by a writer of its own right
+//     after, which coalesces what piles up while it writes.
 //
 // Two "off" proxies run, so that the table shows the noise between two
 // identical setups next to the difference the accounting makes.
@@ -103,6 +104,8 @@ type benchLedger struct {
 	answers int64
 	tokens  int64
 	errs    int64
+	writing bool // the writer runs; dirty says it has more to write
+	dirty   bool
 }
 
 func (l *benchLedger) record(_ string, u proxy.Usage) {
@@ -117,19 +120,39 @@ func (l *benchLedger) record(_ string, u proxy.Usage) {
 	if !l.persist {
 		return
 	}
-	entry, _ := json.Marshal(map[string]any{"models": l.models, "tree": l.models})
-	if atomicfile.Write(filepath.Join(l.dir, "usage.json"), entry, 0o600) != nil {
-		l.errs++
-	}
-	day, _ := json.Marshal(l.day)
-	if atomicfile.Write(filepath.Join(l.dir, "usage", time.Now().Format("2006-01-02")+".json"), day, 0o600) != nil {
-		l.errs++
-	}
 	var sum api.Tokens
 	for _, t := range l.models {
 		sum = sum.Add(t)
 	}
 	_, _ = json.Marshal(api.Usage{Tokens: sum}) // the event stream's copy
+	l.dirty = true
+	if !l.writing {
+		l.writing = true
+		go l.write()
+	}
+}
+
+// write saves the totals until nothing changed since, as the daemon's
+// ledger writer does: marshalled under the lock, written without it.
+func (l *benchLedger) write() {
+	l.mu.Lock()
+	for l.dirty {
+		l.dirty = false
+		entry, _ := json.Marshal(map[string]any{"models": l.models, "tree": l.models})
+		day, _ := json.Marshal(l.day)
+		l.mu.Unlock()
+		var errs int64
+		if atomicfile.Write(filepath.Join(l.dir, "usage.json"), entry, 0o600) != nil {
+			errs++
+		}
+		if atomicfile.Write(filepath.Join(l.dir, "usage", time.Now().Format("2006-01-02")+".json"), day, 0o600) != nil {
+			errs++
+		}
+		l.mu.Lock()
+		l.errs += errs
+	}
+	l.writing = false
+	l.mu.Unlock()
 }
 
 // budget refuses nothing in practice; it takes the lock and compares, as
