@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(ca-certificates curl git debootstrap docker.io gnome-keyring dbus dbus-x11 libsecret-tools
-      mitmproxy iproute2 procps xvfb)
+      mitmproxy iproute2 procps xvfb chromium fonts-dejavu-core)
 # shellcheck source=scripts/services.sh
 . "$(dirname "$0")/services.sh"
 set_tools_dir
