@@ -50,7 +50,9 @@ func TestAttachRefusesForeignOrigin(t *testing.T) {
 func TestAttachError(t *testing.T) {
 	e := setup(t)
 	c, _ := e.loggedIn(t)
-	e.attach = func(name string) (io.ReadWriteCloser, error) { return nil, errors.New("session " + name + " runs in print mode") }
+	e.attach = func(name string) (io.ReadWriteCloser, error) {
+		return nil, errors.New("session " + name + " runs in print mode")
+	}
 	_, resp, err := e.dialWS(t, c, "p1", e.base)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusConflict {
 		t.Fatalf("err %v resp %v, want the LocalAPI's 409", err, resp)

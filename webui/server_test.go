@@ -373,7 +373,7 @@ func TestStatic(t *testing.T) {
 		{"/js/app.js", 200, "console.log(1)", "text/javascript"},
 		{"/sessions/x", 200, "<title>index</title>", "text/html"},
 		{"/js/missing.js", 404, "", ""},
-		{"/js", 200, "<title>index</title>", "text/html"}, // a directory is never listed
+		{"/js", 200, "<title>index</title>", "text/html"},               // a directory is never listed
 		{"/../../etc/passwd", 200, "<title>index</title>", "text/html"}, // cleaned: a client route, not a host file
 	} {
 		resp, body := do(t, c, mustReq("GET", e.base+tc.path, nil))
