@@ -16,9 +16,13 @@ import (
 // whole dollars and every comparison is exact.
 var budgetPrices = Prices{"m": {Input: 1e6}}
 
-// openPriced (re)opens h's manager with budgetPrices, as h.open does.
+// openPriced (re)opens h's manager with budgetPrices, as h.open does:
+// what the old one counted is written first.
 func openPriced(t *testing.T, h *harness) {
 	t.Helper()
+	if h.m != nil {
+		h.m.FlushUsage()
+	}
 	m, err := Open(Config{Home: h.home, Backend: h.be, Auth: h.auth, Logger: slog.New(slog.DiscardHandler), Prices: budgetPrices,
 		Container: ContainerConfig{ProxyPort: 18080, CAFile: "/ca.pem", BundleFile: "/bundle.pem"}})
 	if err != nil {
@@ -43,6 +47,7 @@ func openPriced(t *testing.T, h *harness) {
 func TestChildBudget(t *testing.T) {
 	h := &harness{home: t.TempDir(), be: newFakeBackend(), auth: &fakeAuth{m: map[string]Secret{}}}
 	openPriced(t, h)
+	t.Cleanup(func() { h.m.FlushUsage() }) // before the home is removed
 	ctx := context.Background()
 	create := func(o Options) {
 		t.Helper()
