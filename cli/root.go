@@ -121,6 +121,7 @@ credential they send and injects the real one from the OS keychain.`,
 		newMCPCmd(),
 		newVersionCmd(),
 		newStatusCmd(),
+		newUICmd(),
 		newCompletionCmd(),
 	)
 	markUsageErrors(root)

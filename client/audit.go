@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/clauderon/clauderon/api"
@@ -16,5 +17,23 @@ func (c *Client) Audit(ctx context.Context, name string, limit int) (api.Audit, 
 		p += "?limit=" + strconv.Itoa(limit)
 	}
 	var a api.Audit
+	return a, c.call(ctx, http.MethodGet, p, nil, &a)
+}
+
+// RecentAudit returns the proxy's latest requests of every session (or of
+// session, when not empty), newest last; limit 0 is the daemon's default.
+func (c *Client) RecentAudit(ctx context.Context, session string, limit int) (api.AuditList, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if session != "" {
+		q.Set("session", session)
+	}
+	p := "/audit"
+	if len(q) > 0 {
+		p += "?" + q.Encode()
+	}
+	var a api.AuditList
 	return a, c.call(ctx, http.MethodGet, p, nil, &a)
 }

@@ -23,6 +23,7 @@ type Config struct {
 	Container Container `json:"container"`
 	Egress    Egress    `json:"egress"`
 	MCP       MCP       `json:"mcp"`
+	UI        UI        `json:"ui"`
 	Spawn     Spawn     `json:"spawn"`
 	// Prices add to and override the built-in price table: USD per
 	// million tokens by model name (or a prefix of it, such as
@@ -72,6 +73,27 @@ func (c Config) MCPPort() int {
 		return DefaultMCPPort
 	}
 	return c.MCP.Port
+}
+
+// UI configures the web UI (`clauderon ui`).
+type UI struct {
+	// Port on 127.0.0.1 where the daemon serves the web UI; 0 means
+	// 18091, and -1 turns it off.
+	Port int `json:"port,omitempty"`
+}
+
+// DefaultUIPort is where the daemon serves the web UI unless config.json says.
+const DefaultUIPort = 18091
+
+// UIPort is the port config.json gives the web UI (0: off).
+func (c Config) UIPort() int {
+	switch {
+	case c.UI.Port < 0:
+		return 0
+	case c.UI.Port == 0:
+		return DefaultUIPort
+	}
+	return c.UI.Port
 }
 
 // Egress sets which hosts sessions may tunnel to (see `clauderon egress`).
@@ -203,6 +225,9 @@ func Load(home string) (Config, error) {
 		if p.Input < 0 || p.Output < 0 || p.CacheWrite < 0 || p.CacheRead < 0 {
 			return c, fmt.Errorf("%s: prices[%q] cannot be negative", path, m)
 		}
+	}
+	if c.UI.Port < -1 || c.UI.Port > 65535 {
+		return c, fmt.Errorf("%s: ui.port %d is not a port number (-1 turns the web UI off)", path, c.UI.Port)
 	}
 	if c.Proxy.Port < 0 || c.Proxy.Port > 65535 {
 		return c, fmt.Errorf("%s: proxy.port %d is not a port number", path, c.Proxy.Port)

@@ -54,6 +54,10 @@ func (d *Daemon) routes() []route {
 		{"GET", "/tokens/{name}", d.getToken},
 		{"PUT", "/tokens/{name}", d.putToken},
 		{"DELETE", "/tokens/{name}", d.deleteToken},
+		{"GET", "/images", d.listImages},
+		{"GET", "/audit", d.recentAudit},
+		{"GET", "/mcp", d.getMCP},
+		{"POST", "/ui/login", d.uiLogin},
 	}
 }
 

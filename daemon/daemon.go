@@ -23,6 +23,7 @@ import (
 	"github.com/clauderon/clauderon/proxy"
 	"github.com/clauderon/clauderon/secret"
 	"github.com/clauderon/clauderon/session"
+	"github.com/clauderon/clauderon/webui"
 )
 
 // Version is the LocalAPI version the daemon speaks.
@@ -50,6 +51,12 @@ type Config struct {
 	Logger  *slog.Logger
 	// DrainTimeout bounds a graceful shutdown; 10s when zero.
 	DrainTimeout time.Duration
+	// UIPort overrides config.json's ui.port; 0 means that (or 18091),
+	// AnyUIPort a free port the kernel picks.
+	UIPort int
+	// Now is the web UI's clock (login tokens, cookie sessions); time.Now
+	// when nil.
+	Now func() time.Time
 	// Ready, if set, is called once the LocalAPI and the proxy are listening.
 	Ready func()
 }
@@ -93,6 +100,10 @@ type Daemon struct {
 	mcpPort  int
 	mcpToken string
 	mcpErr   error
+	// The web UI (ui.go); ui is nil when it is off, uiErr says why when
+	// it should be on.
+	ui    *webui.Server
+	uiErr error
 	// nested serves spawning sessions' MCP endpoints (nested.go).
 	nested nestedMCP
 
@@ -217,6 +228,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.listenMCP()
+	d.listenUI()
 	return d, nil
 }
 
@@ -260,6 +272,7 @@ func (d *Daemon) Run(ctx context.Context, force <-chan struct{}) error {
 		})
 	}
 	d.serveMCP(bg, fail)
+	d.serveUI(bg)
 	d.nested.start(bg)
 	d.wg.Add(2)
 	go func() {
@@ -316,6 +329,9 @@ func (d *Daemon) close() {
 	}
 	if d.mcpLn != nil {
 		d.mcpLn.Close()
+	}
+	if d.ui != nil {
+		d.ui.Close()
 	}
 	d.closeListeners()
 	if d.sandbox != nil {
