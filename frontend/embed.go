@@ -6,7 +6,10 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html
+// The UI is plain HTML, CSS and JS modules: go build embeds them as they
+// are, with no bundler or build step, so a fresh clone needs only Go.
+//
+//go:embed index.html css js vendor
 var root embed.FS
 
 // FS is rooted at the directory holding index.html, so the UI server can
