@@ -89,10 +89,19 @@ func TestUsageAndBudget(t *testing.T) {
 		t.Errorf("after raising the budget: %q", out)
 	}
 
-	// Crash: usage and budget survive a SIGKILL.
+	// Crash: usage and budgets survive a SIGKILL, and a spent budget is
+	// still enforced. u's budget is set last, with no answer after it, so
+	// only its own save can keep it.
+	clOK(t, e.home, "budget", u, "--tokens", "1")
 	c := e.d.client()
-	su, _ := c.Get(context.Background(), u)
-	sb, _ := c.Get(context.Background(), b)
+	su, err := c.Get(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := c.Get(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.d.kill()
 	d2 := startSessDaemon(t, e.home, 0)
 	for _, was := range []api.Session{su, sb} {
@@ -100,9 +109,21 @@ func TestUsageAndBudget(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if now.Usage == nil || now.Usage.Tokens != was.Usage.Tokens || now.Usage.Budget != was.Usage.Budget || now.Usage.CostUSD != was.Usage.CostUSD {
+		if now.Usage == nil || now.Usage.Tokens != was.Usage.Tokens || now.Usage.Budget != was.Usage.Budget || now.Usage.CostUSD != was.Usage.CostUSD ||
+			now.Usage.TreeTokens != was.Usage.TreeTokens {
 			t.Errorf("%s after SIGKILL: %+v, want %+v", was.Name, now.Usage, was.Usage)
 		}
+	}
+	if su.Usage.Budget.Tokens != 1 {
+		t.Errorf("u's budget before the crash %+v, want 1 token", su.Usage.Budget)
+	}
+	sent = len(e.fake.MessageRequests())
+	out, errOut, code = cl(t, e.home, "continue", u, "again", "--wait")
+	if code == 0 || !strings.Contains(out+errOut, "budget of 1 tokens is spent") {
+		t.Errorf("a spent budget after SIGKILL: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if got := len(e.fake.MessageRequests()); got != sent {
+		t.Errorf("after SIGKILL the fake saw %d requests past a spent budget", got-sent)
 	}
 	if sb.Usage.Budget.USD != 5 {
 		t.Errorf("budget before the crash %+v, want $5", sb.Usage.Budget)
