@@ -81,14 +81,17 @@ func (m *Manager) CheckBudget(name string) error {
 	m.mu.Lock()
 	chain := m.chainLocked(name)
 	m.mu.Unlock()
-	for _, who := range chain {
+	for i, who := range chain {
 		u := m.usage.usage(who)
 		if u == nil {
 			continue
 		}
 		of := ""
-		if who != name {
+		switch {
+		case i == 1:
 			of = fmt.Sprintf(" (which its child %s counts against)", name)
+		case i > 1:
+			of = fmt.Sprintf(" (which its descendant %s counts against)", name)
 		}
 		if b := u.Budget.USD; b > 0 && u.TreeCostUSD >= b {
 			return spent("clauderon: session %s's budget of %s%s is spent (%s used); raise it with `clauderon budget %s %s`",

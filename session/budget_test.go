@@ -115,7 +115,11 @@ func TestChildBudget(t *testing.T) {
 			if !strings.HasPrefix(msg, "clauderon: session "+of+"'s budget of "+budget) || !strings.Contains(msg, "`clauderon budget "+of+" ") {
 				t.Errorf("CheckBudget(%s): %q; want session %s's budget of %s and how to raise it", n, msg, of, budget)
 			}
-			if counts := "(which its child " + n + " counts against)"; (n != of) != strings.Contains(msg, counts) {
+			counts := "(which its child " + n + " counts against)"
+			if n == "g" && of == "p" {
+				counts = "(which its descendant g counts against)" // p's grandchild
+			}
+			if (n != of) != strings.Contains(msg, counts) {
 				t.Errorf("CheckBudget(%s): %q; want %q exactly when %s is not %s", n, msg, counts, n, of)
 			}
 		}
