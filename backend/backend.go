@@ -81,6 +81,14 @@ type Limits struct {
 	Pids        int64 // processes and threads
 }
 
+// Image is one of the engine's local images, under one of its tags.
+type Image struct {
+	Ref     string
+	ID      string
+	Created time.Time
+	Size    int64
+}
+
 // Container is what the engine reports about one container.
 type Container struct {
 	ID         string

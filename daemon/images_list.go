@@ -6,14 +6,15 @@ import (
 	"slices"
 
 	"github.com/clauderon/clauderon/api"
+	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/session"
 )
 
-// imageLister is an engine that can list its local images. The Backend
-// interface has no such call yet; an engine without it is asked about the
-// images clauderon knows of (the default and those sessions run).
+// imageLister is an engine that can list its local images (Docker's can).
+// An engine without it is asked about the images clauderon knows of (the
+// default and those sessions run).
 type imageLister interface {
-	Images(ctx context.Context) ([]api.Image, error)
+	Images(ctx context.Context) ([]backend.Image, error)
 }
 
 // imageIDer tells an image's ID (the Docker engine does).
@@ -28,7 +29,11 @@ func (d *Daemon) Images(ctx context.Context) ([]api.Image, error) {
 		if err != nil {
 			return nil, session.Errorf(session.ErrEngine, "listing images: %v", err)
 		}
-		return imgs, nil
+		out := []api.Image{}
+		for _, im := range imgs {
+			out = append(out, api.Image{Ref: im.Ref, ID: im.ID, Created: im.Created, Size: im.Size})
+		}
+		return out, nil
 	}
 	refs := []string{session.DefaultImage}
 	for _, s := range d.sessions.List() {

@@ -452,6 +452,17 @@ func TestBuildImage(t *testing.T) {
 	if ok, _ := e.b.ImageExists(e.ctx, tag); !ok {
 		t.Errorf("built image %s not found", tag)
 	}
+	imgs, err := e.b.Images(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(imgs, func(im backend.Image) bool { return im.Ref == tag })
+	if i < 0 || !strings.HasPrefix(imgs[i].ID, "sha256:") || imgs[i].Size <= 0 || time.Since(imgs[i].Created) > time.Hour {
+		t.Errorf("Images lists the built %s as %+v (index %d of %d)", tag, imgs, i, len(imgs))
+	}
+	if !slices.IsSortedFunc(imgs, func(a, b backend.Image) int { return strings.Compare(a.Ref, b.Ref) }) {
+		t.Errorf("Images is not sorted by tag")
+	}
 	if err := e.b.RemoveImage(e.ctx, tag); err != nil {
 		t.Errorf("RemoveImage: %v", err)
 	}
@@ -460,7 +471,7 @@ func TestBuildImage(t *testing.T) {
 	}
 
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+testimage.BaseImage+"\nRUN echo failing && false\n"), 0o644)
-	err := e.b.BuildImage(e.ctx, dir, "", tag+"-bad", nil)
+	err = e.b.BuildImage(e.ctx, dir, "", tag+"-bad", nil)
 	if err == nil || !strings.Contains(err.Error(), "returned a non-zero code") {
 		t.Errorf("failing build = %v, want the engine's error", err)
 	}

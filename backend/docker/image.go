@@ -10,7 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
@@ -18,6 +20,26 @@ import (
 
 	"github.com/clauderon/clauderon/backend"
 )
+
+// Images lists the engine's local images, one per tag (untagged ones are
+// left out: nothing can name them), sorted by tag.
+func (b *Backend) Images(ctx context.Context) ([]backend.Image, error) {
+	list, err := b.cli.ImageList(ctx, image.ListOptions{})
+	if err != nil {
+		return nil, b.wrap(err, "list images")
+	}
+	var out []backend.Image
+	for _, im := range list {
+		for _, tag := range im.RepoTags {
+			if tag == "" || strings.HasPrefix(tag, "<none>") {
+				continue
+			}
+			out = append(out, backend.Image{Ref: tag, ID: im.ID, Created: time.Unix(im.Created, 0).UTC(), Size: im.Size})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Ref < out[j].Ref })
+	return out, nil
+}
 
 // ImageExists reports whether the engine has the image ref.
 func (b *Backend) ImageExists(ctx context.Context, ref string) (bool, error) {
