@@ -205,6 +205,21 @@ export async function sessionLogs(n) {
   return r.text();
 }
 
+// followLogs streams a session's output (logs?follow=1) to onText as it
+// is written, until the session ends or signal aborts. The desktop
+// binding has no stream: it reads the output once.
+export async function followLogs(n, onText, signal) {
+  if (wails) { onText(await bind('SessionLogs', n)); return; }
+  const r = await request('GET', '/sessions/' + enc(n) + '/logs', { query: { follow: 1 }, signal });
+  const reader = r.body.getReader();
+  const dec = new TextDecoder();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    onText(dec.decode(value, { stream: true }));
+  }
+}
+
 export const sessionDiff = (n, patch = true) =>
   wails ? bind('SessionDiff', n, patch) : json('GET', '/sessions/' + enc(n) + '/diff', { query: { patch } });
 export const landSession = (n, body) => wails ? bind('LandSession', n, body) : json('POST', '/sessions/' + enc(n) + '/land', { body });

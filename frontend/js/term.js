@@ -26,6 +26,7 @@ export function openTerminal(el, name, { onEnd, onOpen } = {}) {
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
+  const styles = cspStyles(el);
   term.open(el);
   const enc = new TextEncoder();
   let last = { cols: 0, rows: 0 };
@@ -73,11 +74,81 @@ export function openTerminal(el, name, { onEnd, onOpen } = {}) {
     close: () => {
       ended = true;
       ro.disconnect();
+      styles.disconnect();
       cancelAnimationFrame(raf);
       sub1.dispose();
       sub2.dispose();
       conn.close();
       term.dispose();
+    },
+  };
+}
+
+// cspStyles makes xterm.js's DOM renderer work under the UI's CSP
+// (style-src 'self'), which blocks what it does for colours and cell
+// sizes: <style> elements it fills (theme, dimensions) and style
+// attributes it sets with setAttribute (true-colour cells). Both stay in
+// the DOM, unapplied; this copies each <style>'s text into a constructed
+// stylesheet and each style attribute into the element's CSSOM style,
+// neither of which the CSP restricts. Only xterm's own output reaches
+// these (the container's bytes become colours, never CSS text).
+function cspStyles(root) {
+  const sheets = new Map(); // <style> → [CSSStyleSheet, text applied]
+  const applied = new WeakMap(); // element → the style text it was given
+  const syncStyle = (st) => {
+    let e = sheets.get(st);
+    if (!e) {
+      e = [new CSSStyleSheet(), null];
+      sheets.set(st, e);
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, e[0]];
+    }
+    if (e[1] !== st.textContent) {
+      e[1] = st.textContent;
+      try { e[0].replaceSync(st.textContent); } catch { /* keep the last good one */ }
+    }
+  };
+  const syncAttr = (node) => {
+    const v = node.getAttribute('style');
+    if (v === null || applied.get(node) === v) return;
+    node.style.cssText = v;
+    // cssText re-serialises the attribute; remember that form so the
+    // mutation it causes is not taken for a new one.
+    applied.set(node, node.getAttribute('style'));
+  };
+  const scan = (n) => {
+    if (n.nodeType !== 1) {
+      if (n.parentNode && n.parentNode.nodeName === 'STYLE') syncStyle(n.parentNode);
+      return;
+    }
+    if (n.nodeName === 'STYLE') syncStyle(n);
+    if (n.hasAttribute('style')) syncAttr(n);
+    for (const st of n.querySelectorAll('style')) syncStyle(st);
+    for (const x of n.querySelectorAll('[style]')) syncAttr(x);
+  };
+  const mo = new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === 'attributes') syncAttr(r.target);
+      else if (r.type === 'characterData') scan(r.target);
+      else {
+        if (r.target.nodeName === 'STYLE') syncStyle(r.target);
+        for (const n of r.addedNodes) scan(n);
+      }
+    }
+    // Styles xterm removed with its elements go with them.
+    for (const [st, [sheet]] of sheets) {
+      if (!st.isConnected) {
+        sheets.delete(st);
+        document.adoptedStyleSheets = document.adoptedStyleSheets.filter((x) => x !== sheet);
+      }
+    }
+  });
+  mo.observe(root, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['style'] });
+  return {
+    disconnect: () => {
+      mo.disconnect();
+      const mine = new Set([...sheets.values()].map((e) => e[0]));
+      document.adoptedStyleSheets = document.adoptedStyleSheets.filter((x) => !mine.has(x));
+      sheets.clear();
     },
   };
 }

@@ -4,9 +4,20 @@
 import { h, clear, toast, errorBox } from '../dom.js';
 import * as api from '../api.js';
 
+// hostOnly drops a tunnel's port (example.com:443, [::1]:443): an allow
+// list names hosts, and the daemon refuses one with a port.
+export function hostOnly(h) {
+  h = String(h || '');
+  const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(h);
+  if (v6) return v6[1];
+  const m = /^([^:]+):\d+$/.exec(h);
+  return m ? m[1] : h;
+}
+
 // allowButton adds host to session's allow list (POST .../egress) and
 // calls done with the new report.
 export function allowButton(session, host, done) {
+  host = hostOnly(host);
   return h('button', {
     type: 'button', class: 'small', dataset: { action: 'allow-host', host, session },
     'aria-label': 'Allow ' + host + ' for session ' + session,

@@ -205,17 +205,47 @@ export function render(main, route, ctx) {
     }
   }
 
+  // A running print session's output is followed as it is written; a
+  // finished one's is read once.
+  let follow = null;
   async function loadLogs() {
     if (s.mode !== 'print') return;
+    const running = s.status === 'running' || s.status === 'creating';
+    if (running && follow) return;
+    if (running) {
+      const ctl = new AbortController();
+      let raw = '';
+      let timer = null;
+      follow = ctl;
+      const draw = () => { timer = null; if (ctx.current()) showLogs(raw); };
+      const first = new Promise((resolve) => {
+        api.followLogs(name, (chunk) => {
+          raw += chunk;
+          if (!timer) timer = setTimeout(draw, 200);
+          resolve();
+        }, ctl.signal).then(() => { draw(); resolve(); }, (e) => {
+          if (e.name !== 'AbortError' && ctx.current()) clear(convBox, errorBox(e, 'Its logs could not be read'));
+          resolve();
+        }).finally(() => { if (follow === ctl) follow = null; });
+        // The first view is ready without waiting for output to come.
+        setTimeout(resolve, 1500);
+      });
+      return first;
+    }
     try {
       const raw = await api.sessionLogs(name);
-      if (!ctx.current()) return;
-      const { nodes, result } = renderConversation(raw);
-      clear(convBox, nodes.length ? nodes : h('p', { class: 'empty-inline' }, s.status === 'running' || s.status === 'creating' ? 'Nothing yet: Claude Code is starting.' : 'The session wrote nothing.'));
-      drawResult(result);
+      if (ctx.current()) showLogs(raw);
     } catch (e) {
       if (ctx.current()) clear(convBox, errorBox(e, 'Its logs could not be read'));
     }
+  }
+
+  function showLogs(raw) {
+    const { nodes, result } = renderConversation(raw);
+    const atEnd = convBox.scrollHeight - convBox.scrollTop - convBox.clientHeight < 40;
+    clear(convBox, nodes.length ? nodes : h('p', { class: 'empty-inline' }, s.status === 'running' || s.status === 'creating' ? 'Nothing yet: Claude Code is starting.' : 'The session wrote nothing.'));
+    if (atEnd) convBox.scrollTop = convBox.scrollHeight;
+    drawResult(result);
   }
 
   function scheduleLogs() {
@@ -355,6 +385,7 @@ export function render(main, route, ctx) {
   return () => {
     off();
     clearTimeout(logsTimer);
+    if (follow) follow.abort();
     if (term) term.close();
   };
 }
