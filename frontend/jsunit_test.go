@@ -1,0 +1,100 @@
+package frontend
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// jsUnits checks the modules' pure logic under node: which form field a
+// daemon error belongs to, the host an allow button adds, and the MCP
+// snippets (as `clauderon mcp setup` prints them). Each line failing
+// prints FAIL and the script exits non-zero.
+const jsUnits = `
+import { fieldFor } from './js/views/new.js';
+import { hostOnly } from './js/views/egress.js';
+import { snippets } from './js/views/mcp.js';
+import * as f from './js/format.js';
+
+let failed = 0;
+const eq = (what, got, want) => {
+  if (JSON.stringify(got) !== JSON.stringify(want)) {
+    failed++;
+    console.log('FAIL ' + what + ': got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
+  }
+};
+
+eq('bad name', fieldFor('session name "A" is not valid: use 1 to 40 lowercase letters', 'invalid'), 'name');
+eq('name taken', fieldFor('a session named "x" already exists; pick another name', 'exists'), 'name');
+eq('prompt', fieldFor('the prompt contains a NUL byte (at byte 3)', 'invalid'), 'prompt');
+eq('egress mode', fieldFor('egress mode wide is not one of open, balanced, locked', 'invalid'), 'egress');
+eq('host', fieldFor('http://x is not a host: give a name such as example.com', 'invalid'), 'allow');
+eq('spawn image', fieldFor('spawn image X is not a valid image reference', 'invalid'), 'spawn');
+eq('budget', fieldFor('a budget cannot be negative', 'invalid'), 'budget_usd');
+eq('image', fieldFor('image nosuch:1 is not present; build it', 'image'), 'image');
+eq('unrelated', fieldFor('cannot reach the Docker engine', 'engine'), '');
+
+eq('host:port', hostOnly('denied-web.example:443'), 'denied-web.example');
+eq('bare host', hostOnly('example.com'), 'example.com');
+eq('v6', hostOnly('[::1]:443'), '::1');
+
+const s = snippets('http://127.0.0.1:18090/mcp', 'tok-en');
+eq('stdio', s['claude-code-stdio'], 'claude mcp add --scope user clauderon -- clauderon mcp');
+eq('http', s['claude-code-http'], "claude mcp add --scope user --transport http clauderon http://127.0.0.1:18090/mcp --header 'Authorization: Bearer tok-en'");
+eq('desktop', JSON.parse(s['claude-desktop']), { clauderon: { command: 'clauderon', args: ['mcp'] } });
+eq('quote', snippets("http://x/'y", 't')['claude-code-http'].includes("'http://x/'\\''y'"), true);
+
+eq('activity', f.activity({ state: 'waiting_for_input', known: true }), 'waiting for input');
+eq('activity tool', f.activity({ state: 'working', tool: 'Bash', known: true }), 'working: Bash');
+eq('activity unknown', f.activity({ state: 'running', known: false }), 'running (activity unknown)');
+eq('needs you', f.needsYou({ status: 'running', activity: { state: 'waiting_for_permission' } }), true);
+eq('ended needs nobody', f.needsYou({ status: 'exited', activity: { state: 'waiting_for_input' } }), false);
+eq('changes', f.changes({ changes: { files: 2, unlanded: true } }), '2 files, unlanded');
+
+if (failed) process.exit(1);
+console.log('ok');
+`
+
+func TestJSUnits(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CLAUDERON_REQUIRE_E2E") == "1" {
+			t.Fatal("node is not installed, and CLAUDERON_REQUIRE_E2E=1 requires this check")
+		}
+		t.Skip("node is not installed")
+	}
+	dir := t.TempDir()
+	// The modules as the browser gets them, under a package.json that
+	// makes node read .js files as modules.
+	err = fs.WalkDir(FS, "js", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o700)
+		}
+		b, err := fs.ReadFile(FS, p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"package.json": `{"type":"module"}`, "units.js": jsUnits} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(node, "units.js")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok") {
+		t.Fatalf("node units.js: %v\n%s", err, out)
+	}
+}
