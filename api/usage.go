@@ -53,7 +53,8 @@ type Usage struct {
 	CostKnown bool `json:"cost_known"`
 	// Budget is the session's own; zero for none.
 	Budget Budget `json:"budget,omitzero"`
-	// TreeCostUSD and TreeTokens are what the budget is compared with:
+	// TreeCostUSD and TreeTokens are what the budget is compared with (a
+	// model without a price counts at the table's highest price):
 	// this session's usage and that of every child it started.
 	TreeCostUSD float64 `json:"tree_cost_usd"`
 	TreeTokens  int64   `json:"tree_tokens"`

@@ -16,6 +16,13 @@ import (
 // in place of the client's, streaming both bodies.
 func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, e *AuditEntry, rule Rule) {
 	if p.budget != nil && spends(r) {
+		if !metered(r) {
+			// Only Messages answers are metered: anything else that may
+			// spend (batches, completions, a path or method the upstream
+			// reads leniently) would spend past every budget.
+			p.fail(w, e, fmt.Errorf("%w: clauderon: %s %s may spend, and only POST /v1/messages is metered in a session, so it is refused", ErrBudget, printableMethod(r.Method), apiPath(r)))
+			return
+		}
 		if err := p.budget(e.Session); err != nil {
 			p.fail(w, e, fmt.Errorf("%w: %w", ErrBudget, err))
 			return
@@ -49,6 +56,11 @@ func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, e *AuditEntry, ru
 		pr.Out.Host = rule.Host
 		if err := replaceCredentials(pr.Out.Header, rule, tok); err != nil {
 			return err
+		}
+		if metered(r) {
+			// The meter reads the answer as it passes: it must not be
+			// compressed, whatever the client asked for.
+			pr.Out.Header.Del("Accept-Encoding")
 		}
 		e.AuthInjected = true
 		return nil
@@ -185,3 +197,16 @@ type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 // RoundTrip implements http.RoundTripper.
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// printableMethod is a method for an error message: a token, or "a method".
+func printableMethod(m string) string {
+	for _, c := range m {
+		if c < '!' || c > '~' {
+			return "a method"
+		}
+	}
+	if len(m) > 16 {
+		return "a method"
+	}
+	return m
+}

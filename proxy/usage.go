@@ -64,6 +64,10 @@ type usageMeter struct {
 	skip   bool // SSE: the current line is too long to matter
 	usage  Usage
 	seen   bool // some usage was read
+	// total counts an SSE stream's bytes, and final says its message_delta
+	// came: a stream cut before it is charged for what it carried.
+	total int64
+	final bool
 	// pending is what an SSE stream wrote since the last flush: it is
 	// read after the flush, so that parsing never delays an event.
 	pending []byte
@@ -87,6 +91,7 @@ func (m *usageMeter) Write(b []byte) (int, error) {
 	n, err := m.ResponseWriter.Write(b)
 	m.decide()
 	if m.kind == meterSSE {
+		m.total += int64(n)
 		m.pending = append(m.pending, b[:n]...)
 		if len(m.pending) > maxSSELine {
 			m.drain() // a writer that does not flush: keep the copy small
@@ -126,6 +131,8 @@ func (m *usageMeter) decide() {
 		switch {
 		case m.status != http.StatusOK:
 			m.kind = meterNone
+		case !identity(m.Header().Get("Content-Encoding")):
+			m.kind = meterNone // not asked for (Accept-Encoding is removed)
 		case strings.HasPrefix(ct, "text/event-stream"):
 			m.kind = meterSSE
 		case strings.HasPrefix(ct, "application/json"):
@@ -209,7 +216,7 @@ func (m *usageMeter) sseLine(line []byte) {
 	case "message_delta":
 		if ev.Usage != nil {
 			m.usage.merge(ev.Usage)
-			m.seen = true
+			m.seen, m.final = true, true
 		}
 	}
 }
@@ -218,6 +225,13 @@ func (m *usageMeter) sseLine(line []byte) {
 // false when it reported none.
 func (m *usageMeter) result() (Usage, bool) {
 	m.drain()
+	if m.kind == meterSSE && m.seen && !m.final {
+		// Cut before its final count (a client that hung up once it had
+		// the text): message_start's output figure is 1, while the tokens
+		// it carried were billed. A token is at least a quarter of the
+		// bytes that carried it, so this counts no less.
+		m.usage.OutputTokens = max(m.usage.OutputTokens, m.total/4)
+	}
 	if m.kind == meterJSON {
 		var msg struct {
 			Model string    `json:"model"`
@@ -255,4 +269,9 @@ func spends(r *http.Request) bool {
 func apiPath(r *http.Request) string {
 	p := path.Clean("/" + r.URL.Path)
 	return strings.TrimSuffix(p, "/")
+}
+
+// identity reports whether a Content-Encoding leaves the body as it is.
+func identity(ce string) bool {
+	return ce == "" || strings.EqualFold(ce, "identity")
 }

@@ -295,3 +295,68 @@ func TestUsageMeterParsesAfterFlush(t *testing.T) {
 		t.Errorf("result %+v %v, want 7 in, 42 out", got, ok)
 	}
 }
+
+// TestMeteringCannotBeEvaded: while a session has budgets, a request that
+// may spend but is not metered (batches, completions, a method or path the
+// upstream might read leniently) is refused even before anything is spent;
+// a metered request reaches the upstream without Accept-Encoding, so its
+// answer is never compressed past the meter; a stream cut before its final
+// count is charged for the bytes it carried.
+func TestMeteringCannotBeEvaded(t *testing.T) {
+	log := newUsageLog()
+	h := newHarness(t, canaryOAuth, func(c *Config) {
+		c.Usage = log.add
+		c.Budget = func(string) error { return nil }
+	})
+	body := `{"model":"m","max_tokens":5,"messages":[]}`
+	before := len(h.fake.Requests())
+	for _, rq := range []struct{ method, path string }{
+		{"POST", "/v1/messages/batches"}, {"POST", "/v1/complete"}, {"post", "/v1/messages"},
+		{"POST", "/V1/messages"}, {"POST", "/v1/messages;x"}, {"PUT", "/v1/messages"},
+	} {
+		resp, b := do(t, h.defaultClient(), newRequest(t, rq.method, "https://api.anthropic.com"+rq.path, strings.NewReader(body), nil))
+		if _, msg := errorMessage(t, b); resp.StatusCode != http.StatusPaymentRequired || !strings.Contains(msg, "only POST /v1/messages is metered") {
+			t.Errorf("%s %s with budgets: %d %q; want 402, refused as unmetered", rq.method, rq.path, resp.StatusCode, msg)
+		}
+	}
+	if n := len(h.fake.Requests()) - before; n != 0 {
+		t.Errorf("the upstream saw %d unmetered spending requests", n)
+	}
+	for _, p := range []string{"/v1/messages/count_tokens"} {
+		if resp, _ := do(t, h.defaultClient(), newRequest(t, "POST", "https://api.anthropic.com"+p, strings.NewReader(body), nil)); resp.StatusCode != 200 {
+			t.Errorf("POST %s: %d, want it let through", p, resp.StatusCode)
+		}
+	}
+	if resp, _ := do(t, h.defaultClient(), newRequest(t, "GET", "https://api.anthropic.com/v1/models", nil, nil)); resp.StatusCode == http.StatusPaymentRequired {
+		t.Errorf("a GET was refused as spending")
+	}
+
+	// Accept-Encoding asked for by the client is not passed on.
+	req := newRequest(t, "POST", "https://api.anthropic.com/v1/messages", strings.NewReader(body), nil)
+	req.Header.Set("Accept-Encoding", "gzip, br")
+	if resp, b := do(t, h.defaultClient(), req); resp.StatusCode != 200 {
+		t.Fatalf("messages: %d %s", resp.StatusCode, b)
+	}
+	reqs := h.fake.MessageRequests()
+	if ae := reqs[len(reqs)-1].Header.Get("Accept-Encoding"); ae != "" {
+		t.Errorf("the upstream saw Accept-Encoding %q: it may compress the answer past the meter", ae)
+	}
+
+	// A compressed answer the meter cannot read reports nothing, and a
+	// stream cut before message_delta is charged a quarter of its bytes.
+	rec := &headerRecorder{h: http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}}}
+	m := &usageMeter{ResponseWriter: rec}
+	m.Write([]byte("\x1f\x8b garbage"))
+	if u, ok := m.result(); ok {
+		t.Errorf("a gzip answer reported %+v", u)
+	}
+	start := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m1\",\"usage\":{\"input_tokens\":1000,\"output_tokens\":1}}}\n\n"
+	delta := "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" + strings.Repeat("word ", 2000) + "\"}}\n\n"
+	m = &usageMeter{ResponseWriter: &headerRecorder{h: http.Header{"Content-Type": {"text/event-stream"}}}}
+	m.Write([]byte(start))
+	m.Write([]byte(delta))
+	u, ok := m.result()
+	if want := int64(len(start)+len(delta)) / 4; !ok || u.InputTokens != 1000 || u.OutputTokens != want {
+		t.Errorf("a cut stream: %+v %v; want 1000 in and %d out (a quarter of its bytes)", u, ok, want)
+	}
+}

@@ -116,7 +116,7 @@ func (m *Manager) SpentToday() (usd, cap float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	_, today := l.todayLocked()
-	usd, _ = l.cost(today)
+	usd = l.spendCost(today)
 	return usd, l.daily
 }
 
@@ -126,7 +126,7 @@ func (m *Manager) DailyBudget() api.DailyBudget {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	day, today := l.todayLocked()
-	usd, _ := l.cost(today)
+	usd := l.spendCost(today)
 	return api.DailyBudget{Day: day, USD: l.daily, SpentUSD: usd}
 }
 

@@ -269,6 +269,26 @@ func (l *ledger) cost(models map[string]api.Tokens) (usd float64, known bool) {
 	return usd, known
 }
 
+// spendCost is what per-model tokens count against a budget in US
+// dollars: a model without a price at the table's highest price for each
+// kind of token, so that no model the agent names spends for free.
+func (l *ledger) spendCost(models map[string]api.Tokens) float64 {
+	var top api.Price
+	for _, p := range l.prices {
+		top = api.Price{Input: max(top.Input, p.Input), Output: max(top.Output, p.Output),
+			CacheWrite: max(top.CacheWrite, p.CacheWrite), CacheRead: max(top.CacheRead, p.CacheRead)}
+	}
+	var usd float64
+	for m, t := range models {
+		p, ok := l.prices.Lookup(m)
+		if !ok {
+			p = top
+		}
+		usd += p.Cost(t)
+	}
+	return usd
+}
+
 // usage is name's usage for the API, nil when it has none and no budget.
 func (l *ledger) usage(name string) *api.Usage {
 	l.mu.Lock()
@@ -279,7 +299,7 @@ func (l *ledger) usage(name string) *api.Usage {
 	}
 	u := &api.Usage{Budget: e.Budget}
 	u.CostUSD, u.CostKnown = l.cost(e.Models)
-	u.TreeCostUSD, _ = l.cost(e.Tree)
+	u.TreeCostUSD = l.spendCost(e.Tree)
 	for m, t := range e.Models {
 		u.Tokens = u.Tokens.Add(t)
 		mu := api.ModelUsage{Model: m, Tokens: t}

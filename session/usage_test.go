@@ -69,7 +69,13 @@ func TestUsagePersists(t *testing.T) {
 	if p.Usage.Tokens != want || !p.Usage.CostKnown || math.Abs(p.Usage.CostUSD-one) > 1e-12 {
 		t.Errorf("p's usage %+v, want %+v costing %v", p.Usage, want, one)
 	}
-	if p.Usage.Budget.USD != 0.1 || math.Abs(p.Usage.TreeCostUSD-2*one) > 1e-12 || p.Usage.TreeTokens != 2*in.Total()+5 {
+	// mystery-model's 5 input tokens count at the table's highest input
+	// price.
+	var topInput float64
+	for _, pr := range DefaultPrices {
+		topInput = max(topInput, pr.Input)
+	}
+	if p.Usage.Budget.USD != 0.1 || math.Abs(p.Usage.TreeCostUSD-(2*one+5*topInput/1e6)) > 1e-12 || p.Usage.TreeTokens != 2*in.Total()+5 {
 		t.Errorf("p's budget and tree %+v", p.Usage)
 	}
 	if c.Usage.CostKnown || len(c.Usage.Models) != 2 || c.Usage.Requests != 2 || c.Usage.Input != 1005 {
@@ -186,5 +192,42 @@ func TestUsageWriter(t *testing.T) {
 	day, _ := h.m.SpentToday()
 	if day <= 0 {
 		t.Errorf("the day's total after a reopen: %v", day)
+	}
+}
+
+// TestUnpricedModelSpends: a model the price table lacks counts against
+// USD budgets and the day's at the table's highest prices, while its own
+// cost still says it is unknown.
+func TestUnpricedModelSpends(t *testing.T) {
+	h := newHarness(t)
+	m, err := Open(Config{Home: h.home, Backend: h.be, Auth: h.auth, DailyBudgetUSD: 50, Logger: slog.New(slog.DiscardHandler),
+		Prices: Prices{"cheap": {Input: 1, Output: 2}, "dear": {Input: 3, Output: 75, CacheWrite: 10, CacheRead: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.m = m
+	ctx := context.Background()
+	if _, err := m.Create(ctx, Options{Name: "a", Prompt: "x", Mode: ModePrint, Budget: Budget{USD: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	m.RecordUsage("a", "claude-3-opus-20240229", Tokens{Input: 1_000_000, Output: 1_000_000})
+	s, err := m.Get("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The highest prices: dear's output, or a default's if higher.
+	var top api.Price
+	for _, pr := range DefaultPrices {
+		top.Input, top.Output = max(top.Input, pr.Input), max(top.Output, pr.Output)
+	}
+	want := max(top.Input, 3) + max(top.Output, 75)
+	if s.Usage.CostKnown || math.Abs(s.Usage.TreeCostUSD-want) > 1e-9 {
+		t.Errorf("an unpriced model: cost known %v, tree cost %v; want unknown, $%v at the highest prices", s.Usage.CostKnown, s.Usage.TreeCostUSD, want)
+	}
+	if err := m.CheckBudget("a"); !errors.Is(err, ErrBudgetSpent) {
+		t.Errorf("a $1 budget after $78 of an unpriced model: %v; want spent", err)
+	}
+	if used, _ := m.SpentToday(); math.Abs(used-want) > 1e-9 {
+		t.Errorf("the day's spending %v, want %v", used, want)
 	}
 }
