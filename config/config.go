@@ -239,6 +239,11 @@ func Load(home string) (Config, error) {
 // it), keeping every other setting as it is.
 func SetDailyUSD(home string, usd float64) error {
 	path := filepath.Join(home, FileName)
+	// A config.json the user links to (dotfiles) is written where it
+	// points, not replaced by a file of its own.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	doc := map[string]json.RawMessage{}
 	b, err := os.ReadFile(path)
 	switch {
@@ -249,11 +254,17 @@ func SetDailyUSD(home string, usd float64) error {
 		if err := json.Unmarshal(b, &doc); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		if doc == nil { // the file says null
+			doc = map[string]json.RawMessage{}
+		}
 	}
 	budget := map[string]json.RawMessage{}
 	if raw, ok := doc["budget"]; ok {
 		if err := json.Unmarshal(raw, &budget); err != nil {
 			return fmt.Errorf("%s: budget: %w", path, err)
+		}
+		if budget == nil {
+			budget = map[string]json.RawMessage{}
 		}
 	}
 	if usd > 0 {

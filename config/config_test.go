@@ -59,3 +59,63 @@ func TestEnsurePrivate(t *testing.T) {
 		}
 	})
 }
+
+// TestSetDailyUSD: the daily budget is written with every other setting
+// kept, removed at 0, into a file of null or with a null budget too, and
+// into the file a symlinked config.json points at.
+func TestSetDailyUSD(t *testing.T) {
+	for _, tc := range []struct{ name, before string }{
+		{"none", ""},
+		{"null", "null"},
+		{"null budget", `{"budget": null, "mcp": {"port": -1}}`},
+		{"other keys", `{"budget": {"other": 1}, "mcp": {"port": -1}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			home := t.TempDir()
+			if tc.before != "" {
+				if err := os.WriteFile(filepath.Join(home, FileName), []byte(tc.before), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := SetDailyUSD(home, 12.5); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(home)
+			if err != nil || c.Budget.DailyUSD != 12.5 {
+				t.Fatalf("after setting: %+v %v", c.Budget, err)
+			}
+			if strings.Contains(tc.before, "mcp") && c.MCP.Port != -1 {
+				t.Errorf("mcp.port lost: %+v", c.MCP)
+			}
+			if strings.Contains(tc.before, "other") {
+				b, _ := os.ReadFile(filepath.Join(home, FileName))
+				if !strings.Contains(string(b), `"other"`) {
+					t.Errorf("budget.other lost: %s", b)
+				}
+			}
+			if err := SetDailyUSD(home, 0); err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := Load(home); c.Budget.DailyUSD != 0 {
+				t.Errorf("after removing: %+v", c.Budget)
+			}
+		})
+	}
+	home, dots := t.TempDir(), t.TempDir()
+	target := filepath.Join(dots, "clauderon.json")
+	if err := os.WriteFile(target, []byte(`{"mcp": {"port": -1}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(home, FileName)); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetDailyUSD(home, 3); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(filepath.Join(home, FileName)); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlinked config.json was replaced: %v %v", fi, err)
+	}
+	if c, err := Load(home); err != nil || c.Budget.DailyUSD != 3 || c.MCP.Port != -1 {
+		t.Errorf("through the symlink: %+v %v", c, err)
+	}
+}
