@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/clauderon/clauderon/api"
@@ -82,9 +83,7 @@ func (m *Manager) ReportHook(name string, h api.HookReport) error {
 		return nil
 	}
 	a.state, a.tool, a.since, a.known = state, tool, now, true
-	if err := m.st.saveActivity(name, savedActivity{State: state, Tool: tool, Since: now, Run: r.StartedAt}); err != nil {
-		m.log.Warn("cannot save activity", "session", name, "err", err)
-	}
+	m.acts.queue(name, &savedActivity{State: state, Tool: tool, Since: now, Run: r.StartedAt})
 	m.publishActivityLocked(r)
 	m.notify()
 	return nil
@@ -144,7 +143,7 @@ func (m *Manager) activityLocked(r *record) *api.Activity {
 func (m *Manager) resetActivityLocked(r *record) {
 	if r.Status != StatusRunning {
 		delete(m.activity, r.Name)
-		m.st.removeActivity(r.Name)
+		m.acts.queue(r.Name, nil)
 	}
 }
 
@@ -188,4 +187,71 @@ func (m *Manager) publishActivityLocked(r *record) {
 		return
 	}
 	m.events.publish(Event{Kind: EventActivity, Name: r.Name, Activity: b})
+}
+
+// activityWriter saves activity files behind ReportHook, never under the
+// manager's lock (which every proxy request's budget check takes): the
+// latest state of each session is written, or its file removed (nil), and
+// states that pile up while it writes are written once.
+type activityWriter struct {
+	st      store
+	log     func(name string, err error)
+	mu      sync.Mutex
+	pending map[string]*savedActivity
+	writing bool
+	idle    *sync.Cond
+}
+
+func newActivityWriter(st store, log func(string, error)) *activityWriter {
+	w := &activityWriter{st: st, log: log, pending: map[string]*savedActivity{}}
+	w.idle = sync.NewCond(&w.mu)
+	return w
+}
+
+func (w *activityWriter) queue(name string, a *savedActivity) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending[name] = a
+	if !w.writing {
+		w.writing = true
+		go w.run()
+	}
+}
+
+func (w *activityWriter) run() {
+	w.mu.Lock()
+	for len(w.pending) > 0 {
+		batch := w.pending
+		w.pending = map[string]*savedActivity{}
+		w.mu.Unlock()
+		for name, a := range batch {
+			if a == nil {
+				w.st.removeActivity(name)
+			} else if err := w.st.saveActivity(name, *a); err != nil {
+				w.log(name, err)
+			}
+		}
+		w.mu.Lock()
+	}
+	w.writing = false
+	w.idle.Broadcast()
+	w.mu.Unlock()
+}
+
+// forget drops what is queued for name and waits for a write under way,
+// so that its directory can be removed.
+func (w *activityWriter) forget(name string) {
+	w.mu.Lock()
+	delete(w.pending, name)
+	w.mu.Unlock()
+	w.flush()
+}
+
+// flush waits until every state queued so far is written.
+func (w *activityWriter) flush() {
+	w.mu.Lock()
+	for w.writing {
+		w.idle.Wait()
+	}
+	w.mu.Unlock()
 }

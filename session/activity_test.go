@@ -25,6 +25,7 @@ func newGatewayHarness(t *testing.T, now func() time.Time) *harness {
 		t.Fatal(err)
 	}
 	h.m = m
+	t.Cleanup(func() { h.m.FlushUsage() }) // before the home is removed
 	return h
 }
 
@@ -116,8 +117,13 @@ func TestActivitySurvivesRestart(t *testing.T) {
 	if err := h.m.ReportHook("a", api.HookReport{Event: "Stop"}); err != nil {
 		t.Fatal(err)
 	}
+	var last *Manager
 	reopen := func() *Manager {
 		t.Helper()
+		h.m.FlushUsage() // its writes are as good as done; a test cannot wait on them otherwise
+		if last != nil {
+			last.FlushUsage()
+		}
 		m, err := Open(Config{Home: h.home, Backend: h.be, Auth: h.auth, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
 			Container: ContainerConfig{Gateway: &fakeGateway{open: map[string]int{}}, CAFile: "/ca.pem", BundleFile: "/bundle.pem"}})
 		if err != nil {
@@ -126,6 +132,7 @@ func TestActivitySurvivesRestart(t *testing.T) {
 		if err := m.Reconcile(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		last = m
 		return m
 	}
 	m := reopen()
@@ -168,6 +175,7 @@ func TestActivitySurvivesRestart(t *testing.T) {
 	if _, err := h.m.Wait(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
+	h.m.FlushUsage()
 	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the activity file outlived the run: %v", err)
 	}

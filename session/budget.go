@@ -51,9 +51,12 @@ func (m *Manager) RecordUsage(name, model string, t Tokens) {
 	m.usageChanged(chain...)
 }
 
-// FlushUsage waits until every usage counted so far is in its files: the
-// daemon calls it as it stops.
-func (m *Manager) FlushUsage() { m.usage.flush() }
+// FlushUsage waits until every usage counted so far, and every activity
+// reported, is in its files: the daemon calls it as it stops.
+func (m *Manager) FlushUsage() {
+	m.usage.flush()
+	m.acts.flush()
+}
 
 // usageChanged wakes every Wait and tells the event stream the new usage
 // of each of names.

@@ -138,6 +138,7 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 			gw.Close(o.Name)
 		}
 		m.usage.forget(o.Name)
+		m.acts.forget(o.Name)
 		if err := m.st.remove(o.Name); err != nil {
 			m.log.Warn("cannot remove session state", "session", o.Name, "err", err)
 		}
@@ -357,6 +358,7 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 		}
 	}
 	m.usage.forget(name)
+	m.acts.forget(name)
 	if err := m.st.remove(name); err != nil {
 		m.log.Warn("cannot remove session state", "session", name, "err", err)
 	}

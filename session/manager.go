@@ -87,6 +87,7 @@ type Manager struct {
 	changed chan struct{} // closed and replaced on every change
 	// activity is what each running session's hooks reported (activity.go).
 	activity map[string]*activity
+	acts     *activityWriter
 	// events is the stream of changes (events.go); announced holds the
 	// sessions a created event was published for.
 	events    feed
@@ -144,6 +145,7 @@ func Open(cfg Config) (*Manager, error) {
 	for k, v := range cfg.Prices {
 		prices[k] = v
 	}
+	m.acts = newActivityWriter(m.st, func(name string, err error) { m.log.Warn("cannot save activity", "session", name, "err", err) })
 	m.usage = newLedger(m.st.sessionDir, cfg.Home, prices, cfg.DailyBudgetUSD, cfg.Now,
 		func(err error) { m.log.Error("cannot save usage", "err", err) })
 	recs, errs := m.st.load()
