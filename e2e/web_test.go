@@ -214,11 +214,8 @@ func TestWebUI(t *testing.T) {
 		p.wait("web.txt in the diff", `document.querySelector('#diff section[data-file="web.txt"] [data-field=adds]')?.textContent.includes("1")`)
 		screenshot(t, p.ctx, "session-diff")
 		p.do("landing", chromedp.Click(chromedp.CSS(`#session button[data-action=land]`)))
-		if p.present(`dialog[open] button[data-confirm]`) {
-			p.confirm("land")
-		}
 		branch := "clauderon/" + tuiName
-		waitFor(t, "the landed branch in the user's repository", func() bool {
+		p.confirmUntil("the landed branch in the user's repository", func() bool {
 			out, err := userGitErr(t, repo, "show", branch+":web.txt")
 			return err == nil && out == "from the agent\n"
 		})
@@ -242,10 +239,7 @@ func TestWebUI(t *testing.T) {
 		p.wait("the denied host's allow button", fmt.Sprintf(`document.querySelector(%s) !== null`, jsString(btn)))
 		screenshot(t, p.ctx, "audit-denied")
 		p.do("allowing the host", chromedp.Click(chromedp.CSS(btn)))
-		if p.present(`dialog[open] button[data-confirm]`) {
-			p.confirm("allow host")
-		}
-		waitFor(t, "the host in the session's egress allow list", func() bool {
+		p.confirmUntil("the host in the session's egress allow list", func() bool {
 			r, err := e.d.client().Egress(context.Background(), tuiName)
 			if err != nil {
 				t.Fatal(err)
@@ -298,14 +292,6 @@ func TestWebUI(t *testing.T) {
 	})
 
 	t.Run("security", func(t *testing.T) { webSecurity(t, e) })
-}
-
-// present tells whether an element matching css exists now.
-func (p *webPage) present(css string) bool {
-	p.t.Helper()
-	var ok bool
-	p.eval(fmt.Sprintf(`document.querySelector(%s) !== null`, jsString(css)), &ok)
-	return ok
 }
 
 // ttySize is `stty size` of the session's console, "ROWS COLS".

@@ -221,6 +221,26 @@ func (p *webPage) confirm(what string) {
 	p.do("confirming "+what, chromedp.Click(chromedp.CSS(`dialog[open] button[data-confirm]`)))
 }
 
+// confirmUntil confirms a dialog whenever one opens, until done holds:
+// an action may or may not ask first, and may ask after a fetch.
+func (p *webPage) confirmUntil(what string, done func() bool) {
+	p.t.Helper()
+	waitFor(p.t, what, func() bool {
+		if p.present(`dialog[open] button[data-confirm]`) {
+			p.do("confirming "+what, chromedp.Click(chromedp.CSS(`dialog[open] button[data-confirm]`)))
+		}
+		return done()
+	})
+}
+
+// present tells whether an element matching css exists now.
+func (p *webPage) present(css string) bool {
+	p.t.Helper()
+	var ok bool
+	p.eval(fmt.Sprintf(`document.querySelector(%s) !== null`, jsString(css)), &ok)
+	return ok
+}
+
 // fail saves a screenshot and the view's text, then fails the test.
 func (p *webPage) fail(format string, args ...any) {
 	p.t.Helper()
