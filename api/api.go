@@ -23,6 +23,10 @@ type DaemonStatus struct {
 	// MCPError says why it is off when it should be on.
 	MCPURL   string `json:"mcp_url,omitempty"`
 	MCPError string `json:"mcp_error,omitempty"`
+	// UIURL is where the web UI listens (log in with `clauderon ui`);
+	// UIError says why it does not when it should.
+	UIURL   string `json:"ui_url,omitempty"`
+	UIError string `json:"ui_error,omitempty"`
 }
 
 // Continue is the body of POST /sessions/{name}/continue: the prompt of a

@@ -440,8 +440,15 @@ func TestStatus(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil || !slices.Equal(got.ProxyAddrs, st.ProxyAddrs) || got.ProxyPort != st.ProxyPort || got.MCPURL != st.MCPURL {
 		t.Errorf("status --json: %q (%v)", out, err)
 	}
-	off := statusReport(api.DaemonStatus{MCPError: "port held"}, "")
-	if !strings.Contains(off, "mcp      off: port held") {
-		t.Errorf("MCP off: %q", off)
+	off := statusReport(api.DaemonStatus{MCPError: "port held", UIError: "ui port held"}, "")
+	if !strings.Contains(off, "mcp      off: port held") || !strings.Contains(off, "ui       off: ui port held") {
+		t.Errorf("MCP and UI off: %q", off)
+	}
+	on := statusReport(api.DaemonStatus{UIURL: "http://127.0.0.1:18091"}, "")
+	if !strings.Contains(on, "ui       http://127.0.0.1:18091 (log in with `clauderon ui`)") {
+		t.Errorf("UI on: %q", on)
+	}
+	if none := statusReport(api.DaemonStatus{}, ""); !strings.Contains(none, "ui       off (ui.port in config.json)") {
+		t.Errorf("UI turned off: %q", none)
 	}
 }

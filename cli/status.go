@@ -20,7 +20,7 @@ func newStatusCmd() *cobra.Command {
 		Short: "Show the running daemon: its pid, home, proxy port and addresses, MCP endpoint",
 		Long: `Shows the daemon that serves this CLAUDERON_HOME: its pid, its LocalAPI
 version, its home, the proxy's port (the one ` + "`daemon --proxy-port 0`" + ` picked)
-and the addresses it listens on, and the MCP endpoint's URL (or why it is
+and the addresses it listens on, the MCP endpoint's URL and the web UI's (or why it is
 off). Exits 1 when no daemon answers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -54,6 +54,15 @@ func statusReport(st api.DaemonStatus, socket string) string {
 	case mcp == "":
 		mcp = "off (mcp.port in config.json)"
 	}
+	ui := printable(st.UIURL)
+	switch {
+	case st.UIError != "":
+		ui = "off: " + printable(st.UIError)
+	case ui == "":
+		ui = "off (ui.port in config.json)"
+	default:
+		ui += " (log in with `clauderon ui`)"
+	}
 	addrs := make([]string, len(st.ProxyAddrs))
 	for i, a := range st.ProxyAddrs {
 		addrs[i] = printable(a)
@@ -70,5 +79,6 @@ func statusReport(st api.DaemonStatus, socket string) string {
 	}
 	fmt.Fprintf(&b, "proxy    %s\n", proxy)
 	fmt.Fprintf(&b, "mcp      %s\n", mcp)
+	fmt.Fprintf(&b, "ui       %s\n", ui)
 	return b.String()
 }

@@ -247,6 +247,12 @@ func (d *Daemon) getStatus(w http.ResponseWriter, r *http.Request) error {
 	if d.mcpErr != nil {
 		st.MCPError = d.mcpErr.Error()
 	}
+	if d.ui != nil {
+		st.UIURL = d.ui.Origin()
+	}
+	if d.uiErr != nil {
+		st.UIError = d.uiErr.Error()
+	}
 	writeJSON(w, http.StatusOK, st)
 	return nil
 }

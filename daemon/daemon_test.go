@@ -43,10 +43,10 @@ func (stubEngine) Events(ctx context.Context, _ map[string]string) (<-chan backe
 }
 
 func testConfig(t *testing.T, home string) Config {
-	// No MCP endpoint unless a test writes its own config.json: daemons of
+	// No MCP endpoint or web UI unless a test writes its own config.json: daemons of
 	// tests running at once would meet on its port.
 	if _, err := os.Stat(filepath.Join(home, config.FileName)); os.IsNotExist(err) {
-		os.WriteFile(filepath.Join(home, config.FileName), []byte(`{"mcp":{"port":-1}}`), 0o600)
+		os.WriteFile(filepath.Join(home, config.FileName), []byte(`{"mcp":{"port":-1},"ui":{"port":-1}}`), 0o600)
 	}
 	return Config{
 		Home:      home,

@@ -91,7 +91,20 @@ func (d *Daemon) Doctor(ctx context.Context, image string) (api.Doctor, error) {
 		}
 	}
 
+	add(d.uiCheck())
 	return report(checks), nil
+}
+
+// uiCheck is the line about the web UI: where it listens, that config.json
+// turned it off, or why it could not listen.
+func (d *Daemon) uiCheck() api.Check {
+	switch {
+	case d.ui != nil:
+		return api.Check{Name: "ui", OK: true, Detail: "the web UI listens on " + d.ui.Origin() + "; open it with `clauderon ui`"}
+	case d.uiErr != nil:
+		return api.Check{Name: "ui", Detail: d.uiErr.Error(), Fix: "set ui.port in config.json to a free port (or -1 to turn the UI off), then restart the daemon"}
+	}
+	return api.Check{Name: "ui", OK: true, Detail: "off (ui.port is -1 in config.json)"}
 }
 
 func report(checks []api.Check) api.Doctor {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func TestGoAPI(t *testing.T) {
 	for _, c := range rep.Checks {
 		names = append(names, c.Name)
 	}
-	if want := []string{"engine", "credential", "ca", "network", "image", "user", "claude", "proxy"}; !slices.Equal(names, want) {
+	if want := []string{"engine", "credential", "ca", "network", "image", "user", "claude", "proxy", "ui"}; !slices.Equal(names, want) {
 		t.Errorf("doctor's checks are %v, want %v", names, want)
 	}
 	// The stub engine answers but has no image: the report fails there,
@@ -56,5 +57,32 @@ func TestGoAPI(t *testing.T) {
 	}
 	if _, err := d.SetToken(ctx, "anthropic", "sk-ant-oat01-CANARY-goapi"); !errors.Is(err, errFixedSource) {
 		t.Errorf("SetToken on a fixed source: %v, want errFixedSource", err)
+	}
+}
+
+// TestDoctorUI: doctor's ui line says where the web UI listens, that
+// config.json turned it off, or why it cannot listen, with the fix.
+func TestDoctorUI(t *testing.T) {
+	d := startDaemon(t, t.TempDir()) // ui.port -1
+	if c := d.uiCheck(); !c.OK || !strings.Contains(c.Detail, "off") {
+		t.Errorf("UI off: %+v", c)
+	}
+	home := t.TempDir()
+	cfg := testConfig(t, home)
+	cfg.UIPort = AnyUIPort
+	d = startDaemonWith(t, cfg)
+	if c := d.uiCheck(); !c.OK || !strings.Contains(c.Detail, "http://127.0.0.1:") || !strings.Contains(c.Detail, "clauderon ui") {
+		t.Errorf("UI on: %+v", c)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfg = testConfig(t, t.TempDir())
+	cfg.UIPort = l.Addr().(*net.TCPAddr).Port
+	d = startDaemonWith(t, cfg)
+	if c := d.uiCheck(); c.OK || !strings.Contains(c.Detail, "cannot listen") || !strings.Contains(c.Fix, "ui.port") {
+		t.Errorf("UI that cannot listen: %+v", c)
 	}
 }
