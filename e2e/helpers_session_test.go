@@ -52,7 +52,8 @@ var runID = func() string {
 var testSessionBases = []string{"p1", "iso-a", "iso-b", "live", "once", "lbl", "tui", `scale-[0-9]+`, "dup", "noimg",
 	"nowd", "noprompt", "bigprompt", "drain", "x", "gw", "home", "kc-print", "kc-hot", "kc-env", "kc-none",
 	"ws-hostile", "ws-work", "ws-plain", "ws-from", "ws-badref", "ws-mount", "race-a", "race-b", "race-c", "hard", "hard-bad", "cred",
-	"iu-own", "iu-root", "iu-print", "iu-rprint", "iu-ghost", "nest-p", "nest-c1", "nest-c2"}
+	"iu-own", "iu-root", "iu-print", "iu-rprint", "iu-ghost", "nest-p", "nest-c1", "nest-c2",
+	"web-print", "web-tui", "web-live", "mcpn-a", "mcpn-b", "cb-p", "cb-c", "act-[a-z]+"}
 
 // sname is the session name base of this run: base-<runID>.
 func sname(base string) string { return base + "-" + runID }
@@ -143,6 +144,15 @@ func startDaemonProc(t testing.TB, home string, port int, env []string) *sessDae
 func startDaemonBinary(t testing.TB, argv []string, home string, port int, env []string) *sessDaemon {
 	t.Helper()
 	removeStaleTestContainers(t)
+	// No web UI unless the test asked for one (setUIPort): daemons of tests
+	// running at once, or the user's own, would meet on its port.
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.OpenFile(filepath.Join(home, "config.json"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.WriteString(`{"ui":{"port":-1}}`)
+		f.Close()
+	}
 	d := &sessDaemon{t: t, home: home, port: port, logs: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(argv[0], append(argv[1:], "daemon", "--proxy-port", strconv.Itoa(port), "--log-level", "debug")...)
 	d.cmd.Env = env
