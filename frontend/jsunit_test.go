@@ -52,7 +52,11 @@ eq('activity tool', f.activity({ state: 'working', tool: 'Bash', known: true }),
 eq('activity unknown', f.activity({ state: 'running', known: false }), 'running (activity unknown)');
 eq('needs you', f.needsYou({ status: 'running', activity: { state: 'waiting_for_permission' } }), true);
 eq('ended needs nobody', f.needsYou({ status: 'exited', activity: { state: 'waiting_for_input' } }), false);
-eq('changes', f.changes({ changes: { files: 2, unlanded: true } }), '2 files, unlanded');
+eq('changes', f.changes({ changes: { files: 2, unlanded: true } }), '+2 files');
+eq('changes one', f.changes({ changes: { files: 1, unlanded: true, other_refs: ['x'] } }), '+1 file +branches');
+eq('changes landed', f.changes({ changes: { files: 1 }, workspace: { landed: { at: '2026-12-01T10:00:00Z' } } }), 'landed');
+eq('changes applied', f.changes({ changes: { files: 1 }, workspace: { landed: { at: '2026-12-01T10:00:00Z' }, applied: { at: '2026-12-01T11:00:00Z' } } }), 'applied');
+eq('changes none', f.changes({ changes: { files: 0 } }), 'none');
 
 if (failed) process.exit(1);
 console.log('ok');

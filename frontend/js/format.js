@@ -51,8 +51,17 @@ export function changes(s) {
   if (!c) return s.workspace ? '' : '—';
   if (c.error) return 'unknown';
   if (c.pending) return '…';
-  if (!c.files) return c.other_refs && c.other_refs.length ? 'other branches' : 'none';
-  return c.files + (c.files === 1 ? ' file' : ' files') + (c.unlanded ? ', unlanded' : '');
+  const others = c.other_refs && c.other_refs.length;
+  if (c.unlanded) {
+    if (!c.files) return '+branches';
+    return '+' + c.files + (c.files === 1 ? ' file' : ' files') + (others ? ' +branches' : '');
+  }
+  if (!c.files) return 'none';
+  // Everything is kept somewhere: say where, as clauderon list does.
+  const w = s.workspace || {};
+  const at = (m) => (m && m.at ? Date.parse(m.at) : NaN);
+  if (w.landed && (!w.applied || at(w.landed) > at(w.applied))) return 'landed';
+  return 'applied';
 }
 
 export function status(s) {
