@@ -141,6 +141,7 @@ func watch(ctx context.Context, c *client.Client, out chan<- api.Event, log *slo
 			if lost {
 				log.Info("desktop notifications: watching the daemon's events again")
 			}
+			log.Debug("desktop notifications: watching the daemon's events")
 			wait, lost = time.Second, false
 			err = forward(ctx, evs, out)
 			evs.Close()
