@@ -6,15 +6,52 @@ TAGS    ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export CGO_ENABLED ?= 1
 
-.PHONY: run build test test-go lint bench deps clean
+comma   := ,
+LDFLAGS := -X github.com/clauderon/clauderon/cli.version=$(VERSION)
+# The desktop build's WebKitGTK: Wails v2.9.2 links webkit2gtk-4.0 by
+# default and 4.1 under the webkit2_41 tag (Debian 12+, Ubuntu 24.04 ship
+# only 4.1). Empty when neither is installed: make build then builds the CLI.
+WEBKIT  := $(shell pkg-config --exists webkit2gtk-4.1 2>/dev/null && echo 4.1 || { pkg-config --exists webkit2gtk-4.0 2>/dev/null && echo 4.0; })
+DESKTOP_TAGS := desktop,production$(if $(filter 4.1,$(WEBKIT)),$(comma)webkit2_41)
+CLI_BIN := bin/clauderon-cli
+VERSION_NUM := $(shell echo '$(VERSION)' | sed 's/^v//; s/[^0-9A-Za-z.+~-]/-/g; /^[0-9]/!s/^/0.0.0+/')
+
+.PHONY: run build build-cli build-desktop test test-go lint bench deps clean package
+
+# make build: the desktop app where GTK 3 and WebKitGTK are installed (cgo),
+# else the CLI; it says which. Either binary is the whole CLI.
+build:
+ifneq ($(WEBKIT),)
+	@$(MAKE) --no-print-directory build-desktop
+else
+	@$(MAKE) --no-print-directory build-cli
+	@echo "built the CLI (no WebKitGTK: install libgtk-3-dev and libwebkit2gtk-4.1-dev for the desktop app): $(BIN)"
+endif
 
 # The CLI build links statically (no cgo): session containers run this same
 # binary as their gateway, whatever C library their image has.
-build:
-	CGO_ENABLED=0 $(GO) build -tags '$(TAGS)' -ldflags '-X github.com/clauderon/clauderon/cli.version=$(VERSION)' -o $(BIN) .
+build-cli:
+	CGO_ENABLED=0 $(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+# The desktop build: `clauderon` with no arguments opens the window. The
+# static CLI is built beside it as $(CLI_BIN).
+build-desktop:
+	CGO_ENABLED=0 $(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(CLI_BIN) .
+	CGO_ENABLED=1 $(GO) build -tags '$(DESKTOP_TAGS)$(if $(TAGS),$(comma)$(TAGS))' -ldflags '$(LDFLAGS)' -o $(BIN) .
+	@echo "built the desktop app (tags $(DESKTOP_TAGS), WebKitGTK $(WEBKIT)): $(BIN); the static CLI: $(CLI_BIN)"
 
 run: build
 	./scripts/run.sh $(BIN)
+
+# A Linux tarball that unpacks into a prefix (/usr/local, ~/.local):
+# bin/clauderon, share/applications/clauderon.desktop and the icon.
+package: build
+	rm -rf bin/pkg && mkdir -p bin/pkg/clauderon/bin bin/pkg/clauderon/share/applications bin/pkg/clauderon/share/icons/hicolor/256x256/apps
+	cp $(BIN) bin/pkg/clauderon/bin/clauderon
+	cp build/linux/clauderon.desktop bin/pkg/clauderon/share/applications/
+	cp build/appicon.png bin/pkg/clauderon/share/icons/hicolor/256x256/apps/clauderon.png
+	tar -C bin/pkg -czf bin/clauderon-$(VERSION_NUM)-linux-$(shell $(GO) env GOARCH).tar.gz clauderon
+	@echo "packaged bin/clauderon-$(VERSION_NUM)-linux-$(shell $(GO) env GOARCH).tar.gz: tar -C ~/.local --strip-components=1 -xzf it (or -C /usr/local as root)"
 
 # Installs what the tests need (as root on Debian/Ubuntu), starts dockerd and
 # a keyring, then runs every test with -race.

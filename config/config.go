@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/clauderon/clauderon/internal/atomicfile"
@@ -30,6 +31,51 @@ type Config struct {
 	// "claude-sonnet-4-5").
 	Prices map[string]Price `json:"prices,omitempty"`
 	Budget Budget           `json:"budget"`
+	// Desktop is read by the desktop app only; the daemon ignores it.
+	Desktop Desktop `json:"desktop"`
+}
+
+// Desktop configures the desktop app (clauderon with no arguments in the
+// desktop build).
+type Desktop struct {
+	// Terminal is where the tray's attach opens a session: "external" (the
+	// default, the user's terminal emulator) or "window" (the app's own
+	// in-window terminal).
+	Terminal string `json:"terminal,omitempty"`
+	// Notifications turns each kind of desktop notification on or off by
+	// its name (waiting_for_input, finished, failed, budget_spent); a kind
+	// not listed is on.
+	Notifications map[string]bool `json:"notifications,omitempty"`
+}
+
+// Desktop terminals.
+const (
+	TerminalExternal = "external"
+	TerminalWindow   = "window"
+)
+
+// DesktopNotificationKinds are the names desktop.notifications takes.
+var DesktopNotificationKinds = []string{"waiting_for_input", "finished", "failed", "budget_spent"}
+
+func (d Desktop) check() error {
+	if d.Terminal != "" && d.Terminal != TerminalExternal && d.Terminal != TerminalWindow {
+		return fmt.Errorf("desktop.terminal %q is not %q or %q", d.Terminal, TerminalExternal, TerminalWindow)
+	}
+	for k := range d.Notifications {
+		if !slices.Contains(DesktopNotificationKinds, k) {
+			// A typo would otherwise leave a kind on that the user meant off.
+			return fmt.Errorf("desktop.notifications has %q, not one of %v", k, DesktopNotificationKinds)
+		}
+	}
+	return nil
+}
+
+// DesktopTerminal answers Desktop.Terminal with its default filled in.
+func (c Config) DesktopTerminal() string {
+	if c.Desktop.Terminal == "" {
+		return TerminalExternal
+	}
+	return c.Desktop.Terminal
 }
 
 // Price is a model's price in US dollars per million tokens.
@@ -231,6 +277,9 @@ func Load(home string) (Config, error) {
 	}
 	if c.Proxy.Port < 0 || c.Proxy.Port > 65535 {
 		return c, fmt.Errorf("%s: proxy.port %d is not a port number", path, c.Proxy.Port)
+	}
+	if err := c.Desktop.check(); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
 }

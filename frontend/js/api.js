@@ -1,7 +1,7 @@
 // api.js is the only module that knows which transport the UI runs on.
 //
 // In the desktop app (Wails) `window.go` exists and every call goes to a
-// bound Go method of main.App, each returning (T, error) so the promise
+// bound Go method of desktop.App (desktop/bindings.go), each returning (T, error) so the promise
 // rejects with the daemon's own message. The desktop issue binds exactly
 // these names:
 //   ListSessions() SessionList          GetSession(name, changes bool) Session
@@ -21,14 +21,18 @@
 //   Attach(name) — bytes arrive base64 as 'clauderon:attach:NAME' events,
 //     'clauderon:attach-end:NAME' when the stream ends;
 //     AttachWrite(name, base64) AttachResize(name, cols, rows) AttachClose(name)
+// and, the app's own: BuildImage() (lines as 'clauderon:build' events),
+//   ChooseDirectory() string, Reporting() bool, ReportReady(Report).
 //
 // In a browser it uses fetch against /api/v0 on the page's own origin with
-// the session cookie (credentials 'same-origin') and the CSRF token from
-// GET /ui/session on every state-changing request, and a WebSocket at
+// the session cookie (credentials 'same-origin') and the session token the
+// login page stored (localStorage) on every request, and a WebSocket at
 // /ui/attach/NAME for a terminal.
 
-const wails = typeof window !== 'undefined' && window.go && window.go.main && window.go.main.App;
-const A = wails ? window.go.main.App : null;
+// Wails names bound structs by their Go package: the app binds
+// desktop.App.
+const A = (typeof window !== 'undefined' && window.go && window.go.desktop && window.go.desktop.App) || null;
+const wails = !!A;
 
 export const transport = wails ? 'wails' : 'http';
 
@@ -53,17 +57,13 @@ async function bind(method, ...args) {
   }
 }
 
-let csrfPromise = null;
-function csrf(refresh = false) {
-  if (!csrfPromise || refresh) {
-    csrfPromise = fetch('/ui/session', { credentials: 'same-origin', cache: 'no-store' })
-      .then(async (r) => {
-        if (!r.ok) throw await errorOf(r);
-        return (await r.json()).csrf;
-      })
-      .catch((e) => { csrfPromise = null; throw e; });
-  }
-  return csrfPromise;
+// The session token: the login page put it in this origin's localStorage
+// (see login.js). Every API request carries it; the cookie alone reaches
+// every port of 127.0.0.1 and is not enough.
+function csrf() {
+  const t = localStorage.getItem('clauderon-csrf');
+  if (!t) throw new APIError('not logged in to this clauderon web UI: run `clauderon ui` to log in', 401);
+  return t;
 }
 
 async function errorOf(r) {
@@ -86,9 +86,8 @@ function url(path, query) {
 }
 
 // request answers the Response; a non-2xx answer is thrown as APIError.
-async function request(method, path, { query, body, signal } = {}, retried = false) {
-  const headers = {};
-  if (method !== 'GET' && method !== 'HEAD') headers['X-Clauderon-CSRF'] = await csrf();
+async function request(method, path, { query, body, signal } = {}) {
+  const headers = { 'X-Clauderon-CSRF': csrf() };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let r;
   try {
@@ -99,16 +98,6 @@ async function request(method, path, { query, body, signal } = {}, retried = fal
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new APIError('cannot reach the clauderon daemon (' + e.message + '); is it running? start it with `clauderon daemon`');
-  }
-  if (r.status === 403 && !retried && method !== 'GET') {
-    // The CSRF token is bound to the cookie session: a new login makes a
-    // new one, so ask once more before failing.
-    const e = await errorOf(r);
-    if (/CSRF/i.test(e.message)) {
-      await csrf(true);
-      return request(method, path, { query, body, signal }, true);
-    }
-    throw e;
   }
   if (!r.ok) throw await errorOf(r);
   return r;
@@ -243,6 +232,27 @@ export const putToken = (token) => wails ? bind('PutToken', 'anthropic', { token
 export const deleteToken = () => wails ? bind('DeleteToken', 'anthropic') : json('DELETE', '/tokens/anthropic');
 export const mcp = () => wails ? bind('MCP') : json('GET', '/mcp');
 
+// The desktop app's own calls; in a browser they are absent (null), so a
+// view offers them only where they exist.
+
+// buildImage builds the agent image, calling onLine with each progress line.
+export const buildImage = !wails ? null : async (onLine) => {
+  const off = window.runtime.EventsOn('clauderon:build', (l) => onLine && onLine(l));
+  try { return await bind('BuildImage'); } finally { if (off) off(); }
+};
+// chooseDirectory opens the native directory dialog: '' when cancelled.
+export const chooseDirectory = !wails ? null : () => bind('ChooseDirectory');
+// reporter answers a function that sends what the window shows to the app
+// (desktop.Report), or null when nothing listens: only the window test
+// and the benchmark do.
+export async function reporter() {
+  if (!wails) return null;
+  try { return (await bind('Reporting')) ? (r) => A.ReportReady(r) : null; } catch { return null; }
+}
+// onNavigate calls fn with each route the app asks the window to show (a
+// tray item, a notification's click).
+export const onNavigate = (fn) => wails && window.runtime.EventsOn('clauderon:navigate', fn);
+
 // watchEvents calls onEvent with each api.Event of the daemon's stream
 // and resolves when the stream ends (a resync, a dropped connection, or
 // signal aborted). The caller reconnects.
@@ -280,7 +290,9 @@ export function attach(name, { onData, onEnd, onOpen }) {
     };
   }
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(proto + '//' + location.host + '/ui/attach/' + enc(name));
+  // A WebSocket cannot set a header: the token rides as a subprotocol
+  // the server checks and never echoes.
+  const ws = new WebSocket(proto + '//' + location.host + '/ui/attach/' + enc(name), ['clauderon', 'clauderon-csrf.' + csrf()]);
   ws.binaryType = 'arraybuffer';
   let closedByUs = false;
   ws.addEventListener('open', () => onOpen && onOpen());

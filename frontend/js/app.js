@@ -2,6 +2,10 @@
 // #/credential, #/mcp, #/doctor) to one view module at a time, keeps the
 // nav's current link marked, and moves focus to the new view's heading so
 // a keyboard or screen-reader user lands on what they asked for.
+// In the desktop app it also opens the first-run setup (#/setup) when no
+// credential is configured, follows the routes the tray and the
+// notifications ask for, and reports what the window shows when a test
+// listens (api.reporter).
 
 import { live } from './events.js';
 import { text } from './dom.js';
@@ -12,8 +16,11 @@ import * as audit from './views/audit.js';
 import * as credential from './views/credential.js';
 import * as mcp from './views/mcp.js';
 import * as doctor from './views/doctor.js';
+import * as setup from './views/setup.js';
+import * as api from './api.js';
+import { h } from './dom.js';
 
-const views = { sessions, new: newSession, session, audit, credential, mcp, doctor };
+const views = { sessions, new: newSession, session, audit, credential, mcp, doctor, setup };
 
 let cleanup = null;
 let generation = 0;
@@ -58,6 +65,7 @@ function route() {
     text(main, 'This view failed: ' + e.message);
     ctx.ready();
   }
+  if (r.view === 'new') addDirectoryButton(main);
   const heading = main.querySelector('h1');
   if (heading) {
     heading.tabIndex = -1;
@@ -84,8 +92,63 @@ function showConnection() {
   text(el, t);
 }
 
+// addDirectoryButton puts the native directory dialog beside the new
+// session's workdir field, where the app has one.
+function addDirectoryButton(main) {
+  const input = main.querySelector('input[name="workdir"]');
+  if (!api.chooseDirectory || !input) return;
+  input.after(h('button', { type: 'button', dataset: { action: 'choose-workdir' }, on: { click: async () => {
+    try {
+      const dir = await api.chooseDirectory();
+      if (dir) { input.value = dir; input.dispatchEvent(new Event('input', { bubbles: true })); }
+    } catch (e) { console.error(e); }
+  } } }, 'Choose…'));
+}
+
+// startReports sends what the view shows after each change, once per
+// frame at most and only when it differs from the last report.
+function startReports(send) {
+  const main = document.getElementById('view');
+  let last = '';
+  let queued = false;
+  const flush = () => {
+    queued = false;
+    if (!main.dataset.ready) return;
+    const rep = { view: main.dataset.view, rows: [], setup: {} };
+    for (const tr of main.querySelectorAll('tr[data-session]')) rep.rows.push({ name: tr.dataset.session, text: tr.innerText });
+    for (const el of main.querySelectorAll('[data-setup]')) rep.setup[el.dataset.setup] = el.dataset.state || '';
+    for (const f of ['kind', 'fingerprint']) {
+      const el = main.querySelector('[data-setup] [data-field="' + f + '"]');
+      if (el) rep.setup[f] = el.textContent;
+    }
+    const j = JSON.stringify(rep);
+    if (j === last) return;
+    last = j;
+    send(rep);
+  };
+  // Two frames: the report goes once the change has been painted.
+  const queue = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => requestAnimationFrame(flush));
+  };
+  new MutationObserver(queue).observe(main, { subtree: true, childList: true, characterData: true, attributes: true });
+  queue();
+}
+
 live.subscribe((e) => { if (e.kind === 'state') showConnection(); });
 window.addEventListener('hashchange', route);
 live.start();
+if (api.transport === 'wails') {
+  // First run: with no credential the window opens on the setup.
+  if (!location.hash || location.hash === '#/sessions') {
+    try {
+      const st = await api.getToken();
+      if (!st.configured) history.replaceState(null, '', '#/setup');
+    } catch (e) { console.error(e); }
+  }
+  api.onNavigate((r) => { location.hash = r; });
+  api.reporter().then((send) => { if (send) startReports(send); });
+}
 if (!location.hash) history.replaceState(null, '', '#/sessions');
 route();

@@ -1,0 +1,3 @@
+package desktop
+
+//go:generate go run icon_gen.go
