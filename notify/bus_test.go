@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,8 +24,17 @@ import (
 // fakeDaemon serves GET /events on a unix socket: each stream gets the
 // snapshot, then whatever the test sends.
 type fakeDaemon struct {
+	mu       sync.Mutex
 	snapshot api.Event
 	events   chan api.Event
+	watches  int
+}
+
+// setSnapshot is what the next stream starts with.
+func (f *fakeDaemon) setSnapshot(ev api.Event) {
+	f.mu.Lock()
+	f.snapshot = ev
+	f.mu.Unlock()
 }
 
 func startFakeDaemon(t *testing.T, snap api.Event) (*fakeDaemon, *client.Client) {
@@ -49,13 +59,18 @@ func startFakeDaemon(t *testing.T, snap api.Event) (*fakeDaemon, *client.Client)
 			w.(http.Flusher).Flush()
 			return true
 		}
-		if !send(f.snapshot) {
+		f.mu.Lock()
+		snap := f.snapshot
+		f.watches++
+		f.mu.Unlock()
+		if !send(snap) {
 			return
 		}
 		for {
 			select {
 			case ev := <-f.events:
-				if !send(ev) {
+				// A resync is a stream's last event, as the daemon's.
+				if !send(ev) || ev.Kind == api.EventResync {
 					return
 				}
 			case <-r.Context().Done():
@@ -195,6 +210,30 @@ func TestRunRecorder(t *testing.T) {
 	f.send(t, activity("i", api.ActivityWorking), activity("i", api.ActivityWaitingInput))
 	if n := next(t, rec); n.ReplacesID != 0 || n.ID == again.ID {
 		t.Errorf("after the dismissal: %+v, want a new notification", n)
+	}
+}
+
+// TestRunResync: after a resync ends the stream, Run watches again, and
+// what the new snapshot shows changed meanwhile is notified.
+func TestRunResync(t *testing.T) {
+	requireBus(t)
+	rec := notifytest.Start(t)
+	f, c := startFakeDaemon(t, snapshot(sess("i", api.ModeInteractive, api.StatusRunning), sess("p", api.ModePrint, api.StatusRunning)))
+	runNotify(t, Config{Client: c})
+	f.send(t, activity("i", api.ActivityWaitingInput))
+	if n := next(t, rec); n.Summary != "i is waiting for input" {
+		t.Fatalf("before the resync: %q", n.Summary)
+	}
+	// Missed while the stream was lost: p finished.
+	f.setSnapshot(snapshot(sess("i", api.ModeInteractive, api.StatusRunning), exited("p", 0, &api.Result{Text: "ok"})))
+	f.send(t, api.Event{Kind: api.EventResync, Reason: "too slow"})
+	if n := next(t, rec); n.Summary != "p finished" || n.Body != "ok" {
+		t.Errorf("after the resync: %q / %q, want p finished", n.Summary, n.Body)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.watches != 2 {
+		t.Errorf("%d watches, want 2", f.watches)
 	}
 }
 

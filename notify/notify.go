@@ -137,6 +137,7 @@ func watch(ctx context.Context, c *client.Client, out chan<- api.Event, log *slo
 	wait, lost := time.Second, false
 	for {
 		evs, err := c.Watch(ctx, client.WatchOptions{})
+		start := time.Now()
 		if err == nil {
 			if lost {
 				log.Info("desktop notifications: watching the daemon's events again")
@@ -145,7 +146,9 @@ func watch(ctx context.Context, c *client.Client, out chan<- api.Event, log *slo
 			wait, lost = time.Second, false
 			err = forward(ctx, evs, out)
 			evs.Close()
-			if errors.Is(err, io.EOF) {
+			// A stream that lasted is watched again at once; one that ended
+			// as it began (a daemon going away) waits like a failure.
+			if errors.Is(err, io.EOF) && time.Since(start) > time.Second {
 				continue
 			}
 		}
