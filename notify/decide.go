@@ -38,7 +38,7 @@ type seen struct {
 // caller passes the time), so which sequences notify, and how flapping is
 // coalesced, are tested without a bus or a clock.
 type tracker struct {
-	enabled map[Kind]bool // nil: every kind
+	enabled map[Kind]bool // a kind not in it is on
 	window  time.Duration
 	primed  bool // the first snapshot was read
 	known   map[string]*seen
@@ -196,7 +196,7 @@ func namesBudget(r *api.Result) bool {
 // a session and kind shown less than a window ago waits until the window
 // ends, replaced by anything newer meanwhile.
 func (t *tracker) coalesce(n note, now time.Time) (note, bool) {
-	if t.enabled != nil && !t.enabled[n.Kind] {
+	if on, set := t.enabled[n.Kind]; set && !on {
 		return note{}, false
 	}
 	k := key{n.Name, n.Kind}

@@ -140,12 +140,13 @@ func TestDecide(t *testing.T) {
 		{"events of a session never seen", nil, []api.Event{
 			snapshot(), activity("ghost", api.ActivityWaitingInput), usage("ghost", 5, 1),
 		}, ""},
-		{"a disabled kind", map[Kind]bool{KindFinished: true}, []api.Event{
+		{"disabled kinds; one not listed is on", map[Kind]bool{KindWaiting: false, KindBudget: false, KindFailed: true}, []api.Event{
 			snapshot(sess("i", api.ModeInteractive, api.StatusRunning), sess("p", api.ModePrint, api.StatusRunning)),
 			activity("i", api.ActivityWaitingInput), usage("i", 2, 1), changed(exited("p", 0, nil)),
 		}, "p finished"},
-		{"every kind off", map[Kind]bool{}, []api.Event{
-			snapshot(sess("i", api.ModeInteractive, api.StatusRunning)), activity("i", api.ActivityWaitingInput),
+		{"every kind off", map[Kind]bool{KindWaiting: false, KindFinished: false, KindFailed: false, KindBudget: false}, []api.Event{
+			snapshot(sess("i", api.ModeInteractive, api.StatusRunning), sess("p", api.ModePrint, api.StatusRunning), sess("q", api.ModePrint, api.StatusRunning)),
+			activity("i", api.ActivityWaitingInput), usage("i", 2, 1), changed(exited("p", 0, nil)), changed(exited("q", 1, nil)),
 		}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,8 +41,9 @@ const DefaultCoalesce = 10 * time.Second
 type Config struct {
 	// Client reads the daemon's events.
 	Client *client.Client
-	// Enabled turns kinds on; a kind missing from it is off. nil turns
-	// every kind on.
+	// Enabled turns kinds off (false) or on; a kind not in it, and every
+	// kind when it is nil, is on, as in config.json's
+	// desktop.notifications.
 	Enabled map[Kind]bool
 	// Open is called, in its own goroutine, with the session whose
 	// notification the user clicked.
