@@ -1,0 +1,8 @@
+//go:build !nosystray && !(linux || freebsd || openbsd || netbsd)
+
+package tray
+
+import "log/slog"
+
+// checkBus: macOS and Windows trays need no bus.
+func checkBus(*slog.Logger) error { return nil }
