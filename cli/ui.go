@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
+	"net/url"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -13,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/internal/atomicfile"
 )
 
 func newUICmd() *cobra.Command {
@@ -28,14 +33,18 @@ opened, the URL is printed instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var c client.Client
-			return runUI(cmd.Context(), cmd.OutOrStdout(), &c, printOnly, openBrowser)
+			home, err := config.Home()
+			if err != nil {
+				return err
+			}
+			return runUI(cmd.Context(), cmd.OutOrStdout(), &c, home, printOnly, openBrowser)
 		},
 	}
 	cmd.Flags().BoolVar(&printOnly, "print", false, "print the login URL instead of opening a browser")
 	return cmd
 }
 
-func runUI(ctx context.Context, w io.Writer, c *client.Client, printOnly bool, open func(string) error) error {
+func runUI(ctx context.Context, w io.Writer, c *client.Client, home string, printOnly bool, open func(string) error) error {
 	l, err := c.UILogin(ctx)
 	if err != nil {
 		return err
@@ -49,7 +58,14 @@ func runUI(ctx context.Context, w io.Writer, c *client.Client, printOnly bool, o
 		_, err := fmt.Fprintln(w, l.URL)
 		return err
 	}
-	if err := open(l.URL); err != nil {
+	// The URL holds the one-time token, and a program's arguments are in
+	// /proc for every user to read: the opener gets a private file that
+	// sends the browser on, never the URL.
+	page, err := writeLoginPage(home, l.URL)
+	if err != nil {
+		return err
+	}
+	if err := open(page); err != nil {
 		_, err = fmt.Fprintf(w, "cannot open a browser (%v); open this URL in one (it works once, for 2 minutes):\n%s\n", err, l.URL)
 		return err
 	}
@@ -92,4 +108,22 @@ func openBrowser(u string) error {
 	case <-time.After(5 * time.Second):
 		return nil
 	}
+}
+
+// loginPageFile is the page `clauderon ui` hands the browser; it is
+// rewritten at each run, and its token works once, for 2 minutes.
+const loginPageFile = "ui-login.html"
+
+// writeLoginPage writes a page, readable by the user alone, that sends
+// the browser to u, and returns its file:// URL.
+func writeLoginPage(home, u string) (string, error) {
+	var b strings.Builder
+	b.WriteString(`<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer"><meta http-equiv="refresh" content="0;url=`)
+	template.HTMLEscape(&b, []byte(u))
+	b.WriteString(`"><title>clauderon</title><p>Opening the clauderon web UI…</p>`)
+	p := filepath.Join(home, loginPageFile)
+	if err := atomicfile.Write(p, []byte(b.String()), 0o600); err != nil {
+		return "", fmt.Errorf("cannot write the login page %s: %w", p, err)
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String(), nil
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,21 +82,30 @@ func (e *uiEnv) loginURL(t *testing.T) string {
 	return l.URL
 }
 
-// browser is a logged-in client and its CSRF token.
+// browser is a logged-in client and its session token, which the login
+// page hands the page. The client sends it with every GET, as the page's
+// api.js does; other methods name it (or not) themselves.
 func (e *uiEnv) browser(t *testing.T) (*http.Client, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
 	resp, body := send(t, c, "GET", e.loginURL(t), nil, nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, "<") {
-		t.Fatalf("login, then / = %d %q", resp.StatusCode, body)
+	m := regexp.MustCompile(`<meta name="clauderon-csrf" content="([A-Za-z0-9_-]+)">`).FindStringSubmatch(body)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("login = %d %q, want the page with the session token", resp.StatusCode, body)
 	}
-	_, body = send(t, c, "GET", e.base+"/ui/session", nil, nil)
-	var s struct{ CSRF string }
-	if json.Unmarshal([]byte(body), &s) != nil || s.CSRF == "" {
-		t.Fatalf("/ui/session = %q", body)
+	c.Transport = getsWithToken{m[1]}
+	return c, m[1]
+}
+
+type getsWithToken struct{ token string }
+
+func (g getsWithToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && r.Header.Get("X-Clauderon-CSRF") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Clauderon-CSRF", g.token)
 	}
-	return c, s.CSRF
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 func send(t *testing.T, c *http.Client, method, u string, body io.Reader, h map[string]string) (*http.Response, string) {
@@ -125,9 +135,16 @@ var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) 
 func TestUILogin(t *testing.T) {
 	e := startUI(t)
 	u := e.loginURL(t)
-	resp, _ := send(t, noFollow, "GET", u, nil, nil)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		t.Fatalf("login = %d to %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+	resp, page := send(t, noFollow, "GET", u, nil, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `<meta name="clauderon-csrf"`) || !strings.Contains(page, "/js/login.js") {
+		t.Fatalf("login = %d %q, want the page handing the session token to login.js", resp.StatusCode, page)
+	}
+	// login.js is served to the page that has just got its cookie.
+	jar, _ := cookiejar.New(nil)
+	bu, _ := url.Parse(e.base)
+	jar.SetCookies(bu, resp.Cookies())
+	if r, js := send(t, &http.Client{Jar: jar}, "GET", e.base+"/js/login.js", nil, nil); r.StatusCode != 200 || !strings.Contains(js, "localStorage") {
+		t.Errorf("/js/login.js = %d %q", r.StatusCode, js)
 	}
 	var ck *http.Cookie
 	for _, k := range resp.Cookies() {
@@ -169,11 +186,16 @@ func TestUIGuard(t *testing.T) {
 		{"foreign origin", map[string]string{"Origin": "http://evil.com:" + port}, 403},
 		{"cross-site", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
 		{"own origin", map[string]string{"Origin": e.base, "Sec-Fetch-Site": "same-origin", "Referer": e.base + "/"}, 200},
+		{"localhost", map[string]string{"Host": "localhost:" + port}, 403},
+		{"the cookie alone", map[string]string{"X-Clauderon-CSRF": ""}, 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := map[string]string{"X-Clauderon-CSRF": csrf}
 			for k, v := range tc.h {
 				h[k] = v
+			}
+			if h["X-Clauderon-CSRF"] == "" {
+				delete(h, "X-Clauderon-CSRF")
 			}
 			if resp, body := sendCookie(t, c, e.base, "GET", e.base+"/api/v0/sessions", nil, h); resp.StatusCode != tc.want {
 				t.Errorf("= %d %q, want %d", resp.StatusCode, body, tc.want)

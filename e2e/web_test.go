@@ -104,7 +104,8 @@ func TestWebUI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The token leaves the address bar: the login answers 303 to /.
+		// The token leaves the address bar: the login page stores the
+		// session token and replaces itself with /.
 		loc, _ := chromedp.Run(p.ctx, chromedp.Location())
 		if resp.Status != 200 || strings.Contains(loc, "token=") {
 			t.Fatalf("after the login: status %d at %s", resp.Status, loc)

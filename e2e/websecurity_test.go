@@ -1,10 +1,10 @@
 package e2e
 
 import (
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,25 +54,20 @@ func webSecurity(t *testing.T, e *webEnv) {
 	if code, _, _ := do(req{method: "GET", path: u, host: "evil.example:" + strconv.Itoa(e.uiPort)}); code != http.StatusForbidden {
 		t.Errorf("login with a foreign Host: %d, want 403", code)
 	}
-	code, h, _ := do(req{method: "GET", path: u})
+	code, h, page := do(req{method: "GET", path: u})
 	for _, c := range (&http.Response{Header: h}).Cookies() {
 		if c.Name == "clauderon_ui" {
 			cookie = c
 		}
 	}
+	m := regexp.MustCompile(`<meta name="clauderon-csrf" content="([A-Za-z0-9_-]+)">`).FindStringSubmatch(page)
 	switch {
-	case code != http.StatusSeeOther || h.Get("Location") != "/":
-		t.Fatalf("login: %d to %q, want 303 to /", code, h.Get("Location"))
+	case code != http.StatusOK || m == nil:
+		t.Fatalf("login: %d %q, want the page handing the session token", code, page)
 	case cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/":
 		t.Fatalf("login cookie %+v, want clauderon_ui HttpOnly SameSite=Strict Path=/", cookie)
 	}
-	code, _, body := do(req{method: "GET", path: "/ui/session", cookie: true})
-	var sess struct {
-		CSRF string `json:"csrf"`
-	}
-	if err := json.Unmarshal([]byte(body), &sess); code != 200 || err != nil || sess.CSRF == "" {
-		t.Fatalf("GET /ui/session: %d %q", code, body)
-	}
+	sess := struct{ CSRF string }{m[1]}
 	csrf := map[string]string{"X-Clauderon-CSRF": sess.CSRF}
 
 	for _, c := range []struct {
@@ -81,14 +76,15 @@ func webSecurity(t *testing.T, e *webEnv) {
 		want int
 		in   string // in the body
 	}{
-		{"the API with the cookie", req{method: "GET", path: "/api/v0/sessions", cookie: true}, 200, `"sessions"`},
+		{"the API with the cookie and the session token", req{method: "GET", path: "/api/v0/sessions", cookie: true, header: csrf}, 200, `"sessions"`},
+		{"the API with the cookie alone (as a server on another port would have it)", req{method: "GET", path: "/api/v0/sessions", cookie: true}, 403, "CSRF"},
 		{"the API without a cookie", req{method: "GET", path: "/api/v0/sessions"}, 401, "clauderon ui"},
 		{"the API with a made-up cookie", req{method: "GET", path: "/api/v0/sessions", header: map[string]string{"Cookie": "clauderon_ui=AAAA"}}, 401, "clauderon ui"},
 		{"a page without a cookie", req{method: "GET", path: "/"}, 401, "clauderon ui"},
 		{"the API with a foreign Host", req{method: "GET", path: "/api/v0/sessions", cookie: true, host: "evil.example:" + strconv.Itoa(e.uiPort)}, 403, ""},
 		{"the API with another port in Host", req{method: "GET", path: "/api/v0/sessions", cookie: true, host: "127.0.0.1:1"}, 403, ""},
-		{"the API as localhost", req{method: "GET", path: "/api/v0/sessions", cookie: true, host: "localhost:" + strconv.Itoa(e.uiPort)}, 200, `"sessions"`},
-		{"the API with its own Origin", req{method: "GET", path: "/api/v0/sessions", cookie: true, header: map[string]string{"Origin": "http://" + host}}, 200, `"sessions"`},
+		{"the API as localhost", req{method: "GET", path: "/api/v0/sessions", cookie: true, header: csrf, host: "localhost:" + strconv.Itoa(e.uiPort)}, 403, ""},
+		{"the API with its own Origin", req{method: "GET", path: "/api/v0/sessions", cookie: true, header: map[string]string{"Origin": "http://" + host, "X-Clauderon-CSRF": sess.CSRF}}, 200, `"sessions"`},
 		{"the API with a foreign Origin", req{method: "GET", path: "/api/v0/sessions", cookie: true, header: map[string]string{"Origin": "http://evil.example"}}, 403, ""},
 		{"the API with Origin null", req{method: "GET", path: "/api/v0/sessions", cookie: true, header: map[string]string{"Origin": "null"}}, 403, ""},
 		{"the API cross-site", req{method: "GET", path: "/api/v0/sessions", cookie: true, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 403, ""},
@@ -125,7 +121,8 @@ func webSecurity(t *testing.T, e *webEnv) {
 	ws := func(origin string, withCookie bool) int {
 		t.Helper()
 		hdr := map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-			"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": origin}
+			"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": origin,
+			"Sec-WebSocket-Protocol": "clauderon, clauderon-csrf." + sess.CSRF}
 		code, _, _ := do(req{method: "GET", path: "/ui/attach/nosuch-web", cookie: withCookie, header: hdr})
 		return code
 	}

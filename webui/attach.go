@@ -34,7 +34,7 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 	var closeOnce sync.Once
 	closeStream := func() { closeOnce.Do(func() { st.Close() }) }
 	defer closeStream()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{r.Host}})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{r.Host}, Subprotocols: []string{wsProtocol}})
 	if err != nil {
 		return // Accept has answered
 	}

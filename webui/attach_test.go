@@ -16,7 +16,9 @@ import (
 // pipeStream is a fake TTY: the test holds the other end.
 type pipeStream struct{ net.Conn }
 
-func (e *env) dialWS(t *testing.T, c *http.Client, name, origin string) (*websocket.Conn, *http.Response, error) {
+// dialWS opens a terminal WebSocket as the page does: with the session
+// token as a subprotocol (csrf "" offers none).
+func (e *env) dialWS(t *testing.T, c *http.Client, csrf, name, origin string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
@@ -24,23 +26,38 @@ func (e *env) dialWS(t *testing.T, c *http.Client, name, origin string) (*websoc
 	if origin != "" {
 		h.Set("Origin", origin)
 	}
-	return websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.base, "http")+"/ui/attach/"+name, &websocket.DialOptions{HTTPClient: c, HTTPHeader: h})
+	protos := []string{wsProtocol}
+	if csrf != "" {
+		protos = append(protos, tokenPrefix+csrf)
+	}
+	ws, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.base, "http")+"/ui/attach/"+name, &websocket.DialOptions{HTTPClient: c, HTTPHeader: h, Subprotocols: protos})
+	if err == nil && ws.Subprotocol() != wsProtocol {
+		t.Errorf("the server chose subprotocol %q, want %q (never the token)", ws.Subprotocol(), wsProtocol)
+	}
+	return ws, resp, err
 }
 
 func TestAttachRefusesForeignOrigin(t *testing.T) {
 	e := setup(t)
-	c, _ := e.loggedIn(t)
+	c, csrf := e.loggedIn(t)
 	attached := false
 	e.attach = func(string) (io.ReadWriteCloser, error) { attached = true; return nil, errors.New("unused") }
 	for _, origin := range []string{"http://evil.com", "http://localhost:1", ""} {
-		_, resp, err := e.dialWS(t, c, "s1", origin)
+		_, resp, err := e.dialWS(t, c, csrf, "s1", origin)
 		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 			t.Errorf("origin %q: err %v resp %v, want a 403", origin, err, resp)
 		}
 	}
 	// The right origin without the cookie.
-	if _, resp, err := e.dialWS(t, http.DefaultClient, "s1", e.base); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+	if _, resp, err := e.dialWS(t, http.DefaultClient, csrf, "s1", e.base); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no cookie: err %v resp %v, want a 401", err, resp)
+	}
+	// The cookie without the session token (a server on another port
+	// that caught the cookie), or with a wrong one.
+	for _, tok := range []string{"", "wrong"} {
+		if _, resp, err := e.dialWS(t, c, tok, "s1", e.base); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("token %q: err %v resp %v, want a 403", tok, err, resp)
+		}
 	}
 	if attached {
 		t.Error("Attach was called for a refused WebSocket")
@@ -49,11 +66,11 @@ func TestAttachRefusesForeignOrigin(t *testing.T) {
 
 func TestAttachError(t *testing.T) {
 	e := setup(t)
-	c, _ := e.loggedIn(t)
+	c, csrf := e.loggedIn(t)
 	e.attach = func(name string) (io.ReadWriteCloser, error) {
 		return nil, errors.New("session " + name + " runs in print mode")
 	}
-	_, resp, err := e.dialWS(t, c, "p1", e.base)
+	_, resp, err := e.dialWS(t, c, csrf, "p1", e.base)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusConflict {
 		t.Fatalf("err %v resp %v, want the LocalAPI's 409", err, resp)
 	}
@@ -61,11 +78,11 @@ func TestAttachError(t *testing.T) {
 
 func TestAttachBridges(t *testing.T) {
 	e := setup(t)
-	c, _ := e.loggedIn(t)
+	c, csrf := e.loggedIn(t)
 	tty, far := net.Pipe()
 	got := make(chan string, 1)
 	e.attach = func(name string) (io.ReadWriteCloser, error) { got <- name; return pipeStream{far}, nil }
-	ws, _, err := e.dialWS(t, c, "i1", e.base)
+	ws, _, err := e.dialWS(t, c, csrf, "i1", e.base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,10 +129,10 @@ func TestAttachBridges(t *testing.T) {
 
 func TestDetachClosesStream(t *testing.T) {
 	e := setup(t)
-	c, _ := e.loggedIn(t)
+	c, csrf := e.loggedIn(t)
 	tty, far := net.Pipe()
 	e.attach = func(string) (io.ReadWriteCloser, error) { return pipeStream{far}, nil }
-	ws, _, err := e.dialWS(t, c, "i1", e.base)
+	ws, _, err := e.dialWS(t, c, csrf, "i1", e.base)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -112,14 +113,14 @@ func (a *auth) spendLogin(tok string) bool {
 }
 
 // newSession starts a cookie session and returns the cookie's value.
-func (a *auth) newSession() (string, error) {
-	id, err := randomToken()
+func (a *auth) newSession() (id, csrf string, err error) {
+	id, err = randomToken()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	csrf, err := randomToken()
+	csrf, err = randomToken()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -141,7 +142,7 @@ func (a *auth) newSession() (string, error) {
 		delete(a.sessions, oldest)
 	}
 	a.sessions[sha256.Sum256([]byte(id))] = &cookieSession{csrf: csrf, lastSeen: now}
-	return id, nil
+	return id, csrf, nil
 }
 
 // session finds the cookie session of r, touching it.
@@ -166,8 +167,13 @@ func (a *auth) session(r *http.Request) (*cookieSession, bool) {
 	return s, true
 }
 
-// require lets through requests of a logged-in browser only, and
-// state-changing ones only with the session's CSRF token.
+// require lets through requests of a logged-in browser only. A cookie is
+// sent to every port of 127.0.0.1 (cookies know no ports, and SameSite
+// counts every port as the same site), so it cannot be all: every /api
+// and /ui request must also carry the session's token, which the login
+// page hands to this origin alone (its localStorage), as a header or, for
+// a WebSocket (which cannot set one), as a subprotocol. Pages and the
+// frontend's files are public code and need the cookie only.
 func (a *auth) require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, ok := a.session(r)
@@ -175,10 +181,14 @@ func (a *auth) require(next http.Handler) http.Handler {
 			notLoggedIn(w, r)
 			return
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if isAPI(r.URL.Path) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 			got := r.Header.Get(csrfHeader)
+			if got == "" {
+				got = tokenProtocol(r)
+			}
 			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
-				writeJSON(w, http.StatusForbidden, map[string]string{"error": "missing or wrong CSRF token"})
+				w.Header().Set("Connection", "close")
+				writeJSON(w, http.StatusForbidden, map[string]string{"error": "missing or wrong CSRF token (log in again with clauderon ui)"})
 				return
 			}
 		}
@@ -186,43 +196,64 @@ func (a *auth) require(next http.Handler) http.Handler {
 	})
 }
 
-// csrfOf returns the CSRF token of r's session (require passed it).
-func (a *auth) csrfOf(r *http.Request) string {
-	s, ok := a.session(r)
-	if !ok {
+// wsProtocol is the terminal WebSocket's subprotocol; the token rides in
+// another, tokenPrefix + token, which the server never echoes.
+const (
+	wsProtocol  = "clauderon"
+	tokenPrefix = "clauderon-csrf."
+)
+
+// tokenProtocol is the token a WebSocket upgrade offers as a subprotocol.
+func tokenProtocol(r *http.Request) string {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return ""
 	}
-	return s.csrf
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(h, ",") {
+			if t, ok := strings.CutPrefix(strings.TrimSpace(p), tokenPrefix); ok {
+				return t
+			}
+		}
+	}
+	return ""
 }
 
 // login spends the token in the query and, if it was good, sets the
-// cookie and sends the browser to / so the token leaves the address bar
-// (and the history entry that would hold it is replaced).
+// cookie and answers a page that hands the session's token to this origin
+// (login.js keeps it in localStorage, which is this port's alone) and goes
+// on to /, so the login token leaves the address bar and the history.
+// It is reached by a navigation from anywhere (a file clauderon ui wrote,
+// another app), so the guard lets it cross sites: the token is its secret.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if !s.auth.spendLogin(r.URL.Query().Get("token")) {
+		w.Header().Set("Connection", "close")
 		page(w, http.StatusUnauthorized, "This login link does not work",
 			"It was used already, it expired (links work once, for 2 minutes), or the daemon restarted since it was made (a restart logs every browser out). Run `clauderon ui` again for a new one.")
 		return
 	}
-	id, err := s.auth.newSession()
+	id, csrf, err := s.auth.newSession()
 	if err != nil {
 		page(w, http.StatusInternalServerError, "Cannot log in", err.Error())
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = loginTmpl.Execute(w, csrf)
 }
 
-// uiSession hands the page its CSRF token; the cookie itself stays out of
-// the page's reach (HttpOnly).
-func (s *Server) uiSession(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"csrf": s.auth.csrfOf(r)})
-}
+var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en"><meta charset="utf-8"><meta name="clauderon-csrf" content="{{.}}"><title>clauderon: logging in</title>
+<script type="module" src="/js/login.js"></script>
+<p>Logging in to clauderon…</p>
+<noscript><p>The clauderon web UI needs JavaScript.</p></noscript>
+</html>
+`))
 
 const loginAdvice = "not logged in to the clauderon web UI (or the daemon restarted, which logs every browser out): run clauderon ui to log in"
 
 func notLoggedIn(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Connection", "close") // hold no slot of the listener's pool
 	if isAPI(r.URL.Path) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": loginAdvice})
 		return

@@ -14,7 +14,9 @@ import (
 // the cookie check.
 func (s *Server) guard(next http.Handler) http.Handler {
 	p := strconv.Itoa(s.port)
-	hosts := map[string]bool{"127.0.0.1:" + p: true, "localhost:" + p: true}
+	// 127.0.0.1 alone: localhost may resolve to ::1 first, where another
+	// user can listen on this port.
+	hosts := map[string]bool{"127.0.0.1:" + p: true}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hosts[r.Host] {
 			forbidden(w, r, "this server answers only to http://127.0.0.1:"+p)
@@ -24,7 +26,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			forbidden(w, r, "requests from another origin are refused")
 			return
 		}
-		if sf := r.Header.Get("Sec-Fetch-Site"); sf != "" && sf != "same-origin" && sf != "none" {
+		// The login may be reached from anywhere (its token is the
+		// secret); nothing else may cross sites.
+		if sf := r.Header.Get("Sec-Fetch-Site"); sf != "" && sf != "same-origin" && sf != "none" && r.URL.Path != "/login" {
 			forbidden(w, r, "cross-site requests are refused")
 			return
 		}
@@ -33,6 +37,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 }
 
 func forbidden(w http.ResponseWriter, r *http.Request, why string) {
+	w.Header().Set("Connection", "close") // hold no slot of the listener's pool
 	if isAPI(r.URL.Path) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": why})
 		return

@@ -139,7 +139,6 @@ func (s *Server) Run(ctx context.Context) error {
 // cookie in front of the rest.
 func (s *Server) routes() http.Handler {
 	authed := http.NewServeMux()
-	authed.HandleFunc("GET /ui/session", s.uiSession)
 	authed.HandleFunc("GET /ui/attach/{name}", s.attach)
 	authed.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such UI route " + r.URL.Path})

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,16 +120,26 @@ func (e *env) loggedIn(t *testing.T) (*http.Client, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("login then / = %d, want 200", resp.StatusCode)
+		t.Fatalf("login = %d, want 200", resp.StatusCode)
 	}
-	var s struct{ CSRF string }
-	getJSON(t, c, e.base+"/ui/session", &s)
-	if s.CSRF == "" {
-		t.Fatal("no CSRF token from /ui/session")
+	csrf := csrfOfPage(string(b))
+	if csrf == "" {
+		t.Fatalf("no session token in the login page: %s", b)
 	}
-	return c, s.CSRF
+	return c, csrf
+}
+
+var csrfMeta = regexp.MustCompile(`<meta name="clauderon-csrf" content="([A-Za-z0-9_-]+)">`)
+
+// csrfOfPage is the session token the login page hands its origin.
+func csrfOfPage(body string) string {
+	if m := csrfMeta.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 func getJSON(t *testing.T, c *http.Client, u string, v any) {
@@ -157,7 +168,10 @@ func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string
 	return resp, string(b)
 }
 
-func TestLoginSetsCookieAndRedirects(t *testing.T) {
+// TestLoginSetsCookieAndHandsTheToken: a good login token sets the
+// cookie and answers the page that gives the session token to this
+// origin; a used or unknown one is refused.
+func TestLoginSetsCookieAndHandsTheToken(t *testing.T) {
 	e := setup(t)
 	u := e.loginURL(t)
 	if !strings.HasPrefix(u, "http://127.0.0.1:"+strconv.Itoa(e.srv.Port())+"/login?token=") {
@@ -168,9 +182,12 @@ func TestLoginSetsCookieAndRedirects(t *testing.T) {
 		t.Errorf("token %q has %d characters, want 43", tok, len(tok))
 	}
 	req, _ := http.NewRequest("GET", u, nil)
-	resp, _ := do(t, noRedirect(), req)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		t.Fatalf("login = %d to %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+	resp, page := do(t, noRedirect(), req)
+	if resp.StatusCode != http.StatusOK || csrfOfPage(page) == "" || !strings.Contains(page, `<script type="module" src="/js/login.js">`) {
+		t.Fatalf("login = %d %q, want 200: a page handing the session token to login.js", resp.StatusCode, page)
+	}
+	if strings.Contains(page, tok) {
+		t.Error("the login page holds the login token")
 	}
 	var c *http.Cookie
 	for _, k := range resp.Cookies() {
@@ -184,8 +201,8 @@ func TestLoginSetsCookieAndRedirects(t *testing.T) {
 	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Value == "" {
 		t.Errorf("cookie %+v, want HttpOnly, SameSite=Strict, Path=/", c)
 	}
-	if c.Value == tok {
-		t.Error("the cookie is the login token")
+	if c.Value == tok || c.Value == csrfOfPage(page) {
+		t.Error("the cookie is the login token or the session token")
 	}
 
 	// A second use of the same token.
@@ -205,8 +222,8 @@ func TestLoginExpires(t *testing.T) {
 	fresh, stale := e.loginURL(t), e.loginURL(t)
 	e.clock.add(loginTTL - time.Second)
 	req, _ := http.NewRequest("GET", fresh, nil)
-	if resp, _ := do(t, noRedirect(), req); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("a token just before expiry = %d, want 303", resp.StatusCode)
+	if resp, _ := do(t, noRedirect(), req); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a token just before expiry = %d, want 200", resp.StatusCode)
 	}
 	e.clock.add(time.Second)
 	req, _ = http.NewRequest("GET", stale, nil)
@@ -244,6 +261,41 @@ func TestSessionIdleExpiry(t *testing.T) {
 	}
 }
 
+// TestCookieAloneIsNotEnough: the cookie reaches every port of 127.0.0.1,
+// so a server on another port that catches it must get nothing with it:
+// every /api and /ui request needs the session token too (a header, or a
+// WebSocket subprotocol); the public files need the cookie only. Refusals
+// close the connection.
+func TestCookieAloneIsNotEnough(t *testing.T) {
+	e := setup(t)
+	c, csrf := e.loggedIn(t)
+	for _, p := range []string{"/api/v0/sessions", "/api/v0/status", "/ui/session", "/ui/attach/s1"} {
+		resp, body := do(t, c, mustReq("GET", e.base+p, nil))
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "CSRF") || !resp.Close {
+			t.Errorf("GET %s with the cookie alone = %d %q (close %v), want 403 closing the connection", p, resp.StatusCode, body, resp.Close)
+		}
+	}
+	req := mustReq("GET", e.base+"/api/v0/sessions", nil)
+	req.Header.Set(csrfHeader, csrf)
+	if resp, body := do(t, c, req); resp.StatusCode != http.StatusOK {
+		t.Errorf("with the token = %d %q, want 200", resp.StatusCode, body)
+	}
+	req = mustReq("GET", e.base+"/api/v0/sessions", nil)
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Protocol", wsProtocol+", "+tokenPrefix+csrf)
+	if resp, body := do(t, c, req); resp.StatusCode != http.StatusOK {
+		t.Errorf("with the token as a subprotocol = %d %q, want it let through", resp.StatusCode, body)
+	}
+	req = mustReq("GET", e.base+"/api/v0/sessions", nil)
+	req.Header.Set("Sec-WebSocket-Protocol", tokenPrefix+csrf) // not an upgrade
+	if resp, _ := do(t, c, req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the subprotocol on a plain request = %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := do(t, c, mustReq("GET", e.base+"/", nil)); resp.StatusCode != http.StatusOK {
+		t.Errorf("the page with the cookie = %d, want 200", resp.StatusCode)
+	}
+}
+
 func mustReq(method, u string, body io.Reader) *http.Request {
 	req, err := http.NewRequest(method, u, body)
 	if err != nil {
@@ -263,7 +315,8 @@ func TestGuard(t *testing.T) {
 		want             int
 	}{
 		{name: "own host", path: "/api/v0/sessions", want: 200},
-		{name: "localhost", path: "/api/v0/sessions", host: "localhost:" + port, want: 200},
+		{name: "localhost", path: "/api/v0/sessions", host: "localhost:" + port, want: 403},
+		{name: "cross-site login", path: "/login?token=x", header: map[string]string{"Sec-Fetch-Site": "cross-site"}, want: 401},
 		{name: "foreign host", path: "/api/v0/sessions", host: "evil.com:" + port, want: 403},
 		{name: "other port", path: "/api/v0/sessions", host: "127.0.0.1:" + other, want: 403},
 		{name: "rebinding name", path: "/", host: "rebind.127.0.0.1.nip.io:" + port, want: 403},
@@ -363,7 +416,7 @@ func TestAPIGetsNoBrowserHeaders(t *testing.T) {
 
 func TestStatic(t *testing.T) {
 	e := setup(t)
-	c, _ := e.loggedIn(t)
+	c, csrf := e.loggedIn(t)
 	for _, tc := range []struct {
 		path     string
 		want     int
@@ -384,7 +437,9 @@ func TestStatic(t *testing.T) {
 			t.Errorf("GET %s headers %v", tc.path, resp.Header)
 		}
 	}
-	resp, _ := do(t, c, mustReq("GET", e.base+"/ui/nothing", nil))
+	req := mustReq("GET", e.base+"/ui/nothing", nil)
+	req.Header.Set(csrfHeader, csrf)
+	resp, _ := do(t, c, req)
 	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("/ui/nothing = %d %q, want a JSON 404", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}

@@ -258,14 +258,18 @@ export const onNavigate = (fn) => wails && window.runtime.EventsOn('clauderon:na
 // signal aborted). The caller reconnects.
 export async function watchEvents({ audit: withAudit = false, signal } = {}, onEvent) {
   if (wails) {
-    await bind('WatchEvents', withAudit);
-    return new Promise((resolve) => {
-      const off = window.runtime.EventsOn('clauderon:event', (ev) => {
+    // Listen before asking: the app sends the snapshot as soon as the
+    // daemon's stream opens, before WatchEvents' answer arrives.
+    let off = null;
+    const ended = new Promise((resolve) => {
+      off = window.runtime.EventsOn('clauderon:event', (ev) => {
         onEvent(ev);
         if (ev.kind === 'resync') { if (off) off(); resolve(); }
       });
-      if (signal) signal.addEventListener('abort', () => { if (off) off(); resolve(); });
+      if (signal) signal.addEventListener('abort', () => { if (off) off(); A.StopEvents(); resolve(); });
     });
+    try { await bind('WatchEvents', withAudit); } catch (e) { if (off) off(); throw e; }
+    return ended;
   }
   const r = await request('GET', '/events', { query: { audit: withAudit }, signal });
   await readLines(r.body, (line) => {
