@@ -15,7 +15,7 @@ import (
 // prints FAIL and the script exits non-zero.
 const jsUnits = `
 import { fieldFor } from './js/views/new.js';
-import { hostOnly } from './js/views/egress.js';
+import { hostOnly, oneClick } from './js/views/egress.js';
 import { snippets } from './js/views/mcp.js';
 import * as f from './js/format.js';
 
@@ -30,6 +30,8 @@ const eq = (what, got, want) => {
 eq('bad name', fieldFor('session name "A" is not valid: use 1 to 40 lowercase letters', 'invalid'), 'name');
 eq('name taken', fieldFor('a session named "x" already exists; pick another name', 'exists'), 'name');
 eq('prompt', fieldFor('the prompt contains a NUL byte (at byte 3)', 'invalid'), 'prompt');
+for (const h of ['api.github.com', 'pypi.org', '8.8.8.8', '2001:4860:4860::8888']) eq('one click ' + h, oneClick(h), true);
+for (const h of ['*.co.uk', '127.0.0.1', '10.0.0.5', '172.17.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST.', 'host.docker.internal', 'metadata.google.internal', '2130706433', '0x7f000001', '0.0.0.0']) eq('no one click ' + h, oneClick(h), false);
 eq('egress mode', fieldFor('egress mode wide is not one of open, balanced, locked', 'invalid'), 'egress');
 eq('host', fieldFor('http://x is not a host: give a name such as example.com', 'invalid'), 'allow');
 eq('spawn image', fieldFor('spawn image X is not a valid image reference', 'invalid'), 'spawn');
@@ -52,6 +54,9 @@ eq('activity tool', f.activity({ state: 'working', tool: 'Bash', known: true }),
 eq('activity unknown', f.activity({ state: 'running', known: false }), 'running (activity unknown)');
 eq('needs you', f.needsYou({ status: 'running', activity: { state: 'waiting_for_permission' } }), true);
 eq('ended needs nobody', f.needsYou({ status: 'exited', activity: { state: 'waiting_for_input' } }), false);
+eq('tail kept', f.keepTail('a\nbb\nccc\n', 5), 'ccc\n');
+eq('short kept whole', f.keepTail('abc', 5), 'abc');
+eq('a big log is cut', f.keepTail('x\n'.repeat(3 * 1024 * 1024)).length <= f.maxLog, true);
 eq('changes', f.changes({ changes: { files: 2, unlanded: true } }), '+2 files');
 eq('changes one', f.changes({ changes: { files: 1, unlanded: true, other_refs: ['x'] } }), '+1 file +branches');
 eq('changes landed', f.changes({ changes: { files: 1 }, workspace: { landed: { at: '2026-12-01T10:00:00Z' } } }), 'landed');

@@ -1,3 +1,4 @@
+import { keepTail, maxLog } from './format.js';
 // api.js is the only module that knows which transport the UI runs on.
 //
 // In the desktop app (Wails) `window.go` exists and every call goes to a
@@ -191,7 +192,17 @@ export const deleteSession = (n, { force = false, discard = false, recursive = f
 export async function sessionLogs(n) {
   if (wails) return bind('SessionLogs', n);
   const r = await request('GET', '/sessions/' + enc(n) + '/logs');
-  return r.text();
+  // Read as a stream, keeping the tail: the container decides its size.
+  const reader = r.body.getReader();
+  const dec = new TextDecoder();
+  let out = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += dec.decode(value, { stream: true });
+    if (out.length > 2 * maxLog) out = keepTail(out);
+  }
+  return keepTail(out);
 }
 
 // followLogs streams a session's output (logs?follow=1) to onText as it

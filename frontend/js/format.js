@@ -84,3 +84,12 @@ export function tokens(n) {
   if (n >= 1e3) return (n / 1e3).toFixed(1) + 'k';
   return String(n);
 }
+
+// A session's output shown in the page is at most its last maxLog
+// characters, cut at a line: the container decides how much it writes.
+export const maxLog = 2 * 1024 * 1024;
+export function keepTail(s, max = maxLog) {
+  if (s.length <= max) return s;
+  const cut = s.indexOf('\n', s.length - max);
+  return cut < 0 ? s.slice(-max) : s.slice(cut + 1);
+}

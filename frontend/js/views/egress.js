@@ -14,10 +14,37 @@ export function hostOnly(h) {
   return m ? m[1] : h;
 }
 
+// oneClick reports whether a refused host may be allowed with one click.
+// The agent chose the host it was refused, so a wildcard (*.co.uk allows a
+// whole suffix), a host's own or private address, or a name for one, is
+// left to `clauderon egress allow`, typed on purpose.
+export function oneClick(host) {
+  host = String(host || '').toLowerCase().replace(/\.$/, '');
+  if (!host || host.includes('*') || host.includes('/')) return false;
+  if (['localhost', 'host.docker.internal', 'gateway.docker.internal', 'metadata.google.internal', 'metadata'].includes(host)) return false;
+  if (host.endsWith('.localhost') || host.endsWith('.internal') || host.endsWith('.local')) return false;
+  if (host.includes(':')) { // IPv6: loopback, unspecified, unique-local, link-local, mapped
+    return !(/^(::1?|::ffff:.*|f[cd][0-9a-f]{0,2}:.*|fe[89ab][0-9a-f]?:.*)$/.test(host));
+  }
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return !(a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224);
+  }
+  if (/^\d+$/.test(host) || /^0x/.test(host)) return false; // an address in another spelling
+  return true;
+}
+
 // allowButton adds host to session's allow list (POST .../egress) and
-// calls done with the new report.
+// calls done with the new report; for a host oneClick refuses it is a note
+// with the command instead.
 export function allowButton(session, host, done) {
   host = hostOnly(host);
+  if (!oneClick(host)) {
+    return h('span', { class: 'note', dataset: { allowNote: host } },
+      'Not allowed from here (a wildcard, or an address of this machine or its network): run `clauderon egress allow ' + session + ' HOST` if you mean it.');
+  }
   return h('button', {
     type: 'button', class: 'small', dataset: { action: 'allow-host', host, session },
     'aria-label': 'Allow ' + host + ' for session ' + session,

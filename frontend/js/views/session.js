@@ -220,7 +220,7 @@ export function render(main, route, ctx) {
       const draw = () => { timer = null; if (ctx.current()) showLogs(raw); };
       const first = new Promise((resolve) => {
         api.followLogs(name, (chunk) => {
-          raw += chunk;
+          raw = f.keepTail(raw + chunk);
           if (!timer) timer = setTimeout(draw, 200);
           resolve();
         }, ctl.signal).then(() => { draw(); resolve(); }, (e) => {
