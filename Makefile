@@ -31,6 +31,7 @@ endif
 # The CLI build links statically (no cgo): session containers run this same
 # binary as their gateway, whatever C library their image has.
 build-cli:
+	rm -f $(CLI_BIN)
 	CGO_ENABLED=0 $(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) .
 
 # The desktop build: `clauderon` with no arguments opens the window. The
@@ -44,10 +45,12 @@ run: build
 	./scripts/run.sh $(BIN)
 
 # A Linux tarball that unpacks into a prefix (/usr/local, ~/.local):
-# bin/clauderon, share/applications/clauderon.desktop and the icon.
+# bin/clauderon (and the static bin/clauderon-cli beside a desktop build),
+# share/applications/clauderon.desktop and the icon.
 package: build
 	rm -rf bin/pkg && mkdir -p bin/pkg/clauderon/bin bin/pkg/clauderon/share/applications bin/pkg/clauderon/share/icons/hicolor/256x256/apps
 	cp $(BIN) bin/pkg/clauderon/bin/clauderon
+	if [ -x $(CLI_BIN) ]; then cp $(CLI_BIN) bin/pkg/clauderon/bin/clauderon-cli; fi
 	cp build/linux/clauderon.desktop bin/pkg/clauderon/share/applications/
 	cp build/appicon.png bin/pkg/clauderon/share/icons/hicolor/256x256/apps/clauderon.png
 	tar -C bin/pkg -czf bin/clauderon-$(VERSION_NUM)-linux-$(shell $(GO) env GOARCH).tar.gz clauderon

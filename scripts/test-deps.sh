@@ -4,7 +4,10 @@
 set -euo pipefail
 
 PKGS=(ca-certificates curl git debootstrap docker.io gnome-keyring dbus dbus-x11 libsecret-tools
-      mitmproxy iproute2 procps xvfb chromium fonts-dejavu-core)
+      mitmproxy iproute2 procps xvfb chromium fonts-dejavu-core
+      # The desktop app: its build (cgo: GTK 3, WebKitGTK 4.1) and its window
+      # test (a screenshot with ImageMagick's import, typing with xdotool).
+      build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev imagemagick xdotool)
 # shellcheck source=scripts/services.sh
 . "$(dirname "$0")/services.sh"
 set_tools_dir

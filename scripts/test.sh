@@ -13,4 +13,16 @@ start_dockerd
 export CLAUDERON_REQUIRE_E2E=1
 
 # A real Secret Service: gnome-keyring inside a private D-Bus session.
-exec dbus-run-session -- ./scripts/with-keyring.sh go test -race -count=1 -timeout 20m ./...
+dbus-run-session -- ./scripts/with-keyring.sh go test -race -count=1 -timeout 20m ./...
+
+# The desktop app's window tests need its build tags, and GTK and WebKitGTK
+# to link them (test-deps.sh installs them; without them, fail like any
+# other missing piece under CLAUDERON_REQUIRE_E2E=1).
+tags=desktop,production
+if pkg-config --exists webkit2gtk-4.1; then
+  tags=$tags,webkit2_41
+elif ! pkg-config --exists webkit2gtk-4.0; then
+  echo "test.sh: WebKitGTK is not installed (libwebkit2gtk-4.1-dev); the desktop app's window tests cannot build" >&2
+  exit 1
+fi
+exec dbus-run-session -- ./scripts/with-keyring.sh go test -race -count=1 -timeout 10m -tags "$tags" ./desktop/...

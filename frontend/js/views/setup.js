@@ -36,7 +36,7 @@ export function render(main, _route, ctx) {
       h('div', { class: 'hint', id: 'setup-token-hint' },
         'The token comes from Claude Code: install it (', h('code', null, 'npm install -g @anthropic-ai/claude-code'),
         '), run ', h('code', null, 'claude setup-token'),
-        ' in a terminal, sign in in the browser it opens, and paste the long-lived token it prints (sk-ant-oat01-…). An API key (sk-ant-api…) from console.anthropic.com works too. ',
+        ' in a terminal, sign in through the browser it opens, and paste the long-lived token it prints (sk-ant-oat01-…). An API key (sk-ant-api…) from console.anthropic.com works too. ',
         h('a', { href: SETUP_TOKEN_DOCS, target: '_blank', rel: 'noopener noreferrer' }, 'About claude setup-token')),
       tokenErr),
     h('div', { class: 'actions' }, save));
@@ -56,7 +56,8 @@ export function render(main, _route, ctx) {
         h('p', null, st.error || ''),
         h('p', null, 'On Linux the keychain is a Secret Service on the session D-Bus (GNOME Keyring or KeePassXC): install or unlock one, then reopen the app. Or start ',
           h('code', null, 'clauderon daemon'), ' with CLAUDE_CODE_OAUTH_TOKEN set in its environment; the app then uses that daemon.')) : null,
-      !unavailable && st.error && !st.configured ? h('p', { class: 'error' }, st.error) : null,
+      // An empty keychain is this step's normal start, not an error.
+      !unavailable && st.error && !st.configured && st.keychain !== 'empty' ? h('p', { class: 'error' }, st.error) : null,
       st.warning ? h('p', { class: 'warning' }, st.warning) : null,
       st.configured ? null : form);
   }
