@@ -213,3 +213,14 @@ func (a *App) ChooseDirectory() (string, error) {
 	}
 	return d.ChooseDirectory("Workdir of the new session")
 }
+
+// EventNoTerminal tells the window that no terminal emulator could run an
+// attach: it shows the command for the user to copy (a NoTerminal).
+const EventNoTerminal = "clauderon:no-terminal"
+
+// NoTerminal is EventNoTerminal's data.
+type NoTerminal struct {
+	Session string `json:"session"`
+	Command string `json:"command"`
+	Error   string `json:"error"`
+}

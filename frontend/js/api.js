@@ -263,6 +263,9 @@ export async function reporter() {
 // onNavigate calls fn with each route the app asks the window to show (a
 // tray item, a notification's click).
 export const onNavigate = (fn) => wails && window.runtime.EventsOn('clauderon:navigate', fn);
+// onNoTerminal calls fn with {session, command, error} when the tray's
+// attach found no terminal emulator to run the command in.
+export const onNoTerminal = (fn) => wails && window.runtime.EventsOn('clauderon:no-terminal', fn);
 
 // watchEvents calls onEvent with each api.Event of the daemon's stream
 // and resolves when the stream ends (a resync, a dropped connection, or

@@ -18,7 +18,7 @@ import * as mcp from './views/mcp.js';
 import * as doctor from './views/doctor.js';
 import * as setup from './views/setup.js';
 import * as api from './api.js';
-import { h } from './dom.js';
+import { h, confirmDialog, copyText, toast } from './dom.js';
 
 const views = { sessions, new: newSession, session, audit, credential, mcp, doctor, setup };
 
@@ -148,6 +148,14 @@ if (api.transport === 'wails') {
     } catch (e) { console.error(e); }
   }
   api.onNavigate((r) => { location.hash = r; });
+  // No terminal emulator for the tray's attach: the command, to copy.
+  api.onNoTerminal(async (e) => {
+    const body = [h('p', null, 'No terminal emulator could be started to attach to ' + e.session + '. Run this in a terminal:'),
+      h('pre', null, h('code', { dataset: { field: 'attach-command' } }, e.command))];
+    if (await confirmDialog('Attach in a terminal', body, 'Copy the command')) {
+      try { await copyText(e.command); toast('Copied'); } catch (err) { toast(err.message, 'error'); }
+    }
+  });
   api.reporter().then((send) => { if (send) startReports(send); });
 }
 if (!location.hash) history.replaceState(null, '', '#/sessions');
