@@ -19,3 +19,15 @@ echo "== sessions, events, daemon memory and workspaces: clauderon vs plain dock
 echo
 echo "== web UI: cold load and engine event to DOM in headless chromium, against a real daemon with 20 sessions"
 ./bin/webbench -clauderon bin/clauderon
+echo
+echo "== desktop app: cold start to the first painted window, memory with its WebKit processes, state change to the window; under Xvfb against a real daemon with 20 sessions"
+desktop_tags=desktop,production
+if pkg-config --exists webkit2gtk-4.1; then desktop_tags=$desktop_tags,webkit2_41; fi
+if pkg-config --exists webkit2gtk-4.1 || pkg-config --exists webkit2gtk-4.0; then
+  CGO_ENABLED=1 go build -tags "$desktop_tags" -o bin/clauderon-desktop .
+  go build -o bin/desktopbench ./internal/cmd/desktopbench
+  # A session bus of its own, for the app's tray and notifications.
+  dbus-run-session -- ./bin/desktopbench -clauderon bin/clauderon -app bin/clauderon-desktop
+else
+  echo "skipped: WebKitGTK is not installed (libwebkit2gtk-4.1-dev)"
+fi

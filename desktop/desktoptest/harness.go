@@ -211,6 +211,11 @@ func (a *App) Stop() error {
 // Wait waits until a report satisfies ok, and answers it with when it
 // arrived. It fails when the app exits first or ctx ends.
 func (a *App) Wait(ctx context.Context, what string, ok func(desktop.Report) bool) (desktop.Dumped, error) {
+	return a.WaitSince(ctx, what, time.Time{}, ok)
+}
+
+// WaitSince is Wait for the reports that arrived at since or later.
+func (a *App) WaitSince(ctx context.Context, what string, since time.Time, ok func(desktop.Report) bool) (desktop.Dumped, error) {
 	var last desktop.Dumped
 	seen := 0
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -224,7 +229,7 @@ func (a *App) Wait(ctx context.Context, what string, ok func(desktop.Report) boo
 				continue
 			}
 			last = d
-			if ok(d.Report) {
+			if (since.IsZero() || d.Time >= since.UnixNano()) && ok(d.Report) {
 				return d, nil
 			}
 		}
