@@ -61,16 +61,17 @@ func New(c *client.Client, emit Emitter) *App {
 	return &App{c: c, emit: emit, base: context.Background(), attach: map[string]*attachment{}}
 }
 
-// SetContext sets the context every call runs under (the window's, whose
-// end cancels them).
-func (a *App) SetContext(ctx context.Context) {
+// setContext sets the context every call runs under (the window's, whose
+// end cancels them). The setters are unexported: Wails binds every
+// exported method for the page to call.
+func (a *App) setContext(ctx context.Context) {
 	a.mu.Lock()
 	a.base = ctx
 	a.mu.Unlock()
 }
 
-// SetDialogs sets the native dialogs.
-func (a *App) SetDialogs(d Dialogs) {
+// setDialogs sets the native dialogs.
+func (a *App) setDialogs(d Dialogs) {
 	a.mu.Lock()
 	a.dialogs = d
 	a.mu.Unlock()

@@ -279,7 +279,7 @@ func TestReportReadyOnlyWhenListened(t *testing.T) {
 		t.Fatal("Reporting with no reporter set")
 	}
 	var got []Report
-	a.SetReporter(func(r Report) { got = append(got, r) })
+	a.setReporter(func(r Report) { got = append(got, r) })
 	if !a.Reporting() {
 		t.Fatal("not Reporting with a reporter set")
 	}

@@ -20,9 +20,9 @@ type Row struct {
 	Text string `json:"text"`
 }
 
-// SetReporter sets what receives the frontend's reports; nil (the
+// setReporter sets what receives the frontend's reports; nil (the
 // default) makes the frontend send none.
-func (a *App) SetReporter(f func(Report)) {
+func (a *App) setReporter(f func(Report)) {
 	a.mu.Lock()
 	a.ready = f
 	a.mu.Unlock()

@@ -123,7 +123,7 @@ func Run(ctx context.Context, log *slog.Logger) error {
 			return err
 		}
 		defer rep.close()
-		app.SetReporter(rep.report)
+		app.setReporter(rep.report)
 	}
 
 	assets := frontend.FS
@@ -145,8 +145,8 @@ func Run(ctx context.Context, log *slog.Logger) error {
 			WebviewGpuPolicy: linux.WebviewGpuPolicyNever},
 		OnStartup: func(rctx context.Context) {
 			em.set(rctx)
-			app.SetContext(rctx)
-			app.SetDialogs(wailsDialogs{rctx})
+			app.setContext(rctx)
+			app.setDialogs(wailsDialogs{rctx})
 			win.mu.Lock()
 			win.ctx = rctx
 			win.mu.Unlock()

@@ -26,8 +26,10 @@ if pkg-config --exists webkit2gtk-4.1; then desktop_tags=$desktop_tags,webkit2_4
 if pkg-config --exists webkit2gtk-4.1 || pkg-config --exists webkit2gtk-4.0; then
   CGO_ENABLED=1 go build -tags "$desktop_tags" -o bin/clauderon-desktop .
   go build -o bin/desktopbench ./internal/cmd/desktopbench
-  # A session bus of its own, for the app's tray and notifications.
-  dbus-run-session -- ./bin/desktopbench -clauderon bin/clauderon -app bin/clauderon-desktop
+  # A session bus of its own, for the app's tray and notifications, with a
+  # throwaway keyring: the setup's token check would otherwise start
+  # gnome-keyring on the user's own keyrings.
+  dbus-run-session -- ./scripts/with-keyring.sh ./bin/desktopbench -clauderon bin/clauderon -app bin/clauderon-desktop
 else
   echo "skipped: WebKitGTK is not installed (libwebkit2gtk-4.1-dev)"
 fi
