@@ -187,7 +187,7 @@ func TestFirstRun(t *testing.T) {
 	defer cancel()
 	app := startApp(t, r, env)
 	if _, err := app.Wait(ctx, "the setup view", func(rep desktop.Report) bool {
-		return rep.View == "setup" && rep.Setup["token"] == "missing"
+		return rep.View == "setup" && rep.Setup["token"] == "missing" && rep.Setup["field"] == "token"
 	}); err != nil {
 		r.shot(t, "first-run-failed")
 		t.Fatal(err)
@@ -247,5 +247,29 @@ func waitCLI(ctx context.Context, t *testing.T, r *rig, env []string) {
 			t.Fatal("the daemon did not answer clauderon status")
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// TestFirstRunWithoutKeychain: with no Secret Service to reach, the setup
+// says that no keychain is available, and what to do, instead of offering
+// a field whose token could not be stored.
+func TestFirstRunWithoutKeychain(t *testing.T) {
+	r := setup(t)
+	env := append(r.env("clauderon-nokeychain-"+rand.Text()[:8]), "CLAUDE_CODE_OAUTH_TOKEN=", "ANTHROPIC_API_KEY=",
+		// A session bus that is not there: no Secret Service either.
+		"DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(r.dir, "no-bus"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	app := startApp(t, r, env)
+	got, err := app.Wait(ctx, "the setup saying no keychain is available", func(rep desktop.Report) bool {
+		return rep.View == "setup" && rep.Setup["token"] == "no-keychain"
+	})
+	if err != nil {
+		r.shot(t, "first-run-no-keychain-failed")
+		t.Fatal(err)
+	}
+	r.shot(t, "first-run-no-keychain")
+	if got.Report.Setup["field"] != "" {
+		t.Errorf("the setup offers a token field with no keychain to store it in: %+v", got.Report.Setup)
 	}
 }

@@ -117,6 +117,7 @@ function startReports(send) {
     const rep = { view: main.dataset.view, rows: [], setup: {} };
     for (const tr of main.querySelectorAll('tr[data-session]')) rep.rows.push({ name: tr.dataset.session, text: tr.innerText });
     for (const el of main.querySelectorAll('[data-setup]')) rep.setup[el.dataset.setup] = el.dataset.state || '';
+    if (main.querySelector('[data-setup] input[name="token"]')) rep.setup.field = 'token';
     for (const f of ['kind', 'fingerprint']) {
       const el = main.querySelector('[data-setup] [data-field="' + f + '"]');
       if (el) rep.setup[f] = el.textContent;

@@ -54,12 +54,13 @@ export function render(main, _route, ctx) {
       unavailable ? h('div', { class: 'error', role: 'alert', dataset: { field: 'keychain' } },
         h('p', null, 'No OS keychain is available, so the token cannot be stored.'),
         h('p', null, st.error || ''),
-        h('p', null, 'On Linux the keychain is a Secret Service on the session D-Bus (GNOME Keyring or KeePassXC): install or unlock one, then reopen the app. Or start ',
-          h('code', null, 'clauderon daemon'), ' with CLAUDE_CODE_OAUTH_TOKEN set in its environment; the app then uses that daemon.')) : null,
+        h('p', null, 'Fix that, then reopen the app; or start ', h('code', null, 'clauderon daemon'),
+          ' with CLAUDE_CODE_OAUTH_TOKEN set in its environment, and the app uses that daemon.')) : null,
       // An empty keychain is this step's normal start, not an error.
       !unavailable && st.error && !st.configured && st.keychain !== 'empty' ? h('p', { class: 'error' }, st.error) : null,
       st.warning ? h('p', { class: 'warning' }, st.warning) : null,
-      st.configured ? null : form);
+      // No field where the token could not be stored.
+      st.configured || unavailable ? null : form);
   }
 
   async function loadToken() {
