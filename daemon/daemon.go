@@ -35,6 +35,11 @@ const DefaultProxyPort = 18080
 // Config wires a daemon. Only Home is required.
 type Config struct {
 	Home string
+	// GatewayBinary is the clauderon binary session containers run as
+	// their gateway and hook helper: a static build, as any image's C
+	// library may be missing. Empty: this process's own (the CLI build is
+	// static; the desktop build, linked to GTK, passes its static CLI).
+	GatewayBinary string
 	// ProxyPort overrides config.json's proxy.port; 0 means that, or 18080;
 	// AnyProxyPort means a free port the kernel picks.
 	ProxyPort int
@@ -176,7 +181,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	// now says; useGateway decides for new ones.
 	d.newWithGateway = d.useGateway()
 	if runtime.GOOS == "linux" {
-		bin, err := installGateway(cfg.Home)
+		bin, err := installGateway(cfg.Home, cfg.GatewayBinary)
 		if err != nil {
 			return nil, fmt.Errorf("cannot install the sessions' gateway binary in %s: %w", filepath.Join(cfg.Home, "bin"), err)
 		}

@@ -163,15 +163,19 @@ func listenIn(dir string) (net.Listener, error) {
 	return l, nil
 }
 
-// installGateway copies the running binary into $CLAUDERON_HOME/bin under
-// a name made of its hash, unless it is there, and returns that path: what
-// session containers mount read-only and run as their gateway. A copy, so
-// that replacing or deleting the installed binary never breaks a stopped
-// session's next start.
-func installGateway(home string) (string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", err
+// installGateway copies the gateway binary (self, or the running binary
+// when it is "") into $CLAUDERON_HOME/bin under a name made of its hash,
+// unless it is there, and returns that path: what session containers mount
+// read-only and run as their gateway. A copy, so that replacing or
+// deleting the installed binary never breaks a stopped session's next
+// start.
+func installGateway(home, self string) (string, error) {
+	if self == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", err
+		}
+		self = exe
 	}
 	src, err := os.Open(self)
 	if err != nil {

@@ -98,7 +98,7 @@ func dialIn(dir string) (net.Conn, error) {
 // its hash, executable, into the home's bin.
 func TestInstallGateway(t *testing.T) {
 	home := t.TempDir()
-	p, err := installGateway(home)
+	p, err := installGateway(home, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,13 +109,33 @@ func TestInstallGateway(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o755 {
 		t.Fatalf("%v %v", fi, err)
 	}
-	again, err := installGateway(home)
+	again, err := installGateway(home, "")
 	if err != nil || again != p {
 		t.Errorf("second install %s %v", again, err)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(p))
 	if len(entries) != 1 {
 		t.Errorf("bin holds %d entries, want 1", len(entries))
+	}
+
+	// Another binary named as the gateway (the desktop app's static CLI) is
+	// what is installed, not the running one.
+	other := filepath.Join(t.TempDir(), "clauderon-cli")
+	if err := os.WriteFile(other, []byte("\x7fELF a static clauderon"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	q, err := installGateway(home, other)
+	if err != nil || q == p {
+		t.Fatalf("install of %s: %s %v", other, q, err)
+	}
+	if b, _ := os.ReadFile(q); string(b) != "\x7fELF a static clauderon" {
+		t.Errorf("installed %q, want the named binary", b)
+	}
+	cfg := testConfig(t, t.TempDir())
+	cfg.GatewayBinary = other
+	d := startDaemonWith(t, cfg)
+	if b, _ := os.ReadFile(d.sandbox.binary); string(b) != "\x7fELF a static clauderon" {
+		t.Errorf("the daemon's gateway is %q, want Config.GatewayBinary's", b)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/clauderon/clauderon/client"
@@ -57,13 +58,18 @@ func startBackend(ctx context.Context, log *slog.Logger) (*backend, error) {
 	if _, err := config.EnsurePrivate(home); err != nil {
 		return nil, err
 	}
+	gw, err := gatewayBinary()
+	if err != nil {
+		return nil, err
+	}
 	dctx, drain := context.WithCancel(context.WithoutCancel(ctx))
 	ready := make(chan struct{})
 	d, err := daemon.New(dctx, daemon.Config{
-		Home:   home,
-		Tokens: secret.NewStore(os.Getenv(keyringServiceEnv)),
-		Logger: log,
-		Ready:  func() { close(ready) },
+		Home:          home,
+		GatewayBinary: gw,
+		Tokens:        secret.NewStore(os.Getenv(keyringServiceEnv)),
+		Logger:        log,
+		Ready:         func() { close(ready) },
 	})
 	if err != nil {
 		drain()
@@ -84,4 +90,22 @@ func startBackend(ctx context.Context, log *slog.Logger) (*backend, error) {
 			log.Warn("the in-process daemon stopped", "err", err)
 		}
 	}}, nil
+}
+
+// cliName is the static CLI the desktop build ships beside itself (make
+// build, make package): session containers run it as their gateway, since
+// this binary is linked to GTK and WebKit, which no image has.
+const cliName = "clauderon-cli"
+
+// gatewayBinary is the static CLI beside this executable.
+func gatewayBinary() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(filepath.Dir(self), cliName)
+	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("the desktop app runs sessions with the static clauderon CLI, which should be at %s (make build and make package put it there); or start `clauderon daemon` from the CLI build first and the app will be its client", p)
+	}
+	return p, nil
 }

@@ -333,3 +333,27 @@ func TestSettings(t *testing.T) {
 		t.Errorf("an unknown terminal: %v", err)
 	}
 }
+
+// TestGatewayBinary: an in-process daemon runs sessions with the static
+// CLI beside the app, and without one the app says where it should be
+// rather than handing containers a GTK-linked binary.
+func TestGatewayBinary(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(filepath.Dir(self), cliName)
+	if _, err := os.Stat(want); err == nil {
+		t.Skipf("%s exists beside the test binary", want)
+	}
+	if _, err := gatewayBinary(); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "clauderon daemon") {
+		t.Errorf("without %s: %v; want an error naming it and the way out", want, err)
+	}
+	if err := os.WriteFile(want, []byte("static"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(want)
+	if got, err := gatewayBinary(); err != nil || got != want {
+		t.Errorf("with it: %q %v", got, err)
+	}
+}
