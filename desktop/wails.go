@@ -18,6 +18,7 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"github.com/clauderon/clauderon/frontend"
+	"github.com/clauderon/clauderon/tray"
 )
 
 //go:embed icon.png
@@ -135,8 +136,10 @@ func Run(ctx context.Context, log *slog.Logger) error {
 		Height:    800,
 		MinWidth:  640,
 		MinHeight: 420,
-		// Closing the window hides it to the tray; Quit ends the app.
-		HideWindowOnClose: true,
+		// Closing the window hides it to the tray, when a tray shows;
+		// Quit ends the app. Without one, closing quits: a hidden window
+		// could be neither reopened nor quit.
+		HideWindowOnClose: tray.Visible(),
 		AssetServer:       &assetserver.Options{Assets: assets},
 		Linux: &linux.Options{Icon: iconPNG, ProgramName: "clauderon",
 			// The UI is a table, forms and a terminal: WebKit's GPU

@@ -27,3 +27,19 @@ func checkBus(log *slog.Logger) error {
 	}
 	return nil
 }
+
+// Visible reports whether a panel shows trays now (a StatusNotifierWatcher
+// owns its name on the session bus). The app hides its window on close
+// only then: without a visible tray a hidden window could not be reopened
+// or quit.
+func Visible() bool {
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		return false
+	}
+	var has bool
+	if err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, watcherName).Store(&has); err != nil {
+		return false
+	}
+	return has
+}

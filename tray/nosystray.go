@@ -11,3 +11,6 @@ func Run(ctx context.Context, cfg Config) error { return nil }
 func RunExternal(ctx context.Context, cfg Config) (start, end func()) {
 	return func() {}, func() {}
 }
+
+// Visible is false in a build without the tray: closing the window quits.
+func Visible() bool { return false }
