@@ -53,8 +53,11 @@ package: build
 	if [ -x $(CLI_BIN) ]; then cp $(CLI_BIN) bin/pkg/clauderon/bin/clauderon-cli; fi
 	cp build/linux/clauderon.desktop bin/pkg/clauderon/share/applications/
 	cp build/appicon.png bin/pkg/clauderon/share/icons/hicolor/256x256/apps/clauderon.png
-	tar -C bin/pkg -czf bin/clauderon-$(VERSION_NUM)-linux-$(shell $(GO) env GOARCH).tar.gz clauderon
-	@echo "packaged bin/clauderon-$(VERSION_NUM)-linux-$(shell $(GO) env GOARCH).tar.gz: tar -C ~/.local --strip-components=1 -xzf it (or -C /usr/local as root)"
+	# root:root and no group or world write: the tarball is unpacked as
+	# root over /usr/local, whose directories must not become the builder's.
+	chmod -R u+rwX,go+rX,go-w bin/pkg
+	tar -C bin/pkg --owner=0 --group=0 --numeric-owner -czf bin/clauderon-$(VERSION_NUM)-linux-$(shell $(GO) env GOARCH).tar.gz clauderon
+	@echo "packaged bin/clauderon-$(VERSION_NUM)-linux-$(shell $(GO) env GOARCH).tar.gz: tar -C ~/.local --strip-components=1 -xzf it (or, as root, tar -C /usr/local --strip-components=1 --no-overwrite-dir -xzf it)"
 
 # Installs what the tests need (as root on Debian/Ubuntu), starts dockerd and
 # a keyring, then runs every test with -race.

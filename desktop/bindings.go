@@ -135,11 +135,28 @@ func (a *App) SessionLogs(name string) (string, error) {
 		return "", err
 	}
 	defer r.Close()
-	b, err := io.ReadAll(r)
-	if len(b) > maxLogBytes {
-		b = b[len(b)-maxLogBytes:]
+	// The container decides the log's size: read it through, keeping only
+	// the tail, so a huge one never sits whole in the app's memory.
+	buf := make([]byte, 0, 64<<10)
+	chunk := make([]byte, 64<<10)
+	for {
+		n, rerr := r.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if len(buf) > 2*maxLogBytes {
+			buf = append(buf[:0], buf[len(buf)-maxLogBytes:]...)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			err = rerr
+			break
+		}
 	}
-	return string(b), err
+	if len(buf) > maxLogBytes {
+		buf = buf[len(buf)-maxLogBytes:]
+	}
+	return string(buf), err
 }
 
 // SessionDiff answers the work in a session's workspace.

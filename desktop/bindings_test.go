@@ -1,6 +1,7 @@
 package desktop
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -137,6 +140,15 @@ func (f *fakeDaemon) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/sessions/nosuch"):
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprint(w, `{"error":"no session named \"nosuch\"","code":"not_found"}`)
+	case r.URL.Path == "/sessions/huge/logs":
+		// A hostile session's log: many times what the app keeps, its
+		// last bytes recognisable.
+		w.Header().Set("Content-Type", "text/plain")
+		line := bytes.Repeat([]byte("x"), 1<<20)
+		for range 16 * maxLogBytes >> 20 {
+			w.Write(line)
+		}
+		fmt.Fprint(w, "THE END")
 	case r.URL.Path == "/sessions/alpha/logs":
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprint(w, "hello from alpha\n")
@@ -355,5 +367,43 @@ func TestGatewayBinary(t *testing.T) {
 	defer os.Remove(want)
 	if got, err := gatewayBinary(); err != nil || got != want {
 		t.Errorf("with it: %q %v", got, err)
+	}
+}
+
+// TestSessionLogsKeepsTheTail: a log many times the app's cap is read
+// through and only its tail kept, never held whole.
+func TestSessionLogsKeepsTheTail(t *testing.T) {
+	_, c := startFake(t)
+	a := New(c, newRecorder())
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	out, err := a.SessionLogs("huge")
+	runtime.ReadMemStats(&after)
+	if err != nil || len(out) != maxLogBytes || !strings.HasSuffix(out, "THE END") {
+		t.Fatalf("SessionLogs: %d bytes, %v; want the last %d, ending the log", len(out), err, maxLogBytes)
+	}
+	// 64 MiB read through a 64 KiB chunk and a buffer of twice the cap,
+	// reused (about 50 MiB in all, with the fake server in this process);
+	// a ReadAll would allocate the whole log, twice over.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 100<<20 {
+		t.Errorf("reading allocated %d MiB", grew>>20)
+	}
+}
+
+// TestBoundMethodsTakeNoNil: Wails binds every exported method of App to
+// the page and passes a JavaScript null as a nil value; a parameter that
+// can be nil (an interface, func, chan, pointer or map) would panic in
+// reflect and take the app, and an in-process daemon, down with it.
+func TestBoundMethodsTakeNoNil(t *testing.T) {
+	typ := reflect.TypeOf(&App{})
+	for i := range typ.NumMethod() {
+		m := typ.Method(i)
+		for j := 1; j < m.Type.NumIn(); j++ {
+			switch k := m.Type.In(j).Kind(); k {
+			case reflect.Interface, reflect.Func, reflect.Chan, reflect.Pointer, reflect.UnsafePointer:
+				t.Errorf("App.%s takes a %s (%s): the page could pass null", m.Name, k, m.Type.In(j))
+			}
+		}
 	}
 }

@@ -9,13 +9,6 @@ import (
 	"github.com/clauderon/clauderon/client"
 )
 
-// Watch forwards the daemon's events to the Emitter as EventDaemon until
-// ctx ends or the stream does, and answers why it ended (io.EOF after a
-// resync or a drain).
-func (a *App) Watch(ctx context.Context) error {
-	return a.forward(ctx, client.WatchOptions{}, nil)
-}
-
 // forward runs one client.Watch; subscribed, when set, is called with the
 // subscription's error (nil once the stream is open).
 func (a *App) forward(ctx context.Context, o client.WatchOptions, subscribed func(error)) error {

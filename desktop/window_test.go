@@ -273,3 +273,27 @@ func TestFirstRunWithoutKeychain(t *testing.T) {
 		t.Errorf("the setup offers a token field with no keychain to store it in: %+v", got.Report.Setup)
 	}
 }
+
+// TestNoDisplay: the desktop binary on a machine without a display (an
+// ssh login) prints the CLI's help and says how to go on, exits 0, and
+// neither starts a daemon nor panics in GTK.
+func TestNoDisplay(t *testing.T) {
+	r := setup(t)
+	cmd := exec.Command(r.app)
+	cmd.Env = append(os.Environ(), r.env("clauderon-test-nodisplay")...)
+	var kept []string
+	for _, e := range cmd.Env {
+		if !strings.HasPrefix(e, "DISPLAY=") && !strings.HasPrefix(e, "WAYLAND_DISPLAY=") {
+			kept = append(kept, e)
+		}
+	}
+	cmd.Env = kept
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "panic") || !strings.Contains(string(out), "no display for the desktop app") ||
+		!strings.Contains(string(out), "Usage:") {
+		t.Errorf("with no display: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(r.home, "clauderon.sock")); err == nil {
+		t.Error("a daemon was started with no display")
+	}
+}

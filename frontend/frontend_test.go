@@ -268,3 +268,16 @@ func TestJSSyntax(t *testing.T) {
 type nodeError struct{ name, out string }
 
 func (e *nodeError) Error() string { return "node --check " + e.name + ": " + e.out }
+
+// TestPageHasItsCSP: index.html carries the web UI's policy itself, for the
+// desktop app, where no server sends the header.
+func TestPageHasItsCSP(t *testing.T) {
+	b, err := fs.ReadFile(FS, "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<meta http-equiv="Content-Security-Policy" content="default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'">`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("index.html lacks %s", want)
+	}
+}
