@@ -5,12 +5,63 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"sync"
 )
 
-// attachment is one in-window terminal's connection.
+// attachment is one in-window terminal's connection, and its flow
+// control: Wails queues every event for the page without a bound, so the
+// pump stops reading once maxUnacked bytes went out that the page has not
+// acknowledged (AttachAck): a session flooding its terminal then waits on
+// its own TTY instead of filling the app's memory.
 type attachment struct {
 	conn   io.ReadWriteCloser
 	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	unacked int
+	waiting bool // the pump waits for the page (tests look)
+	stopped bool
+}
+
+// maxUnacked is how far the output may run ahead of the page.
+const maxUnacked = 1 << 20
+
+func newAttachment(conn io.ReadWriteCloser, cancel context.CancelFunc) *attachment {
+	at := &attachment{conn: conn, cancel: cancel}
+	at.cond = sync.NewCond(&at.mu)
+	return at
+}
+
+// sent counts n bytes the page has yet to acknowledge, and waits while it
+// is too far behind; false once the attachment is stopped.
+func (at *attachment) sent(n int) bool {
+	at.mu.Lock()
+	defer at.mu.Unlock()
+	at.unacked += n
+	for at.unacked > maxUnacked && !at.stopped {
+		at.waiting = true
+		at.cond.Wait()
+	}
+	at.waiting = false
+	return !at.stopped
+}
+
+func (at *attachment) ack(n int) {
+	at.mu.Lock()
+	at.unacked = max(0, at.unacked-n)
+	at.cond.Broadcast()
+	at.mu.Unlock()
+}
+
+// stop ends the attachment and wakes a waiting pump.
+func (at *attachment) stop() {
+	at.mu.Lock()
+	at.stopped = true
+	at.cond.Broadcast()
+	at.mu.Unlock()
+	at.cancel()
+	at.conn.Close()
 }
 
 // Attach connects the in-window terminal to a session: its output goes to
@@ -24,11 +75,10 @@ func (a *App) Attach(name string) error {
 		cancel()
 		return err
 	}
-	at := &attachment{conn: conn, cancel: cancel}
+	at := newAttachment(conn, cancel)
 	a.mu.Lock()
 	if old := a.attach[name]; old != nil {
-		old.cancel()
-		old.conn.Close()
+		old.stop()
 	}
 	a.attach[name] = at
 	a.mu.Unlock()
@@ -43,6 +93,9 @@ func (a *App) pump(name string, at *attachment) {
 		n, err := at.conn.Read(buf)
 		if n > 0 {
 			a.emit.Emit("clauderon:attach:"+name, base64.StdEncoding.EncodeToString(buf[:n]))
+			if !at.sent(n) {
+				break
+			}
 		}
 		if err != nil {
 			if err != io.EOF {
@@ -57,8 +110,7 @@ func (a *App) pump(name string, at *attachment) {
 		delete(a.attach, name)
 	}
 	a.mu.Unlock()
-	at.cancel()
-	at.conn.Close()
+	at.stop()
 	// A detach the user asked for (AttachClose) or a newer Attach needs
 	// no end event: the frontend closed that terminal itself.
 	if mine {
@@ -90,6 +142,17 @@ func (a *App) AttachWrite(name, b64 string) error {
 	return err
 }
 
+// AttachAck tells that the page has taken n bytes of a session's output,
+// so more may come.
+func (a *App) AttachAck(name string, n int) error {
+	at, err := a.attached(name)
+	if err != nil {
+		return err
+	}
+	at.ack(n)
+	return nil
+}
+
 // AttachResize sets an attached session's terminal size.
 func (a *App) AttachResize(name string, cols, rows uint) error {
 	return a.c.Resize(a.ctx(), name, rows, cols)
@@ -104,6 +167,6 @@ func (a *App) AttachClose(name string) error {
 	if at == nil {
 		return nil
 	}
-	at.cancel()
-	return at.conn.Close()
+	at.stop()
+	return nil
 }

@@ -2,6 +2,7 @@ package desktop
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -405,5 +406,88 @@ func TestBoundMethodsTakeNoNil(t *testing.T) {
 				t.Errorf("App.%s takes a %s (%s): the page could pass null", m.Name, k, m.Type.In(j))
 			}
 		}
+	}
+}
+
+// endless is a session that floods its terminal.
+type endless struct {
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	select {
+	case <-e.closed:
+		return 0, io.EOF
+	default:
+	}
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+func (e *endless) Write(p []byte) (int, error) { return len(p), nil }
+func (e *endless) Close() error                { e.once.Do(func() { close(e.closed) }); return nil }
+
+// TestAttachFlowControl: a flooding session's output stops a megabyte
+// ahead of what the page acknowledged, goes on when it acknowledges, and
+// a detach ends a pump that waits.
+func TestAttachFlowControl(t *testing.T) {
+	_, c := startFake(t)
+	rec := newRecorder()
+	a := New(c, rec)
+	conn := &endless{closed: make(chan struct{})}
+	at := newAttachment(conn, func() {})
+	a.mu.Lock()
+	a.attach["flood"] = at
+	a.mu.Unlock()
+	done := make(chan struct{})
+	go func() { a.pump("flood", at); close(done) }()
+	sent := func() int {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		n := 0
+		for _, e := range rec.evs {
+			if e.name == "clauderon:attach:flood" {
+				b, _ := base64.StdEncoding.DecodeString(e.data.(string))
+				n += len(b)
+			}
+		}
+		return n
+	}
+	waiting := func() bool { at.mu.Lock(); defer at.mu.Unlock(); return at.waiting }
+	deadline := time.Now().Add(30 * time.Second)
+	for !waiting() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pump never waited for the page; %d bytes sent", sent())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	first := sent()
+	if first < maxUnacked || first > maxUnacked+32<<10 {
+		t.Errorf("%d bytes went out before the pump waited, want about %d", first, maxUnacked)
+	}
+	if err := a.AttachAck("flood", first); err != nil {
+		t.Fatal(err)
+	}
+	for sent() <= first {
+		if time.Now().After(deadline) {
+			t.Fatal("an acknowledgement let no more through")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for !waiting() {
+		if time.Now().After(deadline) {
+			t.Fatal("the pump did not wait again")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := a.AttachClose("flood"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a detach did not end a waiting pump")
 	}
 }

@@ -21,7 +21,7 @@ import { keepTail, maxLog } from './format.js';
 //     through window.runtime.EventsOn, one api.Event each; StopEvents()
 //   Attach(name) — bytes arrive base64 as 'clauderon:attach:NAME' events,
 //     'clauderon:attach-end:NAME' when the stream ends;
-//     AttachWrite(name, base64) AttachResize(name, cols, rows) AttachClose(name)
+//     AttachWrite(name, base64) AttachAck(name, n) AttachResize(name, cols, rows) AttachClose(name)
 // and, the app's own: BuildImage() (lines as 'clauderon:build' events),
 //   ChooseDirectory() string, Reporting() bool, ReportReady(Report).
 //
@@ -297,7 +297,13 @@ export async function watchEvents({ audit: withAudit = false, signal } = {}, onE
 // reason the stream ended. The answer sends bytes, resizes and closes.
 export function attach(name, { onData, onEnd, onOpen }) {
   if (wails) {
-    const offData = window.runtime.EventsOn('clauderon:attach:' + name, (b64) => onData(b64ToBytes(b64)));
+    // Each chunk is acknowledged once the page has it: the app sends no
+    // more than a megabyte ahead (desktop/attach.go).
+    const offData = window.runtime.EventsOn('clauderon:attach:' + name, (b64) => {
+      const bytes = b64ToBytes(b64);
+      onData(bytes);
+      bind('AttachAck', name, bytes.length).catch(() => {});
+    });
     const offEnd = window.runtime.EventsOn('clauderon:attach-end:' + name, (reason) => { cleanup(); onEnd(reason || 'session ended'); });
     const cleanup = () => { if (offData) offData(); if (offEnd) offEnd(); };
     bind('Attach', name).then(() => onOpen && onOpen(), (e) => { cleanup(); onEnd(e.message); });
