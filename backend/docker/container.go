@@ -14,6 +14,9 @@ import (
 	"github.com/clauderon/clauderon/backend"
 )
 
+// LogMaxSize bounds each of a container's two log files.
+const LogMaxSize = "20m"
+
 // Create creates (but does not start) the container spec describes. Mounts are
 // bind mounts whose sources must exist: the engine does not create them.
 func (b *Backend) Create(ctx context.Context, spec backend.Spec) (string, error) {
@@ -33,7 +36,11 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (string, error)
 		// Stdin stays open across attaches: a client detaching must not end the session.
 		StdinOnce: false,
 	}
-	host := &container.HostConfig{ExtraHosts: spec.ExtraHosts, NetworkMode: container.NetworkMode(spec.Network)}
+	host := &container.HostConfig{ExtraHosts: spec.ExtraHosts, NetworkMode: container.NetworkMode(spec.Network),
+		// The container decides how much it prints; the engine keeps it on
+		// the host's disk. Two files of LogMaxSize at most: a result is at
+		// the end, and what a person reads is the tail.
+		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": LogMaxSize, "max-file": "2"}}}
 	if spec.Hardened {
 		init := true
 		host.CapDrop = []string{"ALL"}

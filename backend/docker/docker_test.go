@@ -7,10 +7,12 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -188,6 +190,18 @@ func TestCreateSpec(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(rw, "x")); err != nil {
 		t.Errorf("file written to the rw mount: %v", err)
+	}
+	// What the container prints is bounded on the host's disk.
+	out, err := exec.Command("docker", "inspect", "--format", "{{json .HostConfig.LogConfig}}", id).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lc struct {
+		Type   string
+		Config map[string]string
+	}
+	if err := json.Unmarshal(out, &lc); err != nil || lc.Type != "json-file" || lc.Config["max-size"] != docker.LogMaxSize || lc.Config["max-file"] != "2" {
+		t.Errorf("log config %s (%v), want json-file with max-size %s and 2 files", out, err, docker.LogMaxSize)
 	}
 }
 
