@@ -64,6 +64,10 @@ func (m *Manager) usageChanged(names ...string) {
 	m.mu.Lock()
 	m.notify()
 	m.mu.Unlock()
+	// Read and published in turn: of two answers counted at once, the
+	// later event always carries the later figures.
+	m.usagePub.Lock()
+	defer m.usagePub.Unlock()
 	for _, n := range names {
 		if b, err := json.Marshal(m.usage.usage(n)); err == nil {
 			m.Publish(Event{Kind: EventUsage, Name: n, Usage: b})

@@ -88,6 +88,8 @@ type Manager struct {
 	// activity is what each running session's hooks reported (activity.go).
 	activity map[string]*activity
 	acts     *activityWriter
+	// usagePub orders usage events (usageChanged).
+	usagePub sync.Mutex
 	// events is the stream of changes (events.go); announced holds the
 	// sessions a created event was published for.
 	events    feed

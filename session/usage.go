@@ -94,6 +94,10 @@ type ledger struct {
 	// it stops.
 	dirty    map[string]bool
 	dayDirty bool
+	// endedDay is a day that ended before its last figures were written,
+	// and those figures (the writer writes them first).
+	endedDay     string
+	endedDayJSON []byte
 	writing  bool
 	idle     *sync.Cond
 }
@@ -149,6 +153,13 @@ func (l *ledger) saveLocked(name string, e *ledgerEntry) error {
 func (l *ledger) todayLocked() (string, map[string]api.Tokens) {
 	day := l.now().Format("2006-01-02")
 	if day != l.day {
+		if l.dayDirty && l.day != "" {
+			// The day ended with its last figures unwritten: they go to
+			// their own day's file, not the new one.
+			if b, err := json.Marshal(l.today); err == nil {
+				l.endedDay, l.endedDayJSON = l.day, b
+			}
+		}
 		l.day, l.today = day, map[string]api.Tokens{}
 		if b, err := os.ReadFile(filepath.Join(l.dayDir, day+".json")); err == nil {
 			_ = json.Unmarshal(b, &l.today)
@@ -199,7 +210,7 @@ func (l *ledger) write() {
 		b         []byte
 	}
 	l.mu.Lock()
-	for len(l.dirty) > 0 || l.dayDirty {
+	for len(l.dirty) > 0 || l.dayDirty || l.endedDay != "" {
 		var files []file
 		for name := range l.dirty {
 			if b, err := json.Marshal(l.entries[name]); err == nil {
@@ -207,10 +218,13 @@ func (l *ledger) write() {
 			}
 		}
 		clear(l.dirty)
-		var day []byte
+		if l.endedDay != "" {
+			files = append(files, file{dir: l.dayDir, name: l.endedDay + ".json", b: l.endedDayJSON})
+			l.endedDay, l.endedDayJSON = "", nil
+		}
 		if l.dayDirty {
-			day, _ = json.Marshal(l.today)
-			files = append(files, file{dir: l.dayDir, name: l.day + ".json"})
+			day, _ := json.Marshal(l.today)
+			files = append(files, file{dir: l.dayDir, name: l.day + ".json", b: day})
 			l.dayDirty = false
 		}
 		l.mu.Unlock()
@@ -221,7 +235,6 @@ func (l *ledger) write() {
 					errs = append(errs, err)
 					continue
 				}
-				f.b = day
 			} else if _, err := os.Stat(f.dir); err != nil {
 				continue // removed meanwhile: not made again
 			}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/clauderon/clauderon/api"
 )
@@ -229,5 +231,40 @@ func TestUnpricedModelSpends(t *testing.T) {
 	}
 	if used, _ := m.SpentToday(); math.Abs(used-want) > 1e-9 {
 		t.Errorf("the day's spending %v, want %v", used, want)
+	}
+}
+
+// TestDayEndsWithItsFigures: an answer counted just before midnight whose
+// write had not happened yet still lands in its own day's file, not the
+// next day's, and the next day starts from nothing.
+func TestDayEndsWithItsFigures(t *testing.T) {
+	h := newHarness(t)
+	now := time.Date(2026, 12, 1, 23, 59, 59, 0, time.Local)
+	clock := func() time.Time { return now }
+	l := newLedger(h.m.st.sessionDir, h.home, Prices{}, 0, clock, func(err error) { t.Error(err) })
+	l.mu.Lock()
+	l.writing = true // the writer is busy: what comes now waits
+	l.mu.Unlock()
+	l.add([]string{"nobody"}, "m", Tokens{Input: 7})
+	now = now.Add(2 * time.Second) // midnight passes before the write
+	l.mu.Lock()
+	l.todayLocked() // a budget check, say
+	l.writing = false
+	l.mu.Unlock()
+	l.add([]string{"nobody"}, "m", Tokens{Input: 1})
+	l.flush()
+	read := func(day string) map[string]api.Tokens {
+		var m map[string]api.Tokens
+		b, err := os.ReadFile(filepath.Join(h.home, "usage", day+".json"))
+		if err != nil || json.Unmarshal(b, &m) != nil {
+			t.Fatalf("%s: %v %s", day, err, b)
+		}
+		return m
+	}
+	if got := read("2026-12-01")["m"].Input; got != 7 {
+		t.Errorf("the day that ended: %d input tokens, want 7", got)
+	}
+	if got := read("2026-12-02")["m"].Input; got != 1 {
+		t.Errorf("the new day: %d input tokens, want 1", got)
 	}
 }
