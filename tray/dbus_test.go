@@ -294,7 +294,10 @@ func TestTrayOverDBus(t *testing.T) {
 		"hostile: working: x?]0;owned??",
 		"refactor: working: mcp____gh____pr",
 	}, fixed...))
-	// The slot that showed fix-bug still attaches to whoever it shows.
+	// The slot that showed refactor now shows hostile: once it has settled
+	// (settle after it changed, which was before the labels above could
+	// be read), it attaches to whoever it shows.
+	time.Sleep(settle)
 	click(t, menuObj, es, "hostile: working: x?]0;owned??")
 	child.want(t, "attach hostile")
 	for _, e := range []struct{ label, said string }{{"New session...", "new"}, {"Open window", "window"}, {"Quit", "quit"}} {

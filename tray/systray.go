@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"fyne.io/systray"
 )
@@ -113,6 +114,25 @@ type shown struct {
 	visible   []bool // per slot; none is shown when no slot is
 	attention bool
 	ready     bool
+	// renamed is when each slot last came to show another session: a
+	// click that soon after may be meant for the one it showed before.
+	renamed map[int]time.Time
+}
+
+// settle is how long a slot that changed sessions ignores clicks.
+const settle = 400 * time.Millisecond
+
+// target is the item slot i shows, unless it changed sessions within
+// settle of now (an agent creating and removing sessions moved the rows
+// under the pointer). Call with mu held.
+func (s *shown) targetLocked(i int, now time.Time) (item, bool) {
+	if i >= len(s.last.items) {
+		return item{}, false
+	}
+	if at, ok := s.renamed[i]; ok && now.Sub(at) < settle {
+		return item{}, false
+	}
+	return s.last.items[i], true
 }
 
 // make adds every item; called once, from fyne's onReady.
@@ -145,6 +165,15 @@ func (s *shown) show(m menu) {
 	s.mu.Lock()
 	old, first := s.last, !s.ready
 	s.last, s.ready = m, true
+	if s.renamed == nil {
+		s.renamed = map[int]time.Time{}
+	}
+	for i := range m.items {
+		// A slot that showed another session (not one that was hidden).
+		if !first && i < len(old.items) && old.items[i].name != m.items[i].name {
+			s.renamed[i] = time.Now()
+		}
+	}
 	s.mu.Unlock()
 
 	systray.SetTooltip(m.tooltip)
@@ -203,17 +232,14 @@ func (s *shown) show(m menu) {
 func moreLabel(n int) string { return fmt.Sprintf("%d more: Open window", n) }
 
 // clickSlot does what clicking slot i does now: the slot shows whichever
-// session sorts i-th, so the session is looked up at the click.
+// session sorts i-th, so the session is looked up at the click, and a
+// slot that has just changed sessions ignores it.
 func (s *shown) clickSlot(i int) {
 	s.mu.Lock()
-	var it item
-	ok := i < len(s.last.items)
-	if ok {
-		it = s.last.items[i]
-	}
+	it, ok := s.targetLocked(i, time.Now())
 	s.mu.Unlock()
 	if !ok {
-		return // hidden a moment ago
+		return // hidden, or showing another session, a moment ago
 	}
 	if it.action == actOpen {
 		if f := s.cfg.OpenSession; f != nil {
