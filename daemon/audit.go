@@ -30,10 +30,11 @@ const (
 	auditRotations = 3
 )
 
-// readAudit returns the latest limit lines of session name in the audit
-// log at path and its rotations (path.1, .2, .3), newest first. It reads
-// each file from its end backwards, at most maxAuditScan bytes in all;
-// partial says it stopped there with older lines perhaps unread.
+// readAudit returns the latest limit lines of session name (of every
+// session when name is "") in the audit log at path and its rotations
+// (path.1, .2, .3), newest first. It reads each file from its end
+// backwards, at most maxAuditScan bytes in all; partial says it stopped
+// there with older lines perhaps unread.
 func readAudit(path, name string, limit int) (entries []api.AuditEntry, partial bool, err error) {
 	budget := int64(maxAuditScan)
 	files := []string{path}
@@ -58,11 +59,11 @@ func readAudit(path, name string, limit int) (entries []api.AuditEntry, partial 
 		}
 		used, err := scanBackwards(f, budget, func(line []byte) bool {
 			// A cheap test first: most lines are other sessions'.
-			if !bytes.Contains(line, want) {
+			if name != "" && !bytes.Contains(line, want) {
 				return true
 			}
 			var e api.AuditEntry
-			if json.Unmarshal(line, &e) != nil || e.Session != name {
+			if json.Unmarshal(line, &e) != nil || (name != "" && e.Session != name) {
 				return true
 			}
 			entries = append(entries, e)
@@ -75,6 +76,19 @@ func readAudit(path, name string, limit int) (entries []api.AuditEntry, partial 
 		budget -= used
 	}
 	return entries, budget <= 0 && len(entries) < limit, nil
+}
+
+// auditLimit reads ?limit=N: defaultAuditLimit when absent.
+func auditLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return defaultAuditLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxAuditLimit {
+		return 0, session.Errorf(session.ErrInvalid, "limit %q is not a number from 1 to %d", v, maxAuditLimit)
+	}
+	return n, nil
 }
 
 // scanBackwards calls fn with each complete line of f, last line first,
@@ -132,13 +146,9 @@ func (d *Daemon) sessionAudit(w http.ResponseWriter, r *http.Request) error {
 	if err := session.ValidateName(name); err != nil {
 		return err
 	}
-	limit := defaultAuditLimit
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxAuditLimit {
-			return session.Errorf(session.ErrInvalid, "limit %q is not a number from 1 to %d", v, maxAuditLimit)
-		}
-		limit = n
+	limit, err := auditLimit(r)
+	if err != nil {
+		return err
 	}
 	entries, partial, err := readAudit(d.audit.Path(), name, limit)
 	if err != nil {
