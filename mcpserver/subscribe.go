@@ -164,7 +164,7 @@ func (s *subscriptions) afterSubscribe(ctx context.Context, _ any, req *mcp.Subs
 	id := cs.SessionID()
 	if id == "" || s.registered[id] != cs {
 		s.mu.Unlock()
-		s.log.Info("resources/subscribe on a session with no lasting stream is not kept; subscribe with subscriptions/listen", "uri", req.Params.URI)
+		s.log.Debug("resources/subscribe on a session with no lasting stream is not kept; subscribe with subscriptions/listen", "uri", req.Params.URI)
 		return
 	}
 	sub := s.byID[id]
@@ -496,6 +496,6 @@ func (s *subscriptions) send(sub *subscriber, name string) {
 	select {
 	case sub.session.NotificationChannel() <- n:
 	default:
-		s.log.Info("a client reads no notifications; one is dropped", "session", sub.session.SessionID(), "uri", uri)
+		s.log.Debug("a client reads no notifications; one is dropped", "session", sub.session.SessionID(), "uri", uri)
 	}
 }
