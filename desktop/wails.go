@@ -58,8 +58,9 @@ type Window struct {
 	Config Settings
 	Logger *slog.Logger
 
-	mu  sync.Mutex
-	ctx context.Context // the Wails runtime's, once started
+	mu       sync.Mutex
+	ctx      context.Context // the Wails runtime's, once started
+	quitting bool            // Quit was chosen: closing must not hide
 }
 
 func (w *Window) runtimeCtx() context.Context {
@@ -89,9 +90,21 @@ func (w *Window) Open(route string) {
 
 // Quit ends the app; Run then stops an in-process daemon gracefully.
 func (w *Window) Quit() {
+	w.mu.Lock()
+	w.quitting = true
+	w.mu.Unlock()
 	if ctx := w.runtimeCtx(); ctx != nil {
 		runtime.Quit(ctx)
 	}
+}
+
+// hideOnClose says whether closing the window should hide it (to a tray a
+// panel shows) rather than end the app; Wails asks it on Quit too.
+func (w *Window) hideOnClose() bool {
+	w.mu.Lock()
+	quitting := w.quitting
+	w.mu.Unlock()
+	return !quitting && tray.Visible()
 }
 
 // services start beside the window with it (the tray, the notifications:
@@ -136,11 +149,17 @@ func Run(ctx context.Context, log *slog.Logger) error {
 		Height:    800,
 		MinWidth:  640,
 		MinHeight: 420,
-		// Closing the window hides it to the tray, when a tray shows;
-		// Quit ends the app. Without one, closing quits: a hidden window
-		// could be neither reopened nor quit.
-		HideWindowOnClose: tray.Visible(),
-		AssetServer:       &assetserver.Options{Assets: assets},
+		// Closing the window hides it to the tray, when a panel shows the
+		// tray at that moment; Quit ends the app. Without one, closing
+		// quits: a hidden window could be neither reopened nor quit.
+		OnBeforeClose: func(wctx context.Context) bool {
+			if win.hideOnClose() {
+				runtime.WindowHide(wctx)
+				return true
+			}
+			return false
+		},
+		AssetServer: &assetserver.Options{Assets: assets},
 		Linux: &linux.Options{Icon: iconPNG, ProgramName: "clauderon",
 			// The UI is a table, forms and a terminal: WebKit's GPU
 			// compositing buys it nothing, and under desktopbench costs
