@@ -78,3 +78,4 @@ bench:
 
 clean:
 	rm -rf bin
+test-k8s-cluster: ; CLAUDERON_K8S_SMOKE=1 ./scripts/k8s-up.sh; rc=$$?; ./scripts/k8s-down.sh; exit $$rc
