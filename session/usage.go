@@ -98,8 +98,8 @@ type ledger struct {
 	// and those figures (the writer writes them first).
 	endedDay     string
 	endedDayJSON []byte
-	writing  bool
-	idle     *sync.Cond
+	writing      bool
+	idle         *sync.Cond
 }
 
 func newLedger(dir func(string) string, home string, prices Prices, daily float64, now func() time.Time, onErr func(error)) *ledger {
