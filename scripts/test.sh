@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 set_tools_dir
 start_dockerd
 
+# gofmt, go vet and go mod tidy leave no diff, before anything runs.
+make lint
+
 # Tests that need the real thing fail instead of skipping when it is missing.
 export CLAUDERON_REQUIRE_E2E=1
 
