@@ -8,24 +8,42 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/k8s/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "k8s-down: needs root" >&2; exit 1; }
 
-# stop NAME [SIG]: SIG (TERM), then SIGKILL after 10 s, the component's session.
+# alive PID: running and not a zombie (the reaper here may be slow).
+alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+# stop NAME... [-SIG]: SIG (TERM) to each component's session, then
+# SIGKILL to those still alive after 10 s.
 stop() {
-  local pid i
-  pid=$(k8s_pid "$1") || return 0
-  kill -"${2:-TERM}" -- "-$pid" 2>/dev/null || kill -"${2:-TERM}" "$pid" 2>/dev/null
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  rm -f "$K8S_DIR/run/$1.pid"
+  local sig=TERM pids="" c pid i
+  for c in "$@"; do case $c in -*) sig=${c#-} ;; esac; done
+  for c in "$@"; do
+    case $c in -*) continue ;; esac
+    pid=$(k8s_pid "$c") || continue
+    kill -"$sig" -- "-$pid" 2>/dev/null || kill -"$sig" "$pid" 2>/dev/null
+    pids="$pids $pid"
+    rm -f "$K8S_DIR/run/$c.pid"
+  done
+  for i in $(seq 1 100); do
+    local left=""
+    for pid in $pids; do alive "$pid" && left="$left $pid"; done
+    pids=$left
+    [ -n "$pids" ] || return 0
+    sleep 0.1
+  done
+  for pid in $pids; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; done
 }
 
 # The kubelet first, so that it restarts nothing; then every pod sandbox
 # through CRI while containerd still runs, which runs CNI DEL for each.
 # (Its state is all in the API server and containerd: SIGKILL loses nothing.)
-stop kubelet KILL
+stop kubelet -KILL
 if k8s_pid containerd >/dev/null && [ -x "$K8S_DIR/bin/k8sctl" ]; then
   "$K8S_DIR/bin/k8sctl" cri-cleanup -cri "unix://$CRI_SOCK" -timeout 60s || true
 fi
-for c in $(echo "$K8S_COMPONENTS" | tr ' ' '\n' | tac); do stop "$c"; done
+# The rest at once; the state is thrown away, so the Kubernetes components
+# get SIGKILL (the API server drains watches for many seconds on SIGTERM).
+stop kube-apiserver kube-controller-manager kube-scheduler kube-proxy kube-router -KILL
+# shellcheck disable=SC2086
+stop $K8S_ALL_COMPONENTS
 
 # containerd's shims outlive it, each in its own session: kill ours, whose
 # -address is our socket.
@@ -36,6 +54,22 @@ done
 # kube-proxy's own cleanup of its iptables chains.
 BIN=$(ls -d "${CLAUDERON_TEST_TOOLS:-/opt/clauderon-test}"/k8s-*/bin 2>/dev/null | tail -1)
 [ -x "$BIN/kube-proxy" ] && "$BIN/kube-proxy" --cleanup >/dev/null 2>&1
+
+# kube-router's chains (KUBE-ROUTER-*, KUBE-NWPLCY-*, KUBE-POD-FW-*) and
+# ipsets (KUBE-SRC-*, KUBE-DST-*); its own --cleanup-config panics in v2.1.0.
+KR_CHAINS='KUBE-ROUTER-[A-Z0-9-]*|KUBE-NWPLCY-[A-Z0-9-]*|KUBE-POD-FW-[A-Z0-9-]*'
+for t in filter nat mangle; do
+  iptables-save -t $t | grep -E -- "^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j ($KR_CHAINS)( |$)" \
+    | sed 's/^-A /-D /' | while read -r rule; do eval "iptables -t $t $rule" 2>/dev/null; done
+  chains=$(iptables-save -t $t | sed -n 's/^:\([^ ]*\) .*/\1/p' | grep -E "^($KR_CHAINS)$")
+  for ch in $chains; do iptables -t $t -F "$ch" 2>/dev/null; done
+  for ch in $chains; do iptables -t $t -X "$ch" 2>/dev/null; done
+done
+if command -v ipset >/dev/null; then
+  for set in $(ipset list -n 2>/dev/null | grep -E '^(inet6:)?(KUBE-SRC-|KUBE-DST-|kube-router-)'); do
+    ipset destroy "$set" 2>/dev/null
+  done
+fi
 
 # The FORWARD accepts for the pod bridge.
 while read -r rule; do

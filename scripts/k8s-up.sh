@@ -9,6 +9,9 @@
 # scripts/k8s-down.sh removes it. Idempotent: when the cluster is already up
 # it only prints the kubeconfig path. Needs root.
 #
+# NetworkPolicy is enforced by kube-router's policy controller (iptables and
+# ipset; built once like the rest), unless CLAUDERON_K8S_NETPOL=0.
+#
 # Env: CLAUDERON_K8S_DIR, CLAUDERON_K8S_API_PORT (16443), CLAUDERON_K8S_SMOKE=1
 # to run the smoke check (a pod from a local image Ready, exec into it),
 # CLAUDERON_K8S_SMOKE_IMAGE (default: the newest clauderon-test:* image).
@@ -26,6 +29,7 @@ die() { echo "k8s-up: $*" >&2; exit 1; }
 need_apt=""
 command -v etcd >/dev/null || need_apt="$need_apt etcd-server"
 [ -x /usr/lib/cni/bridge ] || need_apt="$need_apt containernetworking-plugins"
+[ "$K8S_NETPOL" != 1 ] || command -v ipset >/dev/null || need_apt="$need_apt ipset"
 if [ -n "$need_apt" ]; then
   log "installing$need_apt from Debian"
   # shellcheck disable=SC2086
@@ -55,6 +59,10 @@ fi
 # ------------------------------------------------------------- binaries
 BIN=$("$ROOT/scripts/k8s/build.sh")
 log "Kubernetes binaries in $BIN"
+if [ "$K8S_NETPOL" = 1 ]; then
+  KR_BIN=$("$ROOT/scripts/k8s/build-kube-router.sh")
+  log "kube-router in $KR_BIN"
+fi
 mkdir -p "$K8S_DIR"/{bin,run,log,pki,etcd,kubelet,containerd,cni/net.d,cni/ipam,pause}
 (cd "$ROOT/internal/k8stools" && CGO_ENABLED=0 GOWORK=off go build -trimpath -o "$K8S_DIR/bin/" ./k8sctl ./pause)
 log "k8sctl and pause built"
@@ -95,6 +103,7 @@ cert scheduler "/CN=system:kube-scheduler" clientAuth
 cert kube-proxy "/CN=system:kube-proxy" clientAuth
 cert kubelet-client "/O=system:nodes/CN=system:node:$K8S_NODE" clientAuth
 cert kubelet "/CN=$K8S_NODE" serverAuth "DNS:$K8S_NODE,IP:$HOST_IP,IP:127.0.0.1"
+cert kube-router "/CN=system:kube-router" clientAuth
 newkey sa
 openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
 chmod 600 "$PKI"/*.key
@@ -124,7 +133,7 @@ KC
   chmod 600 "$1"
 }
 kubeconfig "$K8S_KUBECONFIG" admin
-for u in controller-manager scheduler kube-proxy kubelet-client; do kubeconfig "$K8S_DIR/$u.kubeconfig" "$u"; done
+for u in controller-manager scheduler kube-proxy kubelet-client kube-router; do kubeconfig "$K8S_DIR/$u.kubeconfig" "$u"; done
 
 # start NAME CMD...: runs a component in its own session, logging to log/NAME.log.
 start() {
@@ -314,12 +323,35 @@ start kube-proxy "$BIN/kube-proxy" --config "$K8S_DIR/kube-proxy.yaml"
   || { tail -n 20 "$K8S_DIR/log/kubelet.log" >&2; exit 1; }
 log "node $K8S_NODE Ready"
 
+# ------------------------------------- NetworkPolicy: kube-router's firewall
+if [ "$K8S_NETPOL" = 1 ]; then
+  # Least rights for its policy controller (it only watches). It starts
+  # once the node is registered: without its node it exits.
+  apost() {
+    curl -sS -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+      -H 'Content-Type: application/json' -X POST "$API$1" -d "$2" | grep -qE '^(201|409)$' \
+      || die "POST $1 failed"
+  }
+  apost /apis/rbac.authorization.k8s.io/v1/clusterroles '{"metadata":{"name":"clauderon:kube-router"},"rules":[
+    {"apiGroups":[""],"resources":["namespaces","pods","services","nodes","endpoints"],"verbs":["get","list","watch"]},
+    {"apiGroups":["networking.k8s.io"],"resources":["networkpolicies"],"verbs":["get","list","watch"]},
+    {"apiGroups":["discovery.k8s.io"],"resources":["endpointslices"],"verbs":["get","list","watch"]},
+    {"apiGroups":["","events.k8s.io"],"resources":["events"],"verbs":["create","patch","update"]}]}'
+  apost /apis/rbac.authorization.k8s.io/v1/clusterrolebindings '{"metadata":{"name":"clauderon:kube-router"},
+    "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"clauderon:kube-router"},
+    "subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"system:kube-router"}]}'
+  start kube-router "$KR_BIN/kube-router" --kubeconfig "$K8S_DIR/kube-router.kubeconfig" \
+    --hostname-override "$K8S_NODE" --run-firewall=true --run-router=false --run-service-proxy=false \
+    --service-cluster-ip-range "$K8S_SVC_CIDR" --metrics-port 0 --health-port 0
+  log "kube-router (NetworkPolicy) started"
+fi
+
 if [ "${CLAUDERON_K8S_SMOKE:-0}" = 1 ]; then
   IMG=${CLAUDERON_K8S_SMOKE_IMAGE:-$(docker images --format '{{.Repository}}:{{.Tag}}' clauderon-test | head -1)}
   [ -n "$IMG" ] || die "no clauderon-test:* image; set CLAUDERON_K8S_SMOKE_IMAGE"
   "$ROOT/scripts/k8s/load-image.sh" "$IMG"
   log "image $IMG loaded"
-  "$K8S_DIR/bin/k8sctl" smoke -kubeconfig "$K8S_KUBECONFIG" -image "$IMG" -timeout 120s
+  "$K8S_DIR/bin/k8sctl" smoke -kubeconfig "$K8S_KUBECONFIG" -image "$IMG" -timeout 120s -netpol="$([ "$K8S_NETPOL" = 1 ] && echo true || echo false)"
   log "smoke check passed"
 fi
 

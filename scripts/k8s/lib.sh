@@ -14,8 +14,12 @@ K8S_IPT_COMMENT=clauderon-k8s
 PKI=$K8S_DIR/pki
 CRI_SOCK=$K8S_DIR/containerd/containerd.sock
 K8S_KUBECONFIG=$K8S_DIR/admin.kubeconfig
+# CLAUDERON_K8S_NETPOL=0 skips kube-router's NetworkPolicy controller.
+K8S_NETPOL=${CLAUDERON_K8S_NETPOL:-1}
 # The order components are started; k8s-down.sh stops them in reverse.
 K8S_COMPONENTS="etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy"
+[ "$K8S_NETPOL" != 1 ] || K8S_COMPONENTS="$K8S_COMPONENTS kube-router"
+K8S_ALL_COMPONENTS="etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy kube-router"
 
 # k8s_pid NAME prints the pid of a component started by k8s-up.sh if alive.
 k8s_pid() {

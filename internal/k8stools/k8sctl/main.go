@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -50,6 +51,7 @@ func main() {
 	podName := fs.String("pod", "", "pod (exec)")
 	container := fs.String("c", "", "container (exec; default the first)")
 	keep := fs.Bool("keep", false, "keep the smoke pod and its namespace (smoke)")
+	netpol := fs.Bool("netpol", false, "also check that a NetworkPolicy denying egress is enforced (smoke)")
 	_ = fs.Parse(os.Args[2:])
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -59,7 +61,7 @@ func main() {
 	case "wait":
 		err = waitReady(ctx, *kubeconfig, *node)
 	case "smoke":
-		err = smoke(ctx, *kubeconfig, *image, *keep)
+		err = smoke(ctx, *kubeconfig, *image, *keep, *netpol)
 	case "exec":
 		var cfg *rest.Config
 		var cs *kubernetes.Clientset
@@ -122,7 +124,7 @@ func waitReady(ctx context.Context, kubeconfig, node string) error {
 	return nil
 }
 
-func smoke(ctx context.Context, kubeconfig, image string, keep bool) error {
+func smoke(ctx context.Context, kubeconfig, image string, keep, netpol bool) error {
 	cfg, cs, err := client(kubeconfig)
 	if err != nil {
 		return err
@@ -214,10 +216,45 @@ func smoke(ctx context.Context, kubeconfig, image string, keep bool) error {
 	execTime := time.Since(start)
 	fmt.Printf("smoke: pod Ready in %v, exec in %v, output %q\n",
 		ready.Round(time.Millisecond), execTime.Round(time.Millisecond), strings.TrimSpace(got))
+	if netpol && strings.HasSuffix(got, "service-reachable\n") {
+		if err := checkNetpol(ctx, cfg, cs, ns, name); err != nil {
+			return err
+		}
+	}
 	if keep {
 		return nil
 	}
 	return cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+}
+
+// checkNetpol denies the smoke pod all egress and waits until its
+// connection to the API server's Service fails.
+func checkNetpol(ctx context.Context, cfg *rest.Config, cs *kubernetes.Clientset, ns, pod string) error {
+	np := &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "deny-egress"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "clauderon-smoke"}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+		},
+	}
+	start := time.Now()
+	if _, err := cs.NetworkingV1().NetworkPolicies(ns).Create(ctx, np, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	script := `timeout 2 bash -c "exec 3<>/dev/tcp/$KUBERNETES_SERVICE_HOST/$KUBERNETES_SERVICE_PORT" 2>/dev/null && echo open || echo blocked`
+	var last string
+	for time.Since(start) < 20*time.Second {
+		var out bytes.Buffer
+		if err := execIn(ctx, cfg, cs, ns, pod, "main", []string{"sh", "-c", script}, &out, io.Discard); err != nil {
+			return err
+		}
+		if last = strings.TrimSpace(out.String()); last == "blocked" {
+			fmt.Printf("smoke: NetworkPolicy deny-egress enforced after %v\n", time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("NetworkPolicy not enforced: the pod still reaches the API server (%s)", last)
 }
 
 // execIn runs cmd in a pod's container over the exec subresource (WebSocket).
