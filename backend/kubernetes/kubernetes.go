@@ -1,0 +1,204 @@
+// Package kubernetes implements backend.Backend on a Kubernetes cluster
+// through client-go: a session's container is a Pod.
+//
+// How Docker's lifecycle maps onto a Pod:
+//   - The container's ID is the Pod's name (spec.Name), in the Backend's
+//     namespace: names are what every other call is given.
+//   - Create creates the Pod with a scheduling gate (SchedulingGate), so it
+//     exists but does not run: Inspect and List report it "created".
+//   - Start removes the gate and waits until the container runs (or has
+//     already exited); a container that cannot start (its image is absent, its
+//     user is root, …) is an error, as docker start's would be.
+//   - A Pod cannot be started again once it has exited (restartPolicy Never).
+//   - Remove deletes the Pod.
+//   - Labels: every label of the Spec is kept in the Pod's annotation
+//     LabelsAnnotation (so values a Kubernetes label cannot hold, such as
+//     paths, JSON or timestamps, survive), and those that are valid
+//     Kubernetes labels are Pod labels too; List and Events select on the
+//     server by the valid ones and filter the rest themselves.
+package kubernetes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/clauderon/clauderon/backend"
+)
+
+const (
+	// DefaultNamespace is where pods go unless Config.Namespace says otherwise.
+	DefaultNamespace = "clauderon"
+	// ContainerName is the name of the one container of a session's Pod.
+	ContainerName = "main"
+	// SchedulingGate holds a created Pod back until Start.
+	SchedulingGate = "dev.clauderon/start"
+	// LabelsAnnotation holds the JSON of every label the Spec gave.
+	LabelsAnnotation = "dev.clauderon/labels"
+)
+
+// Config says which cluster, namespace and pull policy the Backend uses.
+type Config struct {
+	// Kubeconfig is the kubeconfig file; "" uses $KUBECONFIG, then
+	// ~/.kube/config, then the in-cluster config.
+	Kubeconfig string
+	// Context is the kubeconfig context; "" uses its current context.
+	Context string
+	// Namespace holds the pods; "" is DefaultNamespace. The Backend does not create it.
+	Namespace string
+	// ImagePullPolicy is the pods' pull policy: Always, IfNotPresent (the
+	// default when "") or Never.
+	ImagePullPolicy corev1.PullPolicy
+}
+
+// Backend runs containers as Pods in one namespace. Its methods are safe for concurrent use.
+type Backend struct {
+	cfg  *rest.Config
+	cs   kubernetes.Interface
+	ns   string
+	pull corev1.PullPolicy
+
+	mu      sync.Mutex
+	resizes map[string]*resizeState // pod name → its attaches' size queues
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// New returns a Backend for the cluster c names. It does not contact the
+// cluster: call Ping for that.
+func New(c Config) (*Backend, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = c.Kubeconfig
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: c.Context})
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("backend/kubernetes: kubeconfig: %w", err)
+	}
+	return newForRest(rc, c)
+}
+
+func (c *Config) check() error {
+	switch c.ImagePullPolicy {
+	case "":
+		c.ImagePullPolicy = corev1.PullIfNotPresent
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		return fmt.Errorf("backend/kubernetes: image pull policy %q: want Always, IfNotPresent or Never", c.ImagePullPolicy)
+	}
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+	return nil
+}
+
+func newForRest(rc *rest.Config, c Config) (*Backend, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("backend/kubernetes: client: %w", err)
+	}
+	return &Backend{cfg: rc, cs: cs, ns: c.Namespace, pull: c.ImagePullPolicy, resizes: map[string]*resizeState{}}, nil
+}
+
+// Namespace is the namespace the Backend's pods are in.
+func (b *Backend) Namespace() string { return b.ns }
+
+// ServerVersion asks the API server its version.
+func (b *Backend) ServerVersion(ctx context.Context) (version.Info, error) {
+	var v version.Info
+	body, err := b.cs.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	if err != nil {
+		return v, b.wrap(err, "server version")
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return v, fmt.Errorf("backend/kubernetes: server version: %w", err)
+	}
+	return v, nil
+}
+
+// Ping checks that the API server answers.
+func (b *Backend) Ping(ctx context.Context) error {
+	_, err := b.ServerVersion(ctx)
+	return err
+}
+
+func notImplemented(what string) error {
+	return fmt.Errorf("backend/kubernetes: %s is not implemented yet", what)
+}
+
+// ImageExists is not implemented: a cluster's images are its nodes'.
+func (b *Backend) ImageExists(ctx context.Context, ref string) (bool, error) {
+	return false, notImplemented("ImageExists")
+}
+
+// Stop is not implemented: a Pod cannot be stopped and kept.
+func (b *Backend) Stop(ctx context.Context, id string, timeout time.Duration) error {
+	return notImplemented("Stop")
+}
+
+// Gateway is not implemented: pods reach the daemon through the cluster's gateway (issue 15).
+func (b *Backend) Gateway(ctx context.Context) (string, error) {
+	return "", notImplemented("Gateway")
+}
+
+// BuildImage is not implemented.
+func (b *Backend) BuildImage(ctx context.Context, contextDir, dockerfile, tag string, progress func(line string)) error {
+	return notImplemented("BuildImage")
+}
+
+// PullImage is not implemented: nodes pull by the pods' pull policy.
+func (b *Backend) PullImage(ctx context.Context, ref string, progress func(line string)) error {
+	return notImplemented("PullImage")
+}
+
+// ImageUser is not implemented.
+func (b *Backend) ImageUser(ctx context.Context, ref string) (backend.ImageUser, error) {
+	return backend.ImageUser{}, notImplemented("ImageUser")
+}
+
+// unreachableError wraps backend.ErrEngineUnreachable.
+type unreachableError struct {
+	host string
+	err  error
+}
+
+func (e unreachableError) Error() string {
+	return "backend/kubernetes: cannot reach the Kubernetes API server at " + e.host + ": " + e.err.Error()
+}
+
+func (e unreachableError) Unwrap() error { return backend.ErrEngineUnreachable }
+
+func (b *Backend) wrap(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return unreachableError{host: b.cfg.Host, err: err}
+	}
+	return fmt.Errorf("backend/kubernetes: %s: %w", what, err)
+}
+
+// wrapPod maps a 404 to backend.ErrNotFound.
+func (b *Backend) wrapPod(err error, what, id string) error {
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("backend/kubernetes: %s %s: %w", what, id, backend.ErrNotFound)
+	}
+	return b.wrap(err, what+" "+id)
+}

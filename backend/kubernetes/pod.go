@@ -1,0 +1,384 @@
+package kubernetes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/clauderon/clauderon/backend"
+)
+
+// podFor builds the Pod spec describes, or says why spec cannot be honoured.
+func (b *Backend) podFor(spec backend.Spec) (*corev1.Pod, error) {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("backend/kubernetes: create %s: "+format, append([]any{spec.Name}, a...)...)
+	}
+	if errs := validation.IsDNS1123Subdomain(spec.Name); len(errs) > 0 {
+		return nil, bad("not a valid pod name: %s", strings.Join(errs, "; "))
+	}
+	if spec.Image == "" {
+		return nil, bad("no image")
+	}
+	if spec.Network != "" {
+		return nil, bad("network %q cannot be honoured: pods have the cluster's network (NetworkPolicy is not implemented yet)", spec.Network)
+	}
+	if len(spec.Mounts) > 0 {
+		return nil, bad("%d host bind mount(s) cannot be honoured: a pod cannot mount the daemon's host paths", len(spec.Mounts))
+	}
+	if len(spec.Dirs) > 0 {
+		return nil, bad("Dirs (directories made before start) are not implemented yet")
+	}
+	if spec.Limits.Pids > 0 {
+		return nil, bad("a pids limit cannot be honoured per pod (it is the kubelet's podPidsLimit)")
+	}
+	sc := &corev1.PodSecurityContext{
+		RunAsNonRoot:   ptr(true),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	if spec.User != "" {
+		uid, gid, err := numericUser(spec.User)
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		sc.RunAsUser = &uid
+		if gid >= 0 {
+			sc.RunAsGroup = &gid
+		}
+	}
+	c := corev1.Container{
+		Name:                     ContainerName,
+		Image:                    spec.Image,
+		Command:                  spec.Entrypoint,
+		Args:                     spec.Cmd,
+		WorkingDir:               spec.WorkingDir,
+		TTY:                      spec.TTY,
+		Stdin:                    spec.OpenStdin,
+		StdinOnce:                false, // stdin outlives an attach, as on Docker
+		ImagePullPolicy:          b.pull,
+		TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+		SecurityContext: &corev1.SecurityContext{
+			RunAsNonRoot:             ptr(true),
+			AllowPrivilegeEscalation: ptr(false),
+			Privileged:               ptr(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+	}
+	for _, kv := range spec.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, bad("env %q is not KEY=VALUE", kv)
+		}
+		c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: v})
+	}
+	if l := spec.Limits; l.MemoryBytes > 0 || l.NanoCPUs > 0 {
+		c.Resources.Limits = corev1.ResourceList{}
+		if l.MemoryBytes > 0 {
+			c.Resources.Limits[corev1.ResourceMemory] = *resource.NewQuantity(l.MemoryBytes, resource.BinarySI)
+		}
+		if l.NanoCPUs > 0 {
+			c.Resources.Limits[corev1.ResourceCPU] = *resource.NewMilliQuantity((l.NanoCPUs+999_999)/1_000_000, resource.DecimalSI)
+		}
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: spec.Name, Namespace: b.ns, Labels: map[string]string{}},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			AutomountServiceAccountToken:  ptr(false), // no credential of the cluster's either
+			SecurityContext:               sc,
+			Containers:                    []corev1.Container{c},
+			SchedulingGates:               []corev1.PodSchedulingGate{{Name: SchedulingGate}},
+			TerminationGracePeriodSeconds: ptr(int64(10)),
+			// The pause container is PID 1 and reaps what the agent leaves
+			// behind, as Docker's init does for Hardened.
+			ShareProcessNamespace: ptr(spec.Hardened),
+		},
+	}
+	for _, h := range spec.ExtraHosts {
+		host, ip, ok := strings.Cut(h, ":")
+		if !ok || net.ParseIP(ip) == nil {
+			return nil, bad("extra host %q cannot be honoured: a pod's host aliases need a literal IP", h)
+		}
+		pod.Spec.HostAliases = append(pod.Spec.HostAliases, corev1.HostAlias{IP: ip, Hostnames: []string{host}})
+	}
+	if len(spec.Labels) > 0 {
+		j, err := json.Marshal(spec.Labels)
+		if err != nil {
+			return nil, bad("labels: %v", err)
+		}
+		pod.Annotations = map[string]string{LabelsAnnotation: string(j)}
+	}
+	for k, v := range spec.Labels {
+		if validLabel(k, v) {
+			pod.Labels[k] = v
+		}
+	}
+	return pod, nil
+}
+
+func validLabel(k, v string) bool {
+	return len(validation.IsQualifiedName(k)) == 0 && len(validation.IsValidLabelValue(v)) == 0
+}
+
+// numericUser parses "uid" or "uid:gid" (gid -1 when absent). Kubernetes
+// takes only numbers, and root is refused: pods run as non-root.
+func numericUser(u string) (uid, gid int64, err error) {
+	us, gs, hasG := strings.Cut(u, ":")
+	uid, err = strconv.ParseInt(us, 10, 64)
+	if err != nil || uid < 0 {
+		return 0, 0, fmt.Errorf("user %q cannot be honoured: a pod's user must be a numeric uid[:gid]", u)
+	}
+	if uid == 0 {
+		return 0, 0, fmt.Errorf("user %q cannot be honoured: pods run as non-root", u)
+	}
+	gid = -1
+	if hasG {
+		gid, err = strconv.ParseInt(gs, 10, 64)
+		if err != nil || gid < 0 {
+			return 0, 0, fmt.Errorf("user %q cannot be honoured: a pod's group must be numeric", u)
+		}
+	}
+	return uid, gid, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Create creates the Pod spec describes, held back by SchedulingGate until
+// Start. It returns the Pod's name, which is the container's ID.
+func (b *Backend) Create(ctx context.Context, spec backend.Spec) (string, error) {
+	pod, err := b.podFor(spec)
+	if err != nil {
+		return "", err
+	}
+	_, err = b.cs.CoreV1().Pods(b.ns).Create(ctx, pod, metav1.CreateOptions{})
+	switch {
+	case err == nil:
+		return pod.Name, nil
+	case apierrors.IsAlreadyExists(err):
+		return "", fmt.Errorf("backend/kubernetes: create %s: %w", spec.Name, backend.ErrConflict)
+	}
+	return "", b.wrap(err, "create "+spec.Name)
+}
+
+// waitingErrors are the reasons a waiting container will not start by itself.
+var waitingErrors = map[string]bool{
+	"ErrImagePull": true, "ImagePullBackOff": true, "ErrImageNeverPull": true, "InvalidImageName": true,
+	"CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true,
+}
+
+var imageErrors = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true, "ErrImageNeverPull": true, "InvalidImageName": true}
+
+// Start lets the created Pod be scheduled and waits until its container runs
+// (or has run). An exited Pod cannot be started again.
+func (b *Backend) Start(ctx context.Context, id string) error {
+	pods := b.cs.CoreV1().Pods(b.ns)
+	pod, err := pods.Get(ctx, id, metav1.GetOptions{})
+	if err != nil {
+		return b.wrapPod(err, "start", id)
+	}
+	if st := statusOf(pod); st.Status == "exited" || st.Status == "dead" {
+		return fmt.Errorf("backend/kubernetes: start %s: the pod has %s and cannot run again (restartPolicy Never)", id, st.Status)
+	}
+	for i, g := range pod.Spec.SchedulingGates {
+		if g.Name != SchedulingGate {
+			continue
+		}
+		patch := fmt.Sprintf(`[{"op":"test","path":"/spec/schedulingGates/%d/name","value":%q},{"op":"remove","path":"/spec/schedulingGates/%d"}]`, i, SchedulingGate, i)
+		if pod, err = pods.Patch(ctx, id, types.JSONPatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			return b.wrapPod(err, "start", id)
+		}
+		break
+	}
+	w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", id).String(), ResourceVersion: pod.ResourceVersion})
+	if err != nil {
+		return b.wrapPod(err, "start", id)
+	}
+	defer w.Stop()
+	for {
+		if done, err := started(pod); done {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("backend/kubernetes: start %s: %w", id, ctx.Err())
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				// The watch ended early: look once more, then watch again.
+				if pod, err = pods.Get(ctx, id, metav1.GetOptions{}); err != nil {
+					return b.wrapPod(err, "start", id)
+				}
+				if w, err = pods.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", id).String(), ResourceVersion: pod.ResourceVersion}); err != nil {
+					return b.wrapPod(err, "start", id)
+				}
+				continue
+			}
+			switch p := ev.Object.(type) {
+			case *corev1.Pod:
+				if ev.Type == "DELETED" {
+					return fmt.Errorf("backend/kubernetes: start %s: the pod was deleted: %w", id, backend.ErrNotFound)
+				}
+				pod = p
+			case *metav1.Status:
+				return b.wrapPod(apierrors.FromObject(p), "start", id)
+			}
+		}
+	}
+}
+
+// started says whether the pod's container has started (or cannot).
+func started(pod *corev1.Pod) (bool, error) {
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		if cs := mainStatus(pod); cs == nil || cs.State.Terminated == nil || cs.State.Terminated.StartedAt.IsZero() {
+			return true, fmt.Errorf("backend/kubernetes: start %s: the pod failed before its container ran: %s %s", pod.Name, pod.Status.Reason, pod.Status.Message)
+		}
+		return true, nil
+	}
+	cs := mainStatus(pod)
+	if cs == nil {
+		return false, nil
+	}
+	switch {
+	case cs.State.Running != nil || cs.State.Terminated != nil:
+		return true, nil
+	case cs.State.Waiting != nil && waitingErrors[cs.State.Waiting.Reason]:
+		w := cs.State.Waiting
+		if imageErrors[w.Reason] {
+			return true, fmt.Errorf("backend/kubernetes: start %s: %w: %s (%s: %s)", pod.Name, backend.ErrImageNotFound, pod.Spec.Containers[0].Image, w.Reason, w.Message)
+		}
+		return true, fmt.Errorf("backend/kubernetes: start %s: the container cannot start: %s: %s", pod.Name, w.Reason, w.Message)
+	}
+	return false, nil
+}
+
+func mainStatus(pod *corev1.Pod) *corev1.ContainerStatus {
+	for i := range pod.Status.ContainerStatuses {
+		if pod.Status.ContainerStatuses[i].Name == ContainerName {
+			return &pod.Status.ContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
+// Remove deletes the Pod; force deletes it at once (grace period 0), as
+// docker rm -f kills first. Without force a running Pod is refused, as Docker refuses.
+func (b *Backend) Remove(ctx context.Context, id string, force bool) error {
+	pods := b.cs.CoreV1().Pods(b.ns)
+	o := metav1.DeleteOptions{}
+	if force {
+		o.GracePeriodSeconds = ptr(int64(0))
+	} else {
+		pod, err := pods.Get(ctx, id, metav1.GetOptions{})
+		if err != nil {
+			return b.wrapPod(err, "remove", id)
+		}
+		if statusOf(pod).Status == "running" {
+			return fmt.Errorf("backend/kubernetes: remove %s: the container is running: stop it or force", id)
+		}
+		o.Preconditions = &metav1.Preconditions{UID: &pod.UID}
+	}
+	return b.wrapPod(pods.Delete(ctx, id, o), "remove", id)
+}
+
+// Inspect reports the Pod's container's state in Docker's terms: created
+// (not started yet, including a Pod whose container cannot start: Error says
+// why), running, exited with its exit code, dead (the Pod failed without its
+// container running), or removing.
+func (b *Backend) Inspect(ctx context.Context, id string) (backend.Container, error) {
+	pod, err := b.cs.CoreV1().Pods(b.ns).Get(ctx, id, metav1.GetOptions{})
+	if err != nil {
+		return backend.Container{}, b.wrapPod(err, "inspect", id)
+	}
+	return statusOf(pod), nil
+}
+
+// statusOf maps a Pod to a backend.Container.
+func statusOf(pod *corev1.Pod) backend.Container {
+	c := backend.Container{ID: pod.Name, Name: pod.Name, Labels: labelsOf(pod), Status: "created"}
+	if len(pod.Spec.Containers) > 0 {
+		c.Image = pod.Spec.Containers[0].Image
+	}
+	cs := mainStatus(pod)
+	switch {
+	case cs != nil && cs.State.Terminated != nil:
+		t := cs.State.Terminated
+		c.Status, c.ExitCode = "exited", int(t.ExitCode)
+		c.StartedAt, c.FinishedAt = t.StartedAt.Time, t.FinishedAt.Time
+		if t.Reason == "OOMKilled" || t.Reason == "ContainerCannotRun" || t.Reason == "StartError" {
+			c.Error = t.Reason + ": " + t.Message
+		}
+	case cs != nil && cs.State.Running != nil:
+		c.Status, c.StartedAt = "running", cs.State.Running.StartedAt.Time
+	case pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded:
+		c.Status, c.Error = "dead", strings.TrimSpace(pod.Status.Reason+" "+pod.Status.Message)
+	case cs != nil && cs.State.Waiting != nil && waitingErrors[cs.State.Waiting.Reason]:
+		c.Error = cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message
+	}
+	if pod.DeletionTimestamp != nil && c.Status == "running" {
+		c.Status = "removing"
+	}
+	return c
+}
+
+// labelsOf returns the labels the Spec gave, from LabelsAnnotation, else the Pod's labels.
+func labelsOf(pod *corev1.Pod) map[string]string {
+	if j, ok := pod.Annotations[LabelsAnnotation]; ok {
+		var l map[string]string
+		if json.Unmarshal([]byte(j), &l) == nil {
+			return l
+		}
+	}
+	l := make(map[string]string, len(pod.Labels))
+	for k, v := range pod.Labels {
+		l[k] = v
+	}
+	return l
+}
+
+// selector splits labels into a server-side selector (the valid Kubernetes
+// labels) and a filter for all of them.
+func selector(labels map[string]string) (string, func(*corev1.Pod) bool) {
+	server := k8slabels.Set{}
+	for k, v := range labels {
+		if validLabel(k, v) {
+			server[k] = v
+		}
+	}
+	match := func(pod *corev1.Pod) bool {
+		have := labelsOf(pod)
+		for k, v := range labels {
+			if hv, ok := have[k]; !ok || hv != v {
+				return false
+			}
+		}
+		return true
+	}
+	return server.AsSelector().String(), match
+}
+
+// List returns every Pod (running or not) carrying all of labels.
+func (b *Backend) List(ctx context.Context, labels map[string]string) ([]backend.Container, error) {
+	sel, match := selector(labels)
+	list, err := b.cs.CoreV1().Pods(b.ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, b.wrap(err, "list pods")
+	}
+	out := make([]backend.Container, 0, len(list.Items))
+	for i := range list.Items {
+		if match(&list.Items[i]) {
+			out = append(out, statusOf(&list.Items[i]))
+		}
+	}
+	return out, nil
+}
