@@ -10,6 +10,10 @@
 //     already exited); a container that cannot start (its image is absent, its
 //     user is root, …) is an error, as docker start's would be.
 //   - A Pod cannot be started again once it has exited (restartPolicy Never).
+//   - Stop sets the Pod's activeDeadlineSeconds to 1 s: the kubelet then
+//     stops the container (SIGTERM, SIGKILL after the Pod's grace period)
+//     and keeps the Pod, its exit code and its logs, as docker stop keeps
+//     the container.
 //   - Remove deletes the Pod.
 //   - Labels: every label of the Spec is kept in the Pod's annotation
 //     LabelsAnnotation (so values a Kubernetes label cannot hold, such as
@@ -25,7 +29,6 @@ import (
 	"fmt"
 	"net"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -145,11 +148,6 @@ func notImplemented(what string) error {
 // ImageExists is not implemented: a cluster's images are its nodes'.
 func (b *Backend) ImageExists(ctx context.Context, ref string) (bool, error) {
 	return false, notImplemented("ImageExists")
-}
-
-// Stop is not implemented: a Pod cannot be stopped and kept.
-func (b *Backend) Stop(ctx context.Context, id string, timeout time.Duration) error {
-	return notImplemented("Stop")
 }
 
 // Gateway is not implemented: pods reach the daemon through the cluster's gateway (issue 15).

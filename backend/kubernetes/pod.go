@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +17,7 @@ import (
 	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/clauderon/clauderon/backend"
 )
@@ -201,40 +203,13 @@ func (b *Backend) Start(ctx context.Context, id string) error {
 		}
 		break
 	}
-	w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", id).String(), ResourceVersion: pod.ResourceVersion})
-	if err != nil {
-		return b.wrapPod(err, "start", id)
-	}
-	defer w.Stop()
-	for {
-		if done, err := started(pod); done {
-			return err
+	if err := b.waitPod(ctx, pod, started); err != nil {
+		if !strings.HasPrefix(err.Error(), "backend/kubernetes: ") {
+			return fmt.Errorf("backend/kubernetes: start %s: %w", id, err)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("backend/kubernetes: start %s: %w", id, ctx.Err())
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				// The watch ended early: look once more, then watch again.
-				if pod, err = pods.Get(ctx, id, metav1.GetOptions{}); err != nil {
-					return b.wrapPod(err, "start", id)
-				}
-				if w, err = pods.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", id).String(), ResourceVersion: pod.ResourceVersion}); err != nil {
-					return b.wrapPod(err, "start", id)
-				}
-				continue
-			}
-			switch p := ev.Object.(type) {
-			case *corev1.Pod:
-				if ev.Type == "DELETED" {
-					return fmt.Errorf("backend/kubernetes: start %s: the pod was deleted: %w", id, backend.ErrNotFound)
-				}
-				pod = p
-			case *metav1.Status:
-				return b.wrapPod(apierrors.FromObject(p), "start", id)
-			}
-		}
+		return err
 	}
+	return nil
 }
 
 // started says whether the pod's container has started (or cannot).
@@ -269,6 +244,94 @@ func mainStatus(pod *corev1.Pod) *corev1.ContainerStatus {
 		}
 	}
 	return nil
+}
+
+// Stop stops the container and keeps the Pod: it sets the Pod's
+// activeDeadlineSeconds to 1, past which the kubelet sends SIGTERM and,
+// after the Pod's grace period (TerminationGracePeriodSeconds, 10 s: a Pod's
+// is fixed at creation, so timeout only bounds the wait), SIGKILL. It
+// returns once the container has exited; stopping a Pod that is not running
+// (created or exited) is not an error.
+func (b *Backend) Stop(ctx context.Context, id string, timeout time.Duration) error {
+	pods := b.cs.CoreV1().Pods(b.ns)
+	pod, err := pods.Get(ctx, id, metav1.GetOptions{})
+	if err != nil {
+		return b.wrapPod(err, "stop", id)
+	}
+	if statusOf(pod).Status != "running" {
+		return nil
+	}
+	if d := pod.Spec.ActiveDeadlineSeconds; d == nil || *d > 1 {
+		if pod, err = pods.Patch(ctx, id, types.MergePatchType, []byte(`{"spec":{"activeDeadlineSeconds":1}}`), metav1.PatchOptions{}); err != nil {
+			return b.wrapPod(err, "stop", id)
+		}
+	}
+	grace := time.Duration(ptrOr(pod.Spec.TerminationGracePeriodSeconds, 30)) * time.Second
+	wctx, cancel := context.WithTimeout(ctx, max(timeout, grace)+time.Second+10*time.Second)
+	defer cancel()
+	err = b.waitPod(wctx, pod, func(p *corev1.Pod) (bool, error) {
+		s := statusOf(p).Status
+		return s == "exited" || s == "dead", nil
+	})
+	if err != nil {
+		return fmt.Errorf("backend/kubernetes: stop %s: %w", id, err)
+	}
+	return nil
+}
+
+func ptrOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// waitPod watches pod until done says so, or it is deleted (ErrNotFound).
+func (b *Backend) waitPod(ctx context.Context, pod *corev1.Pod, done func(*corev1.Pod) (bool, error)) error {
+	pods := b.cs.CoreV1().Pods(b.ns)
+	sel := fields.OneTermEqualSelector("metadata.name", pod.Name).String()
+	for {
+		if ok, err := done(pod); ok {
+			return err
+		}
+		w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: pod.ResourceVersion})
+		if err != nil {
+			return b.wrapPod(err, "watch", pod.Name)
+		}
+		ended := false
+		for !ended {
+			select {
+			case <-ctx.Done():
+				w.Stop()
+				return ctx.Err()
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					ended = true
+					break
+				}
+				switch p := ev.Object.(type) {
+				case *corev1.Pod:
+					if ev.Type == watch.Deleted {
+						w.Stop()
+						return fmt.Errorf("the pod was deleted: %w", backend.ErrNotFound)
+					}
+					pod = p
+					if ok, err := done(pod); ok {
+						w.Stop()
+						return err
+					}
+				case *metav1.Status:
+					w.Stop()
+					return b.wrapPod(apierrors.FromObject(p), "watch", pod.Name)
+				}
+			}
+		}
+		w.Stop()
+		// The watch ended early: look once more, then watch again.
+		if pod, err = pods.Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
+			return b.wrapPod(err, "watch", pod.Name)
+		}
+	}
 }
 
 // Remove deletes the Pod; force deletes it at once (grace period 0), as
