@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"errors"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -57,9 +58,14 @@ func (b *Backend) events(ctx context.Context, labels map[string]string, out chan
 	pods := b.cs.CoreV1().Pods(b.ns)
 	sel, match := selector(labels)
 	known := map[string]phase{}
+	labelsSeen := map[string]map[string]string{} // for a pod only a relist finds gone
 	send := func(pod *corev1.Pod, action string) error {
+		l := labelsOf(pod)
+		if pod.UID == "" { // a relist's stand-in for a deleted pod
+			l = labelsSeen[pod.Name]
+		}
 		select {
-		case out <- backend.Event{ID: pod.Name, Action: action, Labels: labelsOf(pod)}:
+		case out <- backend.Event{ID: pod.Name, Action: action, Labels: l}:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -84,6 +90,7 @@ func (b *Backend) events(ctx context.Context, labels map[string]string, out chan
 			}
 		}
 		known[pod.Name] = cur
+		labelsSeen[pod.Name] = labelsOf(pod)
 		return nil
 	}
 	gone := func(pod *corev1.Pod) error {
@@ -92,6 +99,7 @@ func (b *Backend) events(ctx context.Context, labels map[string]string, out chan
 			return nil
 		}
 		delete(known, pod.Name)
+		defer delete(labelsSeen, pod.Name)
 		if prev == phaseRunning {
 			if err := send(pod, "die"); err != nil {
 				return err
@@ -116,6 +124,7 @@ func (b *Backend) events(ctx context.Context, labels map[string]string, out chan
 			present[pod.Name] = true
 			if first {
 				known[pod.Name] = phaseOf(pod) // Docker's stream starts now: no events for the past
+				labelsSeen[pod.Name] = labelsOf(pod)
 			} else if err := update(pod); err != nil {
 				return err
 			}
@@ -139,39 +148,58 @@ func (b *Backend) events(ctx context.Context, labels map[string]string, out chan
 				}
 				return b.wrap(err, "events: watch pods")
 			}
-			for ev := range w.ResultChan() {
-				if ev.Type == watch.Error {
-					w.Stop()
-					if err := apierrors.FromObject(ev.Object); apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-						break watching
-					} else {
-						return b.wrap(err, "events: watch pods")
-					}
-				}
+			err = b.watchOnce(ctx, w, func(ev watch.Event) error {
 				pod, ok := ev.Object.(*corev1.Pod)
 				if !ok {
-					continue
+					return nil
 				}
 				rv = pod.ResourceVersion
 				if ev.Type == watch.Bookmark || !match(pod) {
-					continue
+					return nil
 				}
-				var err error
 				if ev.Type == watch.Deleted {
-					err = gone(pod)
-				} else {
-					err = update(pod)
+					return gone(pod)
 				}
-				if err != nil {
-					w.Stop()
-					return err
-				}
+				return update(pod)
+			})
+			if errors.Is(err, errExpired) {
+				break watching
 			}
-			w.Stop()
+			if err != nil {
+				return err
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			// The server ended the watch: resume from where it was.
+		}
+	}
+}
+
+var errExpired = errors.New("watch expired")
+
+// watchOnce hands w's events to f until w ends (nil), ctx ends, f fails, or
+// the server says the watch expired (errExpired). It stops w.
+func (b *Backend) watchOnce(ctx context.Context, w watch.Interface, f func(watch.Event) error) error {
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return nil
+			}
+			if ev.Type == watch.Error {
+				if err := apierrors.FromObject(ev.Object); apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+					return errExpired
+				} else {
+					return b.wrap(err, "events: watch pods")
+				}
+			}
+			if err := f(ev); err != nil {
+				return err
+			}
 		}
 	}
 }
