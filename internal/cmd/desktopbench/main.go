@@ -12,12 +12,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/clauderon/clauderon/internal/benchsessions"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/clauderon/clauderon/api"
@@ -210,26 +210,7 @@ func (b *bench) coldStart(ctx context.Context, i int) (time.Duration, error) {
 }
 
 func (b *bench) makeSessions() error {
-	var wg sync.WaitGroup
-	errs := make(chan error, b.sessions)
-	sem := make(chan struct{}, 3) // the machine's cores are few
-	for i := range b.sessions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs <- b.clauderon("create", "--print", "--wait", "--name", fmt.Sprintf("db-%02d", i), "--prompt", "hello", "--image", b.image, "--no-workdir")
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return b.clauderon("create", "--name", liveName, "--prompt", "hello", "--image", b.image, "--no-workdir")
+	return benchsessions.Make(b.clauderon, "db", liveName, b.image, b.sessions)
 }
 
 // stateChanges stops and starts the interactive session and answers, for

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/clauderon/clauderon/internal/benchsessions"
 	"net"
 	"os"
 	"os/exec"
@@ -18,7 +19,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -171,26 +171,7 @@ func checkConfigKeys(c map[string]any) error {
 // makeSessions creates the print sessions (three at a time: the machine's
 // cores are few) and the interactive one.
 func (b *bench) makeSessions() error {
-	var wg sync.WaitGroup
-	errs := make(chan error, b.sessions)
-	sem := make(chan struct{}, 3)
-	for i := range b.sessions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs <- b.clauderon("create", "--print", "--wait", "--name", fmt.Sprintf("wb-%02d", i), "--prompt", "hello", "--image", b.image, "--no-workdir")
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return b.clauderon("create", "--name", liveName, "--prompt", "hello", "--image", b.image, "--no-workdir")
+	return benchsessions.Make(b.clauderon, "wb", liveName, b.image, b.sessions)
 }
 
 const liveName = "wb-live"
