@@ -46,6 +46,11 @@ type Config struct {
 	// anywhere else: on the TCP listeners, which every local user can
 	// reach. nil means none is.
 	OwnListenerOnly func(name string) bool
+	// Class is the class of listener (ServeClass) session name may be
+	// served on, or "" for none: a session of a class is served only on
+	// that class's listeners, and they serve no other session. nil means
+	// no session has one.
+	Class func(name string) string
 	// SessionDial is asked, after AllowDial, about every address a
 	// session's blind tunnel or plain-http request is about to connect to;
 	// an error refuses it as AllowDial's does. nil allows what AllowDial
@@ -88,6 +93,7 @@ type Proxy struct {
 	allowDial   DialPolicy
 	egress      EgressPolicy
 	ownOnly     func(name string) bool
+	class       func(name string) string
 	sessionDial func(session, host string, ip netip.Addr) error
 	sessionPool func(name string) *ConnPool
 	internal    func(session string) http.Handler
@@ -137,6 +143,7 @@ func New(cfg Config) (*Proxy, error) {
 		allowDial:   cfg.AllowDial,
 		egress:      cfg.Egress,
 		ownOnly:     cfg.OwnListenerOnly,
+		class:       cfg.Class,
 		sessionDial: cfg.SessionDial,
 		sessionPool: cfg.SessionPool,
 		internal:    cfg.Internal,
@@ -241,8 +248,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.Path = r.URL.Path
 	}
 	var revoked context.Context
-	switch only := onlySession(r); {
+	switch only, class := onlySession(r), listenerClassOf(r); {
 	case !ok:
+	case class != "" || (p.class != nil && p.class(name) != ""):
+		// A class listener (the cluster's tunnel) serves its own class of
+		// sessions only, and they are served nowhere else: a credential
+		// of theirs sent to the host's listeners was stolen, and one of a
+		// Docker session's sent from the cluster too.
+		ok = only == "" && p.class != nil && class != "" && p.class(name) == class
 	case only != "" && name != only:
 		// A credential from another session, through this session's own
 		// socket: refused like a wrong one, before it is even checked.

@@ -40,6 +40,25 @@ func (p *Proxy) ServeSession(ctx context.Context, ln net.Listener, name string) 
 	return p.serve(ctx, ln, name)
 }
 
+// ServeClass is Serve for a listener of a class of sessions (the tunnel
+// from a cluster's gateway): only the sessions Config.Class puts in class
+// are served there, and they are served nowhere else.
+func (p *Proxy) ServeClass(ctx context.Context, ln net.Listener, class string) error {
+	if class == "" {
+		return errors.New("proxy: ServeClass needs a class")
+	}
+	return p.serveClass(ctx, ln, "", class)
+}
+
+// listenerClass is the context key of the class a listener is for.
+type listenerClass struct{}
+
+// listenerClassOf is the class of the request's listener, or "".
+func listenerClassOf(r *http.Request) string {
+	c, _ := r.Context().Value(listenerClass{}).(string)
+	return c
+}
+
 // listenerSession is the context key of the session a listener is for.
 type listenerSession struct{}
 
@@ -73,6 +92,10 @@ func onlySession(r *http.Request) string {
 }
 
 func (p *Proxy) serve(ctx context.Context, ln net.Listener, only string) error {
+	return p.serveClass(ctx, ln, only, "")
+}
+
+func (p *Proxy) serveClass(ctx context.Context, ln net.Listener, only, class string) error {
 	p.addSelf(ln)
 	defer p.removeSelf(ln)
 	defer p.closeIdle()
@@ -107,6 +130,9 @@ func (p *Proxy) serve(ctx context.Context, ln net.Listener, only string) error {
 		// Requests, and so hijacked tunnels, end when ctx does.
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ConnContext: func(cctx context.Context, c net.Conn) context.Context {
+			if class != "" {
+				cctx = context.WithValue(cctx, listenerClass{}, class)
+			}
 			if only == "" {
 				return context.WithValue(cctx, connKey{}, c)
 			}

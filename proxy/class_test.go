@@ -1,0 +1,76 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestServeClassKeepsClassesApart: a class listener (the cluster's tunnel)
+// serves only its class's sessions, and they are refused on every other
+// listener, so a cluster session's credential is good only through the
+// tunnel, and a host session's never through it.
+func TestServeClassKeepsClassesApart(t *testing.T) {
+	h := newHarness(t, canaryOAuth, allowLoopback, func(c *Config) {
+		c.Class = func(name string) string {
+			if name == "sess-k" {
+				return "kubernetes"
+			}
+			return ""
+		}
+	})
+	kube, _ := NewSecret()
+	if err := h.sessions.Set("sess-k", kube); err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer up.Close()
+	target := strings.TrimPrefix(up.URL, "http://")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.proxy.ServeClass(ctx, ln, "kubernetes") }()
+	defer func() { cancel(); <-done }()
+
+	connect := func(addr, user, pass string) int {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: Basic %s\r\n\r\n", target, target, basic(user, pass))
+		resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: http.MethodConnect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	classAddr := ln.Addr().String()
+	for _, c := range []struct {
+		what, addr, user, pass string
+		want                   int
+	}{
+		{"the class's session on its listener", classAddr, "sess-k", kube, http.StatusOK},
+		{"the class's session on the host's listener", h.addr, "sess-k", kube, http.StatusProxyAuthRequired},
+		{"a host session on the class listener", classAddr, h.name, h.secret, http.StatusProxyAuthRequired},
+		{"a host session on the host's listener", h.addr, h.name, h.secret, http.StatusOK},
+		{"a wrong secret on the class listener", classAddr, "sess-k", h.secret, http.StatusProxyAuthRequired},
+	} {
+		if got := connect(c.addr, c.user, c.pass); got != c.want {
+			t.Errorf("%s: %d, want %d", c.what, got, c.want)
+		}
+	}
+	if err := h.proxy.ServeClass(context.Background(), nil, ""); err == nil {
+		t.Error("ServeClass without a class")
+	}
+}
