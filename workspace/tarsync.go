@@ -66,6 +66,9 @@ type Stats struct {
 
 const maxSkippedNames = 20
 
+// trailerSlack is how much ReadTar reads past the tar's end.
+const trailerSlack = 64 << 10
+
 // WriteTar writes the tree at dir (the host's own copy of a workspace) to w
 // as a tar stream: regular files, directories and symlinks (as symlinks,
 // never followed); devices, FIFOs and sockets are left out. Modes keep only
@@ -176,8 +179,11 @@ func copyFileTo(root *os.Root, name string, size int64, w io.Writer, buf []byte)
 // only the permission bits, plus the owner's read on files and read,
 // write and search on directories, so the daemon can always read the tree
 // and remove it (git's 0444 objects and a script's 0755 come back as they
-// were). On any error dest is removed entirely. The stream is read only up
-// to the tar's end: the caller closes its reader after (ending the exec).
+// were). On any error dest is removed entirely. The stream is read to the
+// tar's end and at most 64 KiB past it (tar's padding): the caller closes
+// its reader after, which ends a writer that goes on. A read that blocks is
+// not interrupted by ctx: give r a source that ends with ctx, as the
+// stdout of an Exec under the same ctx does.
 // Names in errors are quoted; names in Stats are raw.
 func ReadTar(ctx context.Context, r io.Reader, dest string, opts TarOptions) (Stats, error) {
 	opts = opts.withDefaults()
@@ -232,6 +238,11 @@ func (x *extractor) run(ctx context.Context, r io.Reader, dest string) (Stats, e
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			// tar pads its output to a whole record (10 KiB for GNU tar)
+			// past the end archive/tar stops at: take that too, so the
+			// writer ends cleanly instead of on a closed pipe. Bounded: a
+			// stream that goes on is the caller's to cut off.
+			io.CopyN(io.Discard, r, trailerSlack)
 			break
 		}
 		if err != nil {

@@ -23,8 +23,10 @@ import (
 //
 // A command that runs and exits non-zero returns its exit code and a nil
 // error: callers tell "tar refused the stream" from "we never reached the
-// pod". A pod that does not exist is backend.ErrNotFound. Ending ctx stops
-// the stream (the API server then ends the command's connection).
+// pod". A pod that does not exist is backend.ErrNotFound. Ending ctx ends
+// the stream and Exec returns ctx's error; Kubernetes does not kill the
+// command when its stream ends, so a command meant to stop with it should
+// be one that ends when its stdin or stdout closes (tar does).
 func (b *Backend) Exec(ctx context.Context, pod, container string, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	if len(argv) == 0 {
 		return -1, fmt.Errorf("backend/kubernetes: exec in %s: no command", pod)
