@@ -21,6 +21,17 @@ const (
 	StatusStopped SessionStatus = "stopped"
 	StatusFailed  SessionStatus = "failed"
 	StatusDeleted SessionStatus = "deleted"
+	// StatusUnknown: its engine (a Kubernetes cluster) cannot be reached,
+	// so what its container does is not known. It is computed when read,
+	// never stored: the session's own status is kept for when the engine
+	// answers again.
+	StatusUnknown SessionStatus = "unknown"
+)
+
+// Backends a session can run on.
+const (
+	BackendDocker     = "docker"
+	BackendKubernetes = "kubernetes"
 )
 
 // Terminal reports whether a session in this status will not change by itself.
@@ -109,6 +120,17 @@ type Session struct {
 	SpawnImages []string `json:"spawn_images,omitempty"`
 	// Activity is what its agent is doing; computed when read, never stored.
 	Activity *Activity `json:"activity,omitempty"`
+	// Backend is what runs its container: BackendDocker (also when empty,
+	// for a session of an older clauderon) or BackendKubernetes.
+	Backend string `json:"backend,omitempty"`
+}
+
+// BackendName is s's backend, BackendDocker when it names none.
+func (s Session) BackendName() string {
+	if s.Backend == "" {
+		return BackendDocker
+	}
+	return s.Backend
 }
 
 // Changes summarises a workspace's work for `list`.
@@ -169,6 +191,9 @@ type CreateSession struct {
 	// Budget caps what the session, with its children, may spend on the
 	// Messages API; the proxy refuses its requests once it is spent.
 	Budget Budget `json:"budget,omitzero"`
+	// Backend runs the session: BackendDocker or BackendKubernetes;
+	// config.json's default_backend (docker unless set) when empty.
+	Backend string `json:"backend,omitempty"`
 	// Parent is the session asking for a child. It is never read from the
 	// wire: the daemon sets it from who called.
 	Parent string `json:"-"`

@@ -53,6 +53,19 @@ type Spec struct {
 	// Dirs are made in the container's own filesystem when it is created,
 	// before anything runs in it: a home for a user the image gives none.
 	Dirs []Dir
+	// Files are small files (certificates, settings) given to the
+	// container where it cannot bind-mount the daemon's (a cluster): on
+	// Docker use Mounts.
+	Files []File
+}
+
+// File is a file a Backend puts in a container before it starts.
+type File struct {
+	Path string // absolute container path
+	Data []byte
+	// Writable files are copied into place, which must be in one of the
+	// Spec's Dirs; the others are mounted read-only.
+	Writable bool
 }
 
 // Dir is a directory Create makes in a container.

@@ -19,7 +19,7 @@ import (
 
 type createFlags struct {
 	name, prompt, image, workdir, from, memory string
-	egress                                     string
+	egress, backend                            string
 	includes, mounts, allow, spawnImages       []string
 	cpus                                       float64
 	budgetUSD                                  float64
@@ -56,6 +56,7 @@ func newCreateCmd() *cobra.Command {
 	fl.StringArrayVar(&f.spawnImages, "spawn-image", nil, "an image the session's children may run besides its own (repeatable; needs --spawn)")
 	fl.Float64Var(&f.budgetUSD, "budget-usd", 0, "stop the session's requests to Anthropic once it (with its children) has spent this many US dollars; change it with clauderon budget")
 	fl.Int64Var(&f.budgetTokens, "budget-tokens", 0, "stop the session's requests once it (with its children) has used this many tokens (input, output and cache together)")
+	fl.StringVar(&f.backend, "backend", "", "where the session runs: docker or kubernetes (default: default_backend in config.json, else docker)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the session to finish and print its result")
 	fl.BoolVar(&f.json, "json", false, "print the session as JSON")
 	return cmd
@@ -72,7 +73,12 @@ func runCreate(ctx context.Context, stdout, stderr io.Writer, f createFlags) err
 		return errors.New("--workdir and --no-workdir cannot be used together: pass --workdir DIR to mount DIR, or --no-workdir to mount none")
 	}
 	o := session.Options{Name: f.name, Prompt: f.prompt, Image: f.image, Mode: session.ModeInteractive, From: f.from, Includes: f.includes, CPUs: f.cpus,
-		Egress: session.Egress{Mode: session.EgressMode(f.egress), Allow: f.allow}, Spawn: f.spawn, SpawnImages: f.spawnImages}
+		Egress: session.Egress{Mode: session.EgressMode(f.egress), Allow: f.allow}, Spawn: f.spawn, SpawnImages: f.spawnImages, Backend: f.backend}
+	switch f.backend {
+	case "", api.BackendDocker, api.BackendKubernetes:
+	default:
+		return fmt.Errorf("--backend %q: want docker or kubernetes", f.backend)
+	}
 	if f.budgetUSD < 0 || f.budgetTokens < 0 {
 		return errors.New("--budget-usd and --budget-tokens cannot be negative")
 	}

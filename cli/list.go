@@ -50,7 +50,7 @@ func renderList(w io.Writer, l api.SessionList, now time.Time, color bool) error
 	if len(l.Sessions) == 0 {
 		fmt.Fprintln(w, "no sessions; create one with: clauderon create --name NAME --prompt PROMPT")
 	} else {
-		rows := [][]cell{{{text: "NAME"}, {text: "STATUS"}, {text: "ACTIVITY"}, {text: "MODE"}, {text: "IMAGE"}, {text: "CREATED"}, {text: "CHANGES"}, {text: "COST"}, {text: "PROMPT"}}}
+		rows := [][]cell{{{text: "NAME"}, {text: "STATUS"}, {text: "ACTIVITY"}, {text: "MODE"}, {text: "BACKEND"}, {text: "IMAGE"}, {text: "CREATED"}, {text: "CHANGES"}, {text: "COST"}, {text: "PROMPT"}}}
 		for _, t := range tree(l.Sessions) {
 			s := t.s
 			rows = append(rows, []cell{
@@ -58,6 +58,7 @@ func renderList(w io.Writer, l api.SessionList, now time.Time, color bool) error
 				{text: printable(statusText(s)), color: statusColor(s)},
 				{text: printable(activityText(s))},
 				{text: string(s.Mode)},
+				{text: s.BackendName()},
 				{text: printable(s.Image)},
 				{text: ago(s.CreatedAt, now)},
 				{text: changesText(s)},
@@ -90,7 +91,7 @@ func statusColor(s session.Session) string {
 	case s.Status == session.StatusFailed,
 		s.Status == session.StatusExited && s.ExitCode != nil && *s.ExitCode != 0:
 		return colorRed
-	case s.Warning != "", s.Status == session.StatusCreating:
+	case s.Warning != "", s.Status == session.StatusCreating, s.Status == api.StatusUnknown:
 		return colorYellow
 	case s.Status == session.StatusRunning:
 		return colorGreen

@@ -33,6 +33,11 @@ type Config struct {
 	Budget Budget           `json:"budget"`
 	// Desktop is read by the desktop app only; the daemon ignores it.
 	Desktop Desktop `json:"desktop"`
+	// DefaultBackend is where `create` runs a session unless told:
+	// "docker" (the default) or "kubernetes".
+	DefaultBackend string `json:"default_backend,omitempty"`
+	// Kubernetes, when present, turns the Kubernetes backend on.
+	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
 }
 
 // Desktop configures the desktop app (clauderon with no arguments in the
@@ -279,6 +284,9 @@ func Load(home string) (Config, error) {
 		return c, fmt.Errorf("%s: proxy.port %d is not a port number", path, c.Proxy.Port)
 	}
 	if err := c.Desktop.check(); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.checkKubernetes(); err != nil {
 		return c, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil

@@ -119,3 +119,28 @@ func TestSetDailyUSD(t *testing.T) {
 		t.Errorf("through the symlink: %+v %v", c, err)
 	}
 }
+
+func TestKubernetesSection(t *testing.T) {
+	for _, c := range []struct {
+		json string
+		ok   bool
+	}{
+		{`{}`, true},
+		{`{"default_backend":"docker"}`, true},
+		{`{"default_backend":"kubernetes"}`, false},
+		{`{"default_backend":"podman"}`, false},
+		{`{"default_backend":"kubernetes","kubernetes":{"namespace":"team-a","image_pull_policy":"Never"}}`, true},
+		{`{"kubernetes":{"namespace":"Team_A"}}`, false},
+		{`{"kubernetes":{"image_pull_policy":"sometimes"}}`, false},
+		{`{"kubernetes":{"cpus":-1}}`, false},
+	} {
+		home := t.TempDir()
+		if err := os.WriteFile(filepath.Join(home, FileName), []byte(c.json), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(home)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: err %v, want ok=%v", c.json, err, c.ok)
+		}
+	}
+}

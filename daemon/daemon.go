@@ -18,6 +18,7 @@ import (
 
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/backend/docker"
+	"github.com/clauderon/clauderon/backend/kubernetes"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/proxy"
@@ -79,6 +80,9 @@ type Daemon struct {
 	ca        *proxy.CA
 	sessions  *session.Manager
 	conf      config.Config
+	// kube is the Kubernetes backend (kube.go); nil without a kubernetes
+	// section in config.json.
+	kube *kubernetes.Backend
 	// dailyMu orders SetDailyBudget's file write and live change, so the
 	// file and the daemon agree after two at once.
 	dailyMu sync.Mutex
@@ -201,6 +205,10 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err := session.CheckLimits(limits); err != nil {
 		return nil, fmt.Errorf("%s: container: %w", filepath.Join(cfg.Home, config.FileName), err)
 	}
+	kube, err := d.setupKubernetes()
+	if err != nil {
+		return nil, err
+	}
 	d.sessions, err = session.Open(session.Config{
 		Home:    cfg.Home,
 		Backend: d.cfg.Backend,
@@ -220,6 +228,8 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		MaxDepth:       d.conf.Spawn.MaxDepth,
 		Prices:         d.prices(),
 		DailyBudgetUSD: d.conf.Budget.DailyUSD,
+		Kubernetes:     kube,
+		DefaultBackend: d.conf.DefaultBackend,
 	})
 	if err != nil {
 		return nil, err

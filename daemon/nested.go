@@ -44,7 +44,9 @@ func (n *nestedMCP) start(ctx context.Context) {
 // for every gateway session (hook.go), and /mcp for one that may spawn;
 // nil for a session of neither kind.
 func (n *nestedMCP) handler(name string) http.Handler {
-	hook := n.d.sessions.GatewayOnly(name)
+	// A cluster session reaches the proxy only through the cluster's
+	// tunnel, as a gateway session only through its socket.
+	hook := n.d.sessions.GatewayOnly(name) || n.d.sessions.ProxyClass(name) != ""
 	if !hook {
 		return n.mcpHandler(name)
 	}

@@ -38,6 +38,7 @@ func (d *Daemon) setupProxy(ctx context.Context) error {
 		// d.sessions is made after the proxy, before it serves anything.
 		Egress:          func(name, host string) error { return d.sessions.CheckEgress(name, host) },
 		OwnListenerOnly: func(name string) bool { return d.sessions.GatewayOnly(name) },
+		Class:           func(name string) string { return d.sessions.ProxyClass(name) },
 		SessionDial:     d.sessionDial,
 		SessionPool:     d.sessionPool,
 		Internal:        d.nested.handler,

@@ -69,6 +69,7 @@ func labelsFor(r record, homeID string) map[string]string {
 	if r.ProxyPort != 0 {
 		l[LabelProxyPort] = strconv.Itoa(r.ProxyPort)
 	}
+	l[LabelBackend] = r.BackendName()
 	l[LabelGateway] = ""
 	if r.Gateway {
 		l[LabelGateway] = "1"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/clauderon/clauderon/api"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,7 +89,15 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 		m.mu.Unlock()
 	}()
 
-	be := m.cfg.Backend
+	kind, be, err := m.chooseBackend(o.Backend)
+	if err != nil {
+		return Session{}, err
+	}
+	if kind == api.BackendKubernetes {
+		if err := kubeRefuses(o); err != nil {
+			return Session{}, err
+		}
+	}
 	progress("checking the image " + o.Image)
 	if err := be.Ping(ctx); err != nil {
 		return Session{}, engineErr("cannot reach the container engine", err)
@@ -100,7 +109,7 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 	if !ok {
 		return Session{}, Errorf(ErrImage, "image %s is not present in the engine; build it with `clauderon image build` (or pull it with `clauderon image pull %s`)", o.Image, o.Image)
 	}
-	u, err := m.runAs(ctx, o)
+	u, err := m.runAs(ctx, be, o)
 	if err != nil {
 		return Session{}, err
 	}
@@ -118,15 +127,33 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 		Image: o.Image, Workdir: o.Workdir, CreatedAt: now, Container: cname, ProxyPort: m.cfg.Container.ProxyPort,
 		Mounts: o.Mounts, Limits: m.cfg.Container.limitsFor(o), Egress: o.Egress,
 		Parent: o.Parent, Depth: depth, Spawn: o.Spawn, SpawnImages: o.SpawnImages,
+		Backend: kind,
 	}
 	if o.Mode == ModePrint {
 		r.Turns = 1
+	}
+	if kind == api.BackendKubernetes {
+		// A pod's processes are bounded by the kubelet's podPidsLimit, not per pod.
+		r.Limits.Pids = 0
+		if l := m.cfg.Kubernetes.Limits; l.CPUs != 0 && o.CPUs == 0 {
+			r.Limits.CPUs = l.CPUs
+		}
+		if l := m.cfg.Kubernetes.Limits; l.MemoryBytes != 0 && o.MemoryBytes == 0 {
+			r.Limits.MemoryBytes = l.MemoryBytes
+		}
 	}
 	if pl.Pids > 0 && r.Limits.Pids > pl.Pids {
 		r.Limits.Pids = pl.Pids
 	}
 	var sockDir string
-	if gw := m.cfg.Container.Gateway; gw != nil && !m.cfg.Container.Bridge {
+	var proxyAddr string
+	if kind == api.BackendKubernetes {
+		r.ProxyPort = 0
+		progress("finding the cluster's gateway")
+		if proxyAddr, err = m.cfg.Kubernetes.ProxyAddr(ctx); err != nil {
+			return Session{}, Errorf(ErrUnavailable, "the cluster's clauderon gateway cannot be found (%v); set it up with `clauderon k8s setup --apply`, and see `clauderon doctor`", err)
+		}
+	} else if gw := m.cfg.Container.Gateway; gw != nil && !m.cfg.Container.Bridge {
 		r.Gateway, r.ProxyPort, r.Turnable = true, 0, true
 		if sockDir, err = gw.Open(o.Name); err != nil {
 			return Session{}, Errorf(ErrUnavailable, "%v", err)
@@ -196,7 +223,14 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 	// Engine calls below must finish even if the client goes away, or a
 	// container could be left half made.
 	ectx := context.WithoutCancel(ctx)
-	id, err := be.Create(ectx, m.cfg.Container.spec(*r, sec, m.homeID, claudeJSON, sockDir))
+	spec := m.cfg.Container.spec(*r, sec, m.homeID, claudeJSON, sockDir)
+	if kind == api.BackendKubernetes {
+		if spec, err = m.cfg.Container.kubeSpecFor(*r, sec, m.homeID, proxyAddr); err != nil {
+			undo()
+			return Session{}, err
+		}
+	}
+	id, err := be.Create(ectx, spec)
 	if err != nil {
 		undo()
 		return Session{}, engineErr("creating the container", err)
@@ -251,7 +285,7 @@ func (m *Manager) Stop(ctx context.Context, name string) (Session, error) {
 	}
 	m.setStopping(name, id, true)
 	// The engine stops it even if the client goes away: so must this.
-	if err := m.cfg.Backend.Stop(context.WithoutCancel(ctx), id, m.cfg.StopTimeout); err != nil && !errors.Is(err, backend.ErrNotFound) {
+	if err := m.beOf(s).Stop(context.WithoutCancel(ctx), id, m.cfg.StopTimeout); err != nil && !errors.Is(err, backend.ErrNotFound) {
 		m.setStopping(name, id, false)
 		return Session{}, engineErr("stopping the container", err)
 	}
@@ -272,8 +306,8 @@ func (m *Manager) setStopping(name, id string, on bool) {
 
 // ownContainer returns the ID of the container named cname if it is
 // session name's of this home, or "" when there is none.
-func (m *Manager) ownContainer(ctx context.Context, name, cname string) (string, error) {
-	c, err := m.cfg.Backend.Inspect(ctx, cname)
+func (m *Manager) ownContainer(ctx context.Context, be backend.Backend, name, cname string) (string, error) {
+	c, err := be.Inspect(ctx, cname)
 	switch {
 	case errors.Is(err, backend.ErrNotFound):
 		return "", nil
@@ -332,13 +366,13 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 		// The daemon stopped before it learned the ID. The name is global
 		// on the engine: remove the container only if it is this home's.
 		var err error
-		if id, err = m.ownContainer(ectx, name, cname); err != nil {
+		if id, err = m.ownContainer(ectx, m.beOf(snap), name, cname); err != nil {
 			m.reauthorize(name)
 			return err
 		}
 	}
 	if id != "" {
-		if err := m.cfg.Backend.Remove(ectx, id, true); err != nil && !errors.Is(err, backend.ErrNotFound) {
+		if err := m.beOf(snap).Remove(ectx, id, true); err != nil && !errors.Is(err, backend.ErrNotFound) {
 			m.reauthorize(name)
 			return engineErr("removing the container", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/workspace"
 )
@@ -55,6 +56,11 @@ type Config struct {
 	Prices Prices
 	// DailyBudgetUSD caps a day's cost across sessions; 0 for none.
 	DailyBudgetUSD float64
+	// Kubernetes, when set, runs the sessions created with backend
+	// kubernetes on a cluster; DefaultBackend is a create's backend when it
+	// names none ("" or docker: Backend).
+	Kubernetes     *KubeConfig
+	DefaultBackend string
 }
 
 // Manager owns every session of one CLAUDERON_HOME.
@@ -81,7 +87,7 @@ type Manager struct {
 	denials map[string][]Denial
 	// usage is every session's Messages usage and budget (usage.go).
 	usage   *ledger
-	orphans []Orphan
+	orphans map[string][]Orphan // by backend
 	// pending counts each parent's children being created.
 	pending map[string]int
 	changed chan struct{} // closed and replaced on every change
@@ -104,6 +110,8 @@ type Manager struct {
 	epoch       uint64
 	reconciling int
 	tombs       map[string]uint64
+	// reach is which backends the last reconcile could not reach.
+	reach reach
 }
 
 // Open loads the persisted sessions and registers their proxy credentials.
@@ -137,7 +145,7 @@ func Open(cfg Config) (*Manager, error) {
 		cfg: cfg, st: store{dir: filepath.Join(cfg.Home, "sessions")}, key: key,
 		homeID: HomeID(cfg.Home), log: cfg.Logger, guard: newMountGuard(cfg.Home, cfg.UserHome, cfg.EngineSockets),
 		sessions: map[string]*record{}, busy: map[string]string{}, copying: map[string][]string{}, caches: map[string]*workspace.HashCache{}, summaries: map[string]*summary{}, changed: make(chan struct{}),
-		tombs: map[string]uint64{}, pending: map[string]int{},
+		tombs: map[string]uint64{}, pending: map[string]int{}, orphans: map[string][]Orphan{},
 		events: feed{subs: map[*Subscription]struct{}{}, now: cfg.Now}, announced: map[string]bool{},
 	}
 	prices := Prices{}
@@ -270,6 +278,11 @@ func (m *Manager) List() []Session {
 func (m *Manager) annotate(s Session) Session {
 	s.Usage = m.usage.usage(s.Name)
 	live := s.Status == StatusRunning || s.Status == StatusCreating
+	if why := m.reach.get(s.Backend); why != "" && live {
+		s.Status = api.StatusUnknown
+		s.Warning = "its engine cannot be reached, so its state is unknown (the session is kept): " + why
+		return s
+	}
 	if live && s.ProxyPort != 0 && m.cfg.ProxyServes != nil && !m.cfg.ProxyServes(s.ProxyPort) {
 		s.Warning = fmt.Sprintf("the proxy does not listen on port %d, which this container uses (is another program on it?); free the port (the daemon retries), or remove and recreate the session", s.ProxyPort)
 	}
@@ -305,7 +318,11 @@ func (m *Manager) Changed() <-chan struct{} {
 func (m *Manager) Orphans() []Orphan {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]Orphan(nil), m.orphans...)
+	var out []Orphan
+	for _, kind := range backendNames(m.engines()) {
+		out = append(out, m.orphans[kind]...)
+	}
+	return out
 }
 
 // Wait blocks until the session is exited, failed or deleted, or ctx ends.
@@ -355,11 +372,11 @@ func engineErr(what string, err error) error {
 
 // Logs returns the container's output; with follow, until it exits or ctx ends.
 func (m *Manager) Logs(ctx context.Context, name string, follow bool) (io.ReadCloser, error) {
-	id, _, err := m.container(name)
+	id, s, err := m.container(name)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := m.cfg.Backend.Logs(ctx, id, follow)
+	rc, err := m.beOf(s).Logs(ctx, id, follow)
 	if err != nil {
 		return nil, engineErr("reading logs", err)
 	}
@@ -378,7 +395,7 @@ func (m *Manager) Attach(ctx context.Context, name string) (backend.Stream, erro
 	if s.Status != StatusRunning {
 		return nil, Errorf(ErrState, "session %q is %s, not running", name, s.Status)
 	}
-	st, err := m.cfg.Backend.Attach(ctx, id)
+	st, err := m.beOf(s).Attach(ctx, id)
 	if err != nil {
 		return nil, engineErr("attaching", err)
 	}
@@ -397,7 +414,7 @@ func (m *Manager) Resize(ctx context.Context, name string, rows, cols uint) erro
 	if s.Mode != ModeInteractive {
 		return Errorf(ErrState, "session %q has no terminal (print mode)", name)
 	}
-	if err := m.cfg.Backend.Resize(ctx, id, rows, cols); err != nil {
+	if err := m.beOf(s).Resize(ctx, id, rows, cols); err != nil {
 		return engineErr("resizing", err)
 	}
 	return nil
@@ -462,6 +479,18 @@ func writeClaudeJSON(dir, workdir string, u User, spawn bool) (string, error) {
 
 // wsRoot is the directory of this home's workspaces.
 func (m *Manager) wsRoot() string { return filepath.Join(m.cfg.Home, "workspaces") }
+
+// ProxyClass is the class of proxy listener session name is served on
+// (proxy.Config.Class): "kubernetes" for a session on the cluster, whose
+// credential is good only through the cluster's tunnel; "" otherwise.
+func (m *Manager) ProxyClass(name string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.sessions[name]; ok && r.Backend == api.BackendKubernetes {
+		return api.BackendKubernetes
+	}
+	return ""
+}
 
 // GatewayOnly reports whether session name's container reaches the proxy
 // only through its gateway socket, so its credential is good nowhere else.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/clauderon/clauderon/backend"
@@ -12,12 +13,31 @@ import (
 // Reconcile brings the sessions in line with the engine: a session whose
 // container exists is never lost (it is rebuilt from labels if its state
 // file is gone), and a session whose container vanished is marked failed.
+// Each backend is reconciled on its own: one that cannot be reached leaves
+// its sessions as they were (read as unknown) and the others' as they are.
 func (m *Manager) Reconcile(ctx context.Context) error {
+	var errs []error
+	es := m.engines()
+	for _, kind := range backendNames(es) {
+		if err := m.reconcileOn(ctx, kind, es[kind]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reconcileOn reconciles the sessions of backend kind ("" for Docker).
+func (m *Manager) reconcileOn(ctx context.Context, kind string, be backend.Backend) error {
 	m.mu.Lock()
 	listed := m.epoch
 	m.reconciling++
 	m.mu.Unlock()
-	cs, err := m.cfg.Backend.List(ctx, m.HomeLabels())
+	cs, err := be.List(ctx, m.HomeLabels())
+	if kind != "" {
+		// Docker's sessions were never shown as unknown: a stopped
+		// engine is what doctor reports.
+		m.reach.set(kind, err)
+	}
 	m.mu.Lock()
 	defer func() {
 		m.reconciling--
@@ -38,6 +58,12 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			continue // removed since the list: its container is gone
 		}
 		if r, ok := m.sessions[name]; ok {
+			if r.Backend != kind {
+				// The same name on the other engine: not this session's.
+				orphans = append(orphans, Orphan{ID: c.ID, Name: c.Name, Status: c.Status,
+					Reason: fmt.Sprintf("session %q runs on %s", name, r.BackendName())})
+				continue
+			}
 			if r.born > listed {
 				seen[name] = true // created since the list
 				continue
@@ -70,6 +96,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			continue
 		}
 		r.ContainerID = c.ID
+		r.Backend = kind
 		r.Status = StatusCreating
 		seen[name] = true
 		m.sessions[name] = &r
@@ -80,7 +107,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		}
 	}
 	for name, r := range m.sessions {
-		if seen[name] || m.busy[name] != "" || r.born > listed {
+		if seen[name] || m.busy[name] != "" || r.born > listed || r.Backend != kind {
 			continue
 		}
 		if r.Status == StatusCreating || r.Status == StatusRunning {
@@ -90,7 +117,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			m.saveLocked(r)
 		}
 	}
-	m.orphans = orphans
+	m.orphans[kind] = orphans
 	if len(finish) > 0 {
 		m.mu.Unlock()
 		for _, name := range finish {
@@ -148,9 +175,9 @@ func (m *Manager) started(ctx context.Context, name, id string) {
 		m.mu.Unlock()
 		return
 	}
-	run, events := r.run, r.events
+	run, events, be := r.run, r.events, m.backendOf(r)
 	m.mu.Unlock()
-	c, err := m.cfg.Backend.Inspect(ctx, id)
+	c, err := be.Inspect(ctx, id)
 	if err != nil || (c.Status != "running" && c.Status != "restarting" && c.Status != "paused") {
 		return
 	}
@@ -173,10 +200,10 @@ func (m *Manager) finish(ctx context.Context, name, id string) {
 		return
 	}
 	id = r.ContainerID
-	mode, run, events := r.Mode, r.run, r.events
+	mode, run, events, be := r.Mode, r.run, r.events, m.backendOf(r)
 	m.mu.Unlock()
 
-	c, err := m.cfg.Backend.Inspect(ctx, id)
+	c, err := be.Inspect(ctx, id)
 	if err != nil {
 		if !errors.Is(err, backend.ErrNotFound) {
 			m.log.Warn("cannot inspect a finished container", "session", name, "err", err)
@@ -191,7 +218,7 @@ func (m *Manager) finish(ctx context.Context, name, id string) {
 		// This run's output only: a container started again (continue)
 		// keeps its earlier runs', and a run that died before its first
 		// line has no result, not the last run's.
-		if rc, err := m.cfg.Backend.LogsSince(ctx, id, c.StartedAt); err == nil {
+		if rc, err := be.LogsSince(ctx, id, c.StartedAt); err == nil {
 			res, _ = ParseResult(rc)
 			rc.Close()
 		} else {
@@ -227,20 +254,37 @@ func (m *Manager) finish(ctx context.Context, name, id string) {
 // Run follows the engine's events until ctx ends, keeping every session's
 // status current. After a lost event stream it reconciles, so no exit is missed.
 func (m *Manager) Run(ctx context.Context) error {
+	es := m.engines()
+	var wg sync.WaitGroup
+	for kind, be := range es {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.runOn(ctx, kind, be)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// runOn follows one backend's events.
+func (m *Manager) runOn(ctx context.Context, kind string, be backend.Backend) error {
 	backoff := 250 * time.Millisecond
 	for {
 		ectx, cancel := context.WithCancel(ctx)
-		evs, errs := m.cfg.Backend.Events(ectx, m.HomeLabels())
+		evs, errs := be.Events(ectx, m.HomeLabels())
 		// Events that happened before the subscription are caught here.
-		if err := m.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			m.log.Warn("reconcile failed", "err", err)
+		if err := m.reconcileOn(ctx, kind, be); err != nil && ctx.Err() == nil {
+			m.log.Warn("reconcile failed", "backend", kind, "err", err)
+		} else if err == nil {
+			backoff = 250 * time.Millisecond
 		}
 		err := m.follow(ctx, evs, errs)
 		cancel()
 		if ctx.Err() != nil {
 			return nil
 		}
-		m.log.Warn("engine event stream ended; reconnecting", "err", err)
+		m.log.Warn("engine event stream ended; reconnecting", "backend", kind, "err", err)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():

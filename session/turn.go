@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/clauderon/clauderon/api"
 	"os"
 	"path/filepath"
 	"slices"
@@ -162,7 +163,7 @@ func (m *Manager) startAgain(ctx context.Context, name string, next func(r *reco
 
 	// Engine calls finish even if the client goes away.
 	ectx := context.WithoutCancel(ctx)
-	if err := m.cfg.Backend.Start(ectx, id); err != nil {
+	if err := m.backendOf(r).Start(ectx, id); err != nil {
 		restore()
 		if rerr := os.Remove(argvFile); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 			m.log.Warn("cannot remove a session's argv file", "session", name, "err", rerr)
@@ -194,6 +195,8 @@ func startable(r *Session, turnable bool, busy string, gateway bool) error {
 		return Errorf(ErrState, "session %q failed (%s); it cannot start again — create a new session", name, r.Reason)
 	case !r.Status.Ended() || r.ContainerID == "":
 		return Errorf(ErrState, "session %q is %s; only a session whose container exited or was stopped can start again", name, r.Status)
+	case r.Backend == api.BackendKubernetes:
+		return Errorf(ErrState, "session %q ran on Kubernetes, where a pod that ended cannot start again; create a new session", name)
 	case !r.Gateway || !gateway:
 		return Errorf(ErrState, "session %q runs on the bridge network (an older clauderon's, or container.network \"bridge\"), whose container cannot be given a new command; create a new session", name)
 	case !turnable:

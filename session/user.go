@@ -56,8 +56,8 @@ func UserDirs(u User) []backend.Dir {
 
 // runAs resolves who a new session of o.Image runs as, and checks that no
 // --mount covers where its claude.json goes.
-func (m *Manager) runAs(ctx context.Context, o Options) (User, error) {
-	iu, err := m.cfg.Backend.ImageUser(ctx, o.Image)
+func (m *Manager) runAs(ctx context.Context, be backend.Backend, o Options) (User, error) {
+	iu, err := be.ImageUser(ctx, o.Image)
 	if errors.Is(err, backend.ErrImageUser) {
 		return User{}, Errorf(ErrImage, "%v; fix the image's USER (see `clauderon doctor --image %s`)", err, o.Image)
 	}

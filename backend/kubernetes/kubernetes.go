@@ -63,6 +63,10 @@ type Config struct {
 	// ImagePullPolicy is the pods' pull policy: Always, IfNotPresent (the
 	// default when "") or Never.
 	ImagePullPolicy corev1.PullPolicy
+	// ToolsImage is the image holding the static clauderon binary at
+	// ToolsBinary (the gateway's image), which each session pod's init
+	// container installs; "" gives pods neither it nor writable files.
+	ToolsImage string
 }
 
 // Backend runs containers as Pods in one namespace. Its methods are safe for concurrent use.
@@ -71,6 +75,8 @@ type Backend struct {
 	cs   kubernetes.Interface
 	ns   string
 	pull corev1.PullPolicy
+	// tools is Config.ToolsImage.
+	tools string
 
 	mu      sync.Mutex
 	resizes map[string]*resizeState // pod name → its attaches' size queues
@@ -116,7 +122,7 @@ func newForRest(rc *rest.Config, c Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend/kubernetes: client: %w", err)
 	}
-	return &Backend{cfg: rc, cs: cs, ns: c.Namespace, pull: c.ImagePullPolicy, resizes: map[string]*resizeState{}}, nil
+	return &Backend{cfg: rc, cs: cs, ns: c.Namespace, pull: c.ImagePullPolicy, tools: c.ToolsImage, resizes: map[string]*resizeState{}}, nil
 }
 
 // Namespace is the namespace the Backend's pods are in.
@@ -145,14 +151,16 @@ func notImplemented(what string) error {
 	return fmt.Errorf("backend/kubernetes: %s is not implemented yet", what)
 }
 
-// ImageExists is not implemented: a cluster's images are its nodes'.
+// ImageExists reports true: a cluster's images are its nodes', pulled by
+// the pods' pull policy, and Start says clearly when one is missing.
 func (b *Backend) ImageExists(ctx context.Context, ref string) (bool, error) {
-	return false, notImplemented("ImageExists")
+	return true, nil
 }
 
-// Gateway is not implemented: pods reach the daemon through the cluster's gateway (issue 15).
+// Gateway is "": pods reach the daemon through the cluster's gateway
+// Service (GatewayAddr), not a host address.
 func (b *Backend) Gateway(ctx context.Context) (string, error) {
-	return "", notImplemented("Gateway")
+	return "", nil
 }
 
 // BuildImage is not implemented.
@@ -165,9 +173,11 @@ func (b *Backend) PullImage(ctx context.Context, ref string, progress func(line 
 	return notImplemented("PullImage")
 }
 
-// ImageUser is not implemented.
+// ImageUser reports root: a node's image cannot be read from here, so a
+// session runs as clauderon's fallback user (uid 1000, its own home), which
+// is never root.
 func (b *Backend) ImageUser(ctx context.Context, ref string) (backend.ImageUser, error) {
-	return backend.ImageUser{}, notImplemented("ImageUser")
+	return backend.ImageUser{}, nil
 }
 
 // unreachableError wraps backend.ErrEngineUnreachable.

@@ -39,9 +39,6 @@ func (b *Backend) podFor(spec backend.Spec) (*corev1.Pod, error) {
 	if len(spec.Mounts) > 0 {
 		return nil, bad("%d host bind mount(s) cannot be honoured: a pod cannot mount the daemon's host paths", len(spec.Mounts))
 	}
-	if len(spec.Dirs) > 0 {
-		return nil, bad("Dirs (directories made before start) are not implemented yet")
-	}
 	if spec.Limits.Pids > 0 {
 		return nil, bad("a pids limit cannot be honoured per pod (it is the kubelet's podPidsLimit)")
 	}
@@ -127,6 +124,11 @@ func (b *Backend) podFor(spec backend.Spec) (*corev1.Pod, error) {
 			pod.Labels[k] = v
 		}
 	}
+	// What the cluster's NetworkPolicy knows a session's pod by.
+	pod.Labels[AppLabel] = SessionApp
+	if err := b.addFiles(pod, spec); err != nil {
+		return nil, bad("%v", err)
+	}
 	return pod, nil
 }
 
@@ -164,9 +166,17 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (string, error)
 	if err != nil {
 		return "", err
 	}
-	_, err = b.cs.CoreV1().Pods(b.ns).Create(ctx, pod, metav1.CreateOptions{})
+	made, err := b.cs.CoreV1().Pods(b.ns).Create(ctx, pod, metav1.CreateOptions{})
 	switch {
 	case err == nil:
+		// The Pod waits at its scheduling gate until Start, so its files
+		// are made now, owned by it.
+		if err := b.createFiles(ctx, made, spec); err != nil {
+			if derr := b.cs.CoreV1().Pods(b.ns).Delete(context.WithoutCancel(ctx), pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}); derr != nil && !apierrors.IsNotFound(derr) {
+				return "", fmt.Errorf("%w (and the pod %s could not be removed: %v)", err, pod.Name, derr)
+			}
+			return "", err
+		}
 		return pod.Name, nil
 	case apierrors.IsAlreadyExists(err):
 		return "", fmt.Errorf("backend/kubernetes: create %s: %w", spec.Name, backend.ErrConflict)
@@ -219,6 +229,17 @@ func started(pod *corev1.Pod) (bool, error) {
 			return true, fmt.Errorf("backend/kubernetes: start %s: the pod failed before its container ran: %s %s", pod.Name, pod.Status.Reason, pod.Status.Message)
 		}
 		return true, nil
+	}
+	for _, ic := range pod.Status.InitContainerStatuses {
+		if w := ic.State.Waiting; w != nil && waitingErrors[w.Reason] {
+			if imageErrors[w.Reason] {
+				return true, fmt.Errorf("backend/kubernetes: start %s: %w: the tools image %s (%s: %s); load it on the nodes or fix kubernetes.gateway_image", pod.Name, backend.ErrImageNotFound, ic.Image, w.Reason, w.Message)
+			}
+			return true, fmt.Errorf("backend/kubernetes: start %s: its setup cannot start: %s: %s", pod.Name, w.Reason, w.Message)
+		}
+		if t := ic.State.Terminated; t != nil && t.ExitCode != 0 {
+			return true, fmt.Errorf("backend/kubernetes: start %s: its setup failed (exit %d): %s", pod.Name, t.ExitCode, t.Message)
+		}
 	}
 	cs := mainStatus(pod)
 	if cs == nil {

@@ -1,0 +1,179 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"sync"
+
+	"github.com/clauderon/clauderon/api"
+	"github.com/clauderon/clauderon/backend"
+)
+
+// LabelBackend names the backend a session runs on, so a session rebuilt
+// from its container's labels is looked for where it is.
+const LabelBackend = "dev.clauderon.backend"
+
+// KubeConfig is what sessions on a Kubernetes cluster need beyond the
+// Backend: their pods reach the proxy through the cluster's gateway.
+type KubeConfig struct {
+	Backend backend.Backend
+	// ProxyAddr is host:port of the cluster's gateway Service, which the
+	// pods' HTTPS_PROXY names.
+	ProxyAddr func(ctx context.Context) (string, error)
+	// Limits are a pod's unless create names its own; a zero field is the
+	// Container config's.
+	Limits Limits
+}
+
+// backendOf is what runs r's container.
+func (m *Manager) backendOf(r *record) backend.Backend {
+	if r.Backend == api.BackendKubernetes && m.cfg.Kubernetes != nil {
+		return m.cfg.Kubernetes.Backend
+	}
+	return m.cfg.Backend
+}
+
+// beOf is backendOf for a session's view.
+func (m *Manager) beOf(s Session) backend.Backend {
+	return m.backendOf(&record{Session: s})
+}
+
+// chooseBackend resolves a create's backend name.
+func (m *Manager) chooseBackend(name string) (string, backend.Backend, error) {
+	if name == "" {
+		name = m.cfg.DefaultBackend
+	}
+	switch name {
+	case "", api.BackendDocker:
+		return "", m.cfg.Backend, nil
+	case api.BackendKubernetes:
+		if m.cfg.Kubernetes == nil {
+			return "", nil, Errorf(ErrInvalid, "the Kubernetes backend is not configured; add a kubernetes section to config.json (see the README's Kubernetes section) and run `clauderon k8s setup --apply`")
+		}
+		return api.BackendKubernetes, m.cfg.Kubernetes.Backend, nil
+	}
+	return "", nil, Errorf(ErrInvalid, "unknown backend %q: want docker or kubernetes", name)
+}
+
+// engines are the backends this manager follows, by name.
+func (m *Manager) engines() map[string]backend.Backend {
+	out := map[string]backend.Backend{"": m.cfg.Backend}
+	if m.cfg.Kubernetes != nil {
+		out[api.BackendKubernetes] = m.cfg.Kubernetes.Backend
+	}
+	return out
+}
+
+// reach remembers which backends could not be reached at their last
+// reconcile, so their live sessions read as unknown, not as failed.
+type reach struct {
+	mu  sync.Mutex
+	err map[string]string // backend name → why it cannot be reached
+}
+
+func (r *reach) set(name string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = map[string]string{}
+	}
+	if err == nil {
+		delete(r.err, name)
+	} else {
+		r.err[name] = err.Error()
+	}
+}
+
+func (r *reach) get(name string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err[name]
+}
+
+// Unreachable lists the backends the manager cannot reach, with why.
+func (m *Manager) Unreachable() map[string]string {
+	m.reach.mu.Lock()
+	defer m.reach.mu.Unlock()
+	out := make(map[string]string, len(m.reach.err))
+	for k, v := range m.reach.err {
+		out[k] = v
+	}
+	return out
+}
+
+// backendNames is engines' names in order, docker ("") first.
+func backendNames(es map[string]backend.Backend) []string {
+	names := make([]string, 0, len(es))
+	for n := range es {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// kubeSpec is the pod of a session on Kubernetes: no host path is
+// mounted, so the CA, the settings and the claude.json are Files; its
+// HTTPS_PROXY names the cluster's gateway, with the session's own
+// credential, as the Docker gateway's does.
+func (c ContainerConfig) kubeSpec(r record, sec Secret, homeID, proxyAddr string, ca, bundle []byte) backend.Spec {
+	proxyURL := (&url.URL{Scheme: "http", User: url.UserPassword(r.Name, sec.Reveal()), Host: proxyAddr}).String()
+	env := ContainerEnv(proxyURL)
+	env = append(env, r.User.Env()...)
+	if r.Mode == ModeInteractive {
+		env = append(env, "TERM=xterm-256color")
+	}
+	if r.Spawn > 0 {
+		env = append(env, "ENABLE_TOOL_SEARCH=false")
+	}
+	return backend.Spec{
+		Name:   ContainerName(r.Name),
+		Image:  r.Image,
+		Cmd:    ClaudeArgv(r.Mode, r.Prompt),
+		Env:    env,
+		Labels: labelsFor(r, homeID),
+		Files: []backend.File{
+			{Path: ContainerCA, Data: ca},
+			{Path: ContainerBundle, Data: bundle},
+			{Path: ContainerHookFile, Data: hookSettings()},
+			{Path: r.User.ClaudeCfg(), Data: claudeJSON(r.containerWorkdir(), r.Spawn > 0), Writable: true},
+		},
+		User:       r.User.SpecUser(),
+		Dirs:       append(UserDirs(r.User), backend.Dir{Path: ContainerWorkdir, UID: r.User.UID, GID: r.User.GID, Mode: 0o755}),
+		WorkingDir: r.containerWorkdir(),
+		TTY:        r.Mode == ModeInteractive,
+		OpenStdin:  r.Mode == ModeInteractive,
+		Hardened:   true,
+		Limits: backend.Limits{
+			MemoryBytes: r.Limits.MemoryBytes,
+			NanoCPUs:    int64(r.Limits.CPUs * 1e9),
+		},
+	}
+}
+
+// kubeSpecFor reads the CA and trust bundle the pod is given.
+func (c ContainerConfig) kubeSpecFor(r record, sec Secret, homeID, proxyAddr string) (backend.Spec, error) {
+	ca, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		return backend.Spec{}, fmt.Errorf("cannot read the proxy CA: %w", err)
+	}
+	bundle, err := os.ReadFile(c.BundleFile)
+	if err != nil {
+		return backend.Spec{}, fmt.Errorf("cannot read the trust bundle: %w", err)
+	}
+	return c.kubeSpec(r, sec, homeID, proxyAddr, ca, bundle), nil
+}
+
+// kubeRefuses says what a session on Kubernetes cannot have: the daemon's
+// host paths do not exist in the cluster.
+func kubeRefuses(o Options) error {
+	switch {
+	case len(o.Mounts) > 0:
+		return Errorf(ErrInvalid, "--mount binds host paths, which a pod on Kubernetes cannot reach; drop --mount, or use --backend docker")
+	case o.Workdir != "":
+		return Errorf(ErrInvalid, "a workspace (--workdir) is not available on the Kubernetes backend yet; pass --no-workdir, or use --backend docker")
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clauderon/clauderon/api"
+)
+
+// kubeHarness is a manager with a Docker engine and a cluster, both fakes.
+func kubeHarness(t *testing.T) (*harness, *fakeBackend) {
+	t.Helper()
+	h := &harness{home: t.TempDir(), be: newFakeBackend(), auth: &fakeAuth{m: map[string]Secret{}}}
+	return kubeHarnessOn(t, h, newFakeBackend())
+}
+
+// kubeHarnessOn (re)opens a manager on h's home and engines.
+func kubeHarnessOn(t *testing.T, h *harness, kube *fakeBackend) (*harness, *fakeBackend) {
+	t.Helper()
+	dir := t.TempDir()
+	ca, bundle := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "bundle.pem")
+	os.WriteFile(ca, []byte("CA PEM"), 0o644)
+	os.WriteFile(bundle, []byte("BUNDLE PEM"), 0o644)
+	if h.m != nil {
+		h.m.FlushUsage()
+	}
+	m, err := Open(Config{Home: h.home, Backend: h.be, Auth: h.auth, Logger: slog.New(slog.DiscardHandler),
+		Container: ContainerConfig{ProxyPort: 18080, CAFile: ca, BundleFile: bundle},
+		Kubernetes: &KubeConfig{Backend: kube, ProxyAddr: func(context.Context) (string, error) { return "10.96.7.7:3128", nil },
+			Limits: Limits{MemoryBytes: 1 << 30}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.m = m
+	h.m.Reconcile(context.Background())
+	t.Cleanup(func() { m.FlushUsage() })
+	return h, kube
+}
+
+// TestKubernetesSessionSpec: a session created on the kubernetes backend
+// runs there, not on Docker, as a pod with no host path: the CA, settings
+// and claude.json are files, its proxy is the cluster gateway with the
+// session's own credential, and its limits are the kubernetes section's.
+func TestKubernetesSessionSpec(t *testing.T) {
+	h, kube := kubeHarness(t)
+	s, err := h.m.Create(context.Background(), Options{Name: "k1", Prompt: "hi", Mode: ModePrint, Backend: api.BackendKubernetes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Backend != api.BackendKubernetes || s.Gateway || s.ProxyPort != 0 {
+		t.Fatalf("session %+v", s)
+	}
+	if len(h.be.specs) != 0 || len(kube.specs) != 1 {
+		t.Fatalf("docker made %d, the cluster %d containers", len(h.be.specs), len(kube.specs))
+	}
+	spec := kube.specs[s.ContainerID]
+	if len(spec.Mounts) != 0 {
+		t.Errorf("host mounts on a pod: %v", spec.Mounts)
+	}
+	sec, _ := h.auth.get("k1")
+	var proxy string
+	for _, e := range spec.Env {
+		if strings.HasPrefix(e, "HTTPS_PROXY=") {
+			proxy = e
+		}
+	}
+	if want := "HTTPS_PROXY=http://k1:" + sec.Reveal() + "@10.96.7.7:3128"; proxy != want {
+		t.Errorf("proxy %q, want %q", proxy, want)
+	}
+	files := map[string]string{}
+	for _, f := range spec.Files {
+		files[f.Path] = string(f.Data)
+		if f.Writable != (f.Path == s.User.ClaudeCfg()) {
+			t.Errorf("file %s writable=%v", f.Path, f.Writable)
+		}
+	}
+	if files[ContainerCA] != "CA PEM" || files[ContainerBundle] != "BUNDLE PEM" || files[ContainerHookFile] == "" || files[s.User.ClaudeCfg()] == "" {
+		t.Errorf("files %v", files)
+	}
+	if s.Limits.MemoryBytes != 1<<30 || spec.Limits.MemoryBytes != 1<<30 {
+		t.Errorf("limits %+v / %+v, want the kubernetes section's memory", s.Limits, spec.Limits)
+	}
+	if spec.Labels[LabelBackend] != api.BackendKubernetes {
+		t.Errorf("labels %v", spec.Labels)
+	}
+	// A pod that ended does not start again.
+	kube.exit(s.ContainerID, 0)
+	h.m.finish(context.Background(), "k1", s.ContainerID)
+	if _, err := h.m.Continue(context.Background(), "k1", "more"); err == nil || !strings.Contains(err.Error(), "Kubernetes") {
+		t.Errorf("continue on kubernetes: %v", err)
+	}
+	// What a pod cannot have is refused before anything is made.
+	for _, o := range []Options{
+		{Name: "k2", Backend: api.BackendKubernetes, Mounts: []Mount{{Source: t.TempDir(), Target: "/data"}}},
+		{Name: "k3", Backend: "podman"},
+	} {
+		if _, err := h.m.Create(context.Background(), o); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v: %v, want invalid", o, err)
+		}
+	}
+}
+
+// TestKubernetesUnreachable: while the cluster cannot be reached, its
+// sessions read as unknown and are kept (not failed), Docker's are as they
+// were, and once it answers they are as the cluster says.
+func TestKubernetesUnreachable(t *testing.T) {
+	h, kube := kubeHarness(t)
+	ctx := context.Background()
+	if _, err := h.m.Create(ctx, Options{Name: "d1", Prompt: "hi", Mode: ModePrint}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Create(ctx, Options{Name: "k1", Prompt: "hi", Mode: ModePrint, Backend: api.BackendKubernetes}); err != nil {
+		t.Fatal(err)
+	}
+	kube.mu.Lock()
+	kube.down = true
+	kube.mu.Unlock()
+	if err := h.m.Reconcile(ctx); err == nil {
+		t.Error("reconcile with the cluster down: no error")
+	}
+	got := map[string]Session{}
+	for _, s := range h.m.List() {
+		got[s.Name] = s
+	}
+	if len(got) != 2 {
+		t.Fatalf("sessions %v: one was dropped", got)
+	}
+	if k := got["k1"]; k.Status != api.StatusUnknown || !strings.Contains(k.Warning, "cannot be reached") {
+		t.Errorf("k1 with the cluster down: %s %q", k.Status, k.Warning)
+	}
+	if d := got["d1"]; d.Status != StatusRunning || d.Warning != "" {
+		t.Errorf("d1 with the cluster down: %s %q", d.Status, d.Warning)
+	}
+	if r := h.m.Unreachable(); r[api.BackendKubernetes] == "" {
+		t.Errorf("Unreachable %v", r)
+	}
+	// Its state file keeps the session's own status.
+	b, _ := os.ReadFile(filepath.Join(h.home, "sessions", "k1", stateFile))
+	if !strings.Contains(string(b), `"status": "running"`) {
+		t.Errorf("k1's state file: %s", b)
+	}
+	kube.mu.Lock()
+	kube.down = false
+	kube.mu.Unlock()
+	if err := h.m.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := h.m.Get("k1"); s.Status != StatusRunning || s.Warning != "" {
+		t.Errorf("k1 once the cluster answers: %s %q", s.Status, s.Warning)
+	}
+	// A session rebuilt from the cluster's labels alone is the cluster's.
+	os.RemoveAll(filepath.Join(h.home, "sessions", "k1"))
+	os.RemoveAll(filepath.Join(h.home, "sessions", "d1"))
+	h2, _ := kubeHarnessOn(t, h, kube)
+	s, err := h2.m.Get("k1")
+	if err != nil || s.Backend != api.BackendKubernetes || !s.Rebuilt {
+		t.Errorf("rebuilt k1: %+v %v", s, err)
+	}
+	if s, err := h2.m.Get("d1"); err != nil || s.BackendName() != api.BackendDocker {
+		t.Errorf("rebuilt d1: %+v %v", s, err)
+	}
+}
