@@ -521,7 +521,11 @@ func TestSpecsNotHonoured(t *testing.T) {
 		{"pids", func(s *backend.Spec) { s.Limits.Pids = 100 }, "pids limit cannot be honoured"},
 		{"network", func(s *backend.Spec) { s.Network = "none" }, `network "none" cannot be honoured`},
 		{"host-gateway", func(s *backend.Spec) { s.ExtraHosts = []string{"host.docker.internal:host-gateway"} }, "need a literal IP"},
-		{"dirs", func(s *backend.Spec) { s.Dirs = []backend.Dir{{Path: "/home/x", UID: 1000, GID: 1000, Mode: 0o700}} }, "not implemented yet"},
+		{"dirs", func(s *backend.Spec) { s.Dirs = []backend.Dir{{Path: "home/x", UID: 1000, GID: 1000, Mode: 0o700}} }, "not a clean absolute path"},
+		{"writable-no-tools", func(s *backend.Spec) {
+			s.Dirs = []backend.Dir{{Path: "/home/x"}}
+			s.Files = []backend.File{{Path: "/home/x/.claude.json", Data: []byte("{}"), Writable: true}}
+		}, "needs the tools image"},
 		{"name", func(s *backend.Spec) { s.Name = "Not_A_Pod" }, "not a valid pod name"},
 		{"env", func(s *backend.Spec) { s.Env = []string{"FROM_HOST"} }, "not KEY=VALUE"},
 	} {
@@ -556,15 +560,23 @@ func TestSpecsNotHonoured(t *testing.T) {
 	}
 
 	for what, err := range map[string]error{
-		"PullImage":   b.PullImage(ctx, image, nil),
-		"BuildImage":  b.BuildImage(ctx, ".", "", "x", nil),
-		"ImageExists": func() error { _, err := b.ImageExists(ctx, image); return err }(),
-		"ImageUser":   func() error { _, err := b.ImageUser(ctx, image); return err }(),
-		"Gateway":     func() error { _, err := b.Gateway(ctx); return err }(),
+		"PullImage":  b.PullImage(ctx, image, nil),
+		"BuildImage": b.BuildImage(ctx, ".", "", "x", nil),
 	} {
 		if err == nil || err.Error() != "backend/kubernetes: "+what+" is not implemented yet" {
 			t.Errorf("%s: %v", what, err)
 		}
+	}
+	// A node's images cannot be read from here: they exist until Start
+	// says otherwise, and run as clauderon's fallback user.
+	if ok, err := b.ImageExists(ctx, "clauderon-absent:nope"); !ok || err != nil {
+		t.Errorf("ImageExists: %v %v", ok, err)
+	}
+	if iu, err := b.ImageUser(ctx, image); err != nil || iu.UID != 0 {
+		t.Errorf("ImageUser: %+v %v", iu, err)
+	}
+	if gw, err := b.Gateway(ctx); gw != "" || err != nil {
+		t.Errorf("Gateway: %q %v", gw, err)
 	}
 }
 
