@@ -299,7 +299,10 @@ func (x *extractor) entry(hdr *tar.Header, tr io.Reader) error {
 	}
 	switch hdr.Typeflag {
 	case tar.TypeLink:
-		return corrupt("the workspace's tar stream has a hard link: %s -> %s", quote(hdr.Name), quote(hdr.Linkname))
+		// One name could then change another's content behind the checks
+		// made on it. Honest streams have none: tar -c --hard-dereference
+		// writes each link as a regular file.
+		return corrupt("the workspace's tar stream has a hard link (make it with tar --hard-dereference): %s -> %s", quote(hdr.Name), quote(hdr.Linkname))
 	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink:
 	case tar.TypeXGlobalHeader:
 		return nil // PAX defaults for later entries: nothing to make

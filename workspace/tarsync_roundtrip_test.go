@@ -193,3 +193,48 @@ func BenchmarkTarRoundTrip(b *testing.B) {
 	gnu := float64(total) * float64(b.N) / 1e6 / el2.Seconds()
 	b.Logf("GNU tar -x of the same stream alone: %.0f MB/s; WriteTar+ReadTar runs at %.2fx of it", gnu, ours/gnu)
 }
+
+// TestTarRoundTripWorkspace is the Kubernetes path on one host: a
+// workspace Create made goes out as a tar, the agent's work comes back
+// into a fresh directory, and Diff and Land read that directory as they
+// read the workspace itself (the user's objects are found through Info,
+// not through the alternates file the tree carries).
+func TestTarRoundTripWorkspace(t *testing.T) {
+	isolateGit(t)
+	repo := t.TempDir()
+	userGit(t, repo, "init", "-q")
+	writeFile(t, filepath.Join(repo, "README.md"), "# readme\n")
+	writeFile(t, filepath.Join(repo, "keep.txt"), "keep\n")
+	userGit(t, repo, "add", "-A")
+	userGit(t, repo, "commit", "-q", "-m", "first")
+	info := create(t, CreateOptions{Source: repo})
+
+	// The pod's copy, where the agent works and commits.
+	pod, _ := roundTrip(t, info.Dir, TarOptions{})
+	writeFile(t, filepath.Join(pod, "README.md"), "# readme, by the agent\n")
+	writeFile(t, filepath.Join(pod, "new.txt"), "new\n")
+	agentGit(t, Info{Dir: pod, ObjectsDir: info.ObjectsDir}, "add", "-A")
+	agentGit(t, Info{Dir: pod, ObjectsDir: info.ObjectsDir}, "commit", "-q", "-m", "agent")
+
+	back, _ := roundTrip(t, pod, TarOptions{})
+	got := info
+	got.Dir = back
+	d, err := got.Diff(context.Background(), DiffOptions{Patches: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, f := range d.Files {
+		files = append(files, f.Path+":"+f.Status)
+	}
+	if strings.Join(files, ",") != "README.md:modified,new.txt:added" || d.Commits != 1 {
+		t.Errorf("diff of the synced-back tree: %v, %d commits", files, d.Commits)
+	}
+	m, err := got.Land(context.Background(), LandOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := userGit(t, repo, "show", m.Commit+":README.md"); out != "# readme, by the agent\n" {
+		t.Errorf("landed README.md: %q", out)
+	}
+}

@@ -46,7 +46,7 @@ func execOK(t *testing.T, ctx context.Context, b *Backend, pod string, stdin io.
 
 func TestExecExitCodeAndStreams(t *testing.T) {
 	b, image := testBackend(t)
-	ctx := ctxFor(t, 60*time.Second)
+	ctx := ctxFor(t, 120*time.Second)
 	pod := runPod(t, ctx, b, image, "exec-codes")
 
 	var out, errb bytes.Buffer
@@ -170,7 +170,8 @@ echo '# readme, by the agent' > README.md
 ln -s /etc/passwd passwd-link
 printf '#!/bin/sh\ntouch ` + pwned + `-hook\n' > .git/hooks/post-checkout; chmod +x .git/hooks/post-checkout
 git config core.fsmonitor 'touch ` + pwned + `'
-mkfifo a-fifo`
+mkfifo a-fifo
+ln README.md hardlinked.md`
 	execOK(t, ctx, b, pod, nil, "sh", "-c", agent)
 
 	// Back to the host, into a new directory.
@@ -179,7 +180,7 @@ mkfifo a-fifo`
 	var tarErr bytes.Buffer
 	codec := make(chan int, 1)
 	go func() {
-		code, err := b.Exec(ctx, pod, "", []string{"tar", "-c", "-C", "/tmp/ws", "."}, nil, pw, &tarErr)
+		code, err := b.Exec(ctx, pod, "", []string{"tar", "-c", "--hard-dereference", "-C", "/tmp/ws", "."}, nil, pw, &tarErr)
 		pw.CloseWithError(err)
 		codec <- code
 	}()
@@ -196,6 +197,9 @@ mkfifo a-fifo`
 	}
 	if b, err := os.ReadFile(filepath.Join(dest, "README.md")); err != nil || string(b) != "# readme, by the agent\n" {
 		t.Errorf("README.md: %q, %v", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, "hardlinked.md")); err != nil || string(b) != "# readme, by the agent\n" {
+		t.Errorf("hardlinked.md: %q, %v", b, err)
 	}
 	if fi, err := os.Lstat(filepath.Join(dest, "passwd-link")); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		t.Errorf("passwd-link: %v, %v: want a symlink", fi, err)
