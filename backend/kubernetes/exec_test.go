@@ -150,9 +150,12 @@ func TestWorkspaceThroughExec(t *testing.T) {
 
 	// Into the pod.
 	execOK(t, ctx, b, pod, nil, "mkdir", "/tmp/ws")
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(workspace.WriteTar(ctx, repo, pw, workspace.TarOptions{})) }()
-	execOK(t, ctx, b, pod, pr, "tar", "-x", "-C", "/tmp/ws")
+	res, err := b.ExecWithInput(ctx, pod, "", []string{"tar", "-x", "-C", "/tmp/ws"}, func(w io.Writer) error {
+		return workspace.WriteTar(ctx, repo, w, workspace.TarOptions{})
+	})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("tar -x: %+v, %v", res, err)
+	}
 	if st := execOK(t, ctx, b, pod, nil, "git", "-C", "/tmp/ws", "status", "--porcelain"); st != "" {
 		t.Fatalf("the pod's copy is not clean:\n%s", st)
 	}
@@ -176,21 +179,17 @@ ln README.md hardlinked.md`
 
 	// Back to the host, into a new directory.
 	dest := filepath.Join(t.TempDir(), "back")
-	pr, pw = io.Pipe()
-	var tarErr bytes.Buffer
-	codec := make(chan int, 1)
-	go func() {
-		code, err := b.Exec(ctx, pod, "", []string{"tar", "-c", "--hard-dereference", "-C", "/tmp/ws", "."}, nil, pw, &tarErr)
-		pw.CloseWithError(err)
-		codec <- code
-	}()
-	st, err := workspace.ReadTar(ctx, pr, dest, workspace.TarOptions{})
-	pr.Close() // ends the exec if the stream went on past the tar's end
+	var st workspace.Stats
+	res, err = b.ExecWithOutput(ctx, pod, "", []string{"tar", "-c", "--hard-dereference", "-C", "/tmp/ws", "."}, func(r io.Reader) error {
+		var err error
+		st, err = workspace.ReadTar(ctx, r, dest, workspace.TarOptions{})
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := <-codec; code != 0 {
-		t.Errorf("tar -c exited %d: %q", code, tarErr.String())
+	if res.ExitCode != 0 {
+		t.Errorf("tar -c: %+v", res)
 	}
 	if st.Skipped != 1 || st.SkippedNames[0] != "./a-fifo" {
 		t.Errorf("stats %+v: want the FIFO skipped", st)
@@ -236,4 +235,58 @@ ln README.md hardlinked.md`
 	}
 	// The fsmonitor plant is real: the pod's own git just ran it.
 	execOK(t, ctx, b, pod, nil, "test", "-e", pwned)
+}
+
+func TestExecWithInputOutputFailures(t *testing.T) {
+	b, image := testBackend(t)
+	ctx := ctxFor(t, 120*time.Second)
+	pod := runPod(t, ctx, b, image, "exec-helpers")
+
+	// The command exits without reading its stdin: the producer, blocked on
+	// a full pipe, is let go, and the exit code and stderr come back.
+	res, err := b.ExecWithInput(ctx, pod, "", []string{"sh", "-c", "echo no thanks >&2; exit 2"}, func(w io.Writer) error {
+		_, err := io.Copy(w, io.LimitReader(zeros{}, 1<<30))
+		return err
+	})
+	if err != nil || res.ExitCode != 2 || !strings.Contains(res.Stderr, "no thanks") {
+		t.Errorf("exit 2 without reading: %+v, %v", res, err)
+	}
+	// A producer's own error is returned and ends the exec.
+	boom := errors.New("boom")
+	if _, err := b.ExecWithInput(ctx, pod, "", []string{"cat"}, func(w io.Writer) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("producer error: %v", err)
+	}
+
+	// tar -c of a missing directory: the consumer sees a short stream, the
+	// caller the exit code and tar's message.
+	res, err = b.ExecWithOutput(ctx, pod, "", []string{"tar", "-c", "-C", "/no/such/dir", "."}, func(r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+	if err != nil || res.ExitCode == 0 || !strings.Contains(res.Stderr, "/no/such/dir") {
+		t.Errorf("tar -c of a missing dir: %+v, %v", res, err)
+	}
+	// A consumer that stops early ends a command that would write forever.
+	stop := errors.New("enough")
+	if _, err := b.ExecWithOutput(ctx, pod, "", []string{"cat", "/dev/zero"}, func(r io.Reader) error {
+		io.CopyN(io.Discard, r, 1<<20)
+		return stop
+	}); !errors.Is(err, stop) {
+		t.Errorf("consumer error: %v", err)
+	}
+	// And a long stderr is kept only in part.
+	res, err = b.ExecWithOutput(ctx, pod, "", []string{"sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x >&2"}, func(r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+	if err != nil || len(res.Stderr) != maxExecStderr {
+		t.Errorf("long stderr: %d bytes kept, %v", len(res.Stderr), err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
