@@ -57,6 +57,28 @@ type Spec struct {
 	// container where it cannot bind-mount the daemon's (a cluster): on
 	// Docker use Mounts.
 	Files []File
+	// Seeds are directories (the workspace) a Seeder fills before the
+	// command runs, where Mounts cannot reach (a cluster).
+	Seeds []Seed
+}
+
+// Seed is a directory of a container that a Seeder fills from a tar
+// stream at start and brings back (Harvest) as one.
+type Seed struct {
+	Path     string // absolute container path
+	ReadOnly bool   // the container may not write it
+}
+
+// Seeder is a Backend whose containers' Seeds are copied in, not mounted.
+type Seeder interface {
+	// StartSeeded is Start for a container whose Spec had Seeds: before
+	// its command runs, fill writes seed i's tar stream to w. A container
+	// started again whose seeds were filled once does not ask again.
+	StartSeeded(ctx context.Context, id string, fill func(i int, w io.Writer) error) error
+	// Harvest writes seed i of container id as a tar stream to w, whether
+	// the container runs or has ended. What it writes is the container's:
+	// read it as hostile (workspace.ReadTar).
+	Harvest(ctx context.Context, id string, i int, w io.Writer) error
 }
 
 // File is a file a Backend puts in a container before it starts.

@@ -1,36 +1,81 @@
 package gateway
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/clauderon/clauderon/workspace"
 )
 
-// PodInit is what a session pod's init container runs (`clauderon
-// pod-init`, from the gateway's image): with --install DST it copies its
-// own binary to DST, where the session's container runs it for its hooks;
-// each --copy SRC=DST copies a file given in the pod's ConfigMap (mounted
-// read-only) to where the container may rewrite it. It reads and writes
-// only the paths it is given, and follows no symlink in a destination.
-func PodInit(args []string) error {
-	var install string
+// PodInit is what a session pod runs of clauderon on Kubernetes
+// (`clauderon pod-init`, from the gateway's image, or the copy it
+// installed). In the pod's init container:
+//   - --install DST copies its own binary to DST, where the session's
+//     container runs it for its hooks;
+//   - --copy SRC=DST copies a file given in the pod's ConfigMap (mounted
+//     read-only) to where the container may rewrite it;
+//   - --await MARKER waits until MARKER exists: the daemon is filling the
+//     workspace volume through exec (--untar) and makes MARKER (--ready)
+//     when it is done; a pod started again finds it and goes on at once.
+//
+// Through exec, one action at a time:
+//   - --untar DEST extracts the tar on stdin (the daemon's copy of the
+//     workspace) into DEST, replacing what a failed attempt left there;
+//   - --ready MARKER makes MARKER;
+//   - --tar DIR writes DIR as a tar to stdout (the daemon reads it as the
+//     agent's: workspace.ReadTar trusts none of it);
+//   - --hold SECONDS sleeps (a pod that only lends its volume to --tar).
+//
+// It reads and writes only the paths it is given, and follows no symlink
+// in a destination.
+func PodInit(args []string) error { return podInit(args, os.Stdin, os.Stdout) }
+
+func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
+	var install, await, untar, ready, tarDir string
+	var hold time.Duration
 	var copies [][2]string
 	for i := 0; i < len(args); i++ {
 		if i+1 >= len(args) {
 			return fmt.Errorf("pod-init: %s needs a value", args[i])
 		}
+		v := args[i+1]
 		switch args[i] {
 		case "--install":
-			install = args[i+1]
+			install = v
 		case "--copy":
-			src, dst, ok := strings.Cut(args[i+1], "=")
+			src, dst, ok := strings.Cut(v, "=")
 			if !ok || !filepath.IsAbs(src) || !filepath.IsAbs(dst) {
-				return fmt.Errorf("pod-init: --copy %q: want SRC=DST, both absolute", args[i+1])
+				return fmt.Errorf("pod-init: --copy %q: want SRC=DST, both absolute", v)
 			}
 			copies = append(copies, [2]string{src, dst})
+		case "--await", "--untar", "--ready", "--tar":
+			if !filepath.IsAbs(v) {
+				return fmt.Errorf("pod-init: %s %q: want an absolute path", args[i], v)
+			}
+			switch args[i] {
+			case "--await":
+				await = v
+			case "--untar":
+				untar = v
+			case "--ready":
+				ready = v
+			case "--tar":
+				tarDir = v
+			}
+		case "--hold":
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("pod-init: --hold %q: want a number of seconds", v)
+			}
+			hold = time.Duration(n) * time.Second
 		default:
 			return fmt.Errorf("pod-init: unknown argument %q", args[i])
 		}
@@ -49,6 +94,39 @@ func PodInit(args []string) error {
 		if err := copyFile(c[0], c[1], 0o600); err != nil {
 			return err
 		}
+	}
+	ctx := context.Background()
+	switch {
+	case untar != "":
+		// Ours from an attempt that did not finish: the daemon sends all again.
+		if err := os.RemoveAll(untar); err != nil {
+			return fmt.Errorf("pod-init: %w", err)
+		}
+		if _, err := workspace.ReadTar(ctx, stdin, untar, workspace.TarOptions{MaxBytes: 1 << 40}); err != nil {
+			return fmt.Errorf("pod-init: untar into %s: %w", untar, err)
+		}
+		// The session's user writes it; ReadTar made it 0700, as its own.
+		return os.Chmod(untar, 0o755)
+	case ready != "":
+		f, err := os.OpenFile(ready, os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("pod-init: %w", err)
+		}
+		return f.Close()
+	case tarDir != "":
+		bw := bufio.NewWriterSize(stdout, 256<<10)
+		if err := workspace.WriteTar(ctx, tarDir, bw, workspace.TarOptions{MaxBytes: 1 << 40}); err != nil {
+			return fmt.Errorf("pod-init: tar of %s: %w", tarDir, err)
+		}
+		return bw.Flush()
+	case hold > 0:
+		time.Sleep(hold)
+	}
+	for await != "" {
+		if _, err := os.Lstat(await); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	return nil
 }

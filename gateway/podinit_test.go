@@ -1,9 +1,14 @@
 package gateway
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/clauderon/clauderon/workspace"
 )
 
 func TestPodInitInstallsAndCopies(t *testing.T) {
@@ -40,6 +45,60 @@ func TestPodInitInstallsAndCopies(t *testing.T) {
 	}
 	for _, bad := range [][]string{{"--copy"}, {"--copy", "rel=/x"}, {"--copy", "/x"}, {"--what", "x"}} {
 		if err := PodInit(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestPodInitSeed: the workspace goes in with --untar (replacing a failed
+// attempt's leftovers), --ready releases --await, and --tar brings it back.
+func TestPodInitSeed(t *testing.T) {
+	src, vol := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(src, "a.txt"), []byte("hello"), 0o644)
+	os.Mkdir(filepath.Join(src, "d"), 0o755)
+	os.WriteFile(filepath.Join(src, "d", "run.sh"), []byte("#!/bin/sh\n"), 0o755)
+	var tarball bytes.Buffer
+	if err := workspace.WriteTar(context.Background(), src, &tarball, workspace.TarOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(vol, "0")
+	os.MkdirAll(filepath.Join(dest, "stale"), 0o755) // a failed attempt's
+	if err := podInit([]string{"--untar", dest}, bytes.NewReader(tarball.Bytes()), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dest, "a.txt")); string(b) != "hello" {
+		t.Errorf("a.txt %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dest, "stale")); !os.IsNotExist(err) {
+		t.Errorf("leftovers kept: %v", err)
+	}
+	marker := filepath.Join(vol, ".ready")
+	done := make(chan error, 1)
+	go func() { done <- podInit([]string{"--await", marker}, nil, io.Discard) }()
+	select {
+	case err := <-done:
+		t.Fatalf("--await returned before --ready: %v", err)
+	default:
+	}
+	if err := podInit([]string{"--ready", marker}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var back bytes.Buffer
+	if err := podInit([]string{"--tar", dest}, nil, &back); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "back")
+	if _, err := workspace.ReadTar(context.Background(), &back, out, workspace.TarOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(out, "d", "run.sh")); err != nil || fi.Mode().Perm()&0o100 == 0 {
+		t.Errorf("run.sh back: %v %v", fi, err)
+	}
+	for _, bad := range [][]string{{"--untar", "rel"}, {"--hold", "0"}, {"--tar", "x"}} {
+		if err := podInit(bad, nil, io.Discard); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}

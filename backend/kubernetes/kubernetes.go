@@ -32,6 +32,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -67,6 +68,10 @@ type Config struct {
 	// ToolsBinary (the gateway's image), which each session pod's init
 	// container installs; "" gives pods neither it nor writable files.
 	ToolsImage string
+	// StorageClass is the workspaces' claims' class; "" is the cluster's default.
+	StorageClass string
+	// WorkspaceSize is a workspace claim's size; "" is DefaultWorkspaceSize.
+	WorkspaceSize string
 }
 
 // Backend runs containers as Pods in one namespace. Its methods are safe for concurrent use.
@@ -77,6 +82,8 @@ type Backend struct {
 	pull corev1.PullPolicy
 	// tools is Config.ToolsImage.
 	tools string
+	// storageClass and wsSize are Config's StorageClass and WorkspaceSize.
+	storageClass, wsSize string
 
 	mu      sync.Mutex
 	resizes map[string]*resizeState // pod name → its attaches' size queues
@@ -111,6 +118,12 @@ func (c *Config) check() error {
 	if c.Namespace == "" {
 		c.Namespace = DefaultNamespace
 	}
+	if c.WorkspaceSize == "" {
+		c.WorkspaceSize = DefaultWorkspaceSize
+	}
+	if _, err := resource.ParseQuantity(c.WorkspaceSize); err != nil {
+		return fmt.Errorf("backend/kubernetes: workspace size %q: %w", c.WorkspaceSize, err)
+	}
 	return nil
 }
 
@@ -122,7 +135,7 @@ func newForRest(rc *rest.Config, c Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend/kubernetes: client: %w", err)
 	}
-	return &Backend{cfg: rc, cs: cs, ns: c.Namespace, pull: c.ImagePullPolicy, tools: c.ToolsImage, resizes: map[string]*resizeState{}}, nil
+	return &Backend{cfg: rc, cs: cs, ns: c.Namespace, pull: c.ImagePullPolicy, tools: c.ToolsImage, storageClass: c.StorageClass, wsSize: c.WorkspaceSize, resizes: map[string]*resizeState{}}, nil
 }
 
 // Namespace is the namespace the Backend's pods are in.

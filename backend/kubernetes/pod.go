@@ -129,6 +129,9 @@ func (b *Backend) podFor(spec backend.Spec) (*corev1.Pod, error) {
 	if err := b.addFiles(pod, spec); err != nil {
 		return nil, bad("%v", err)
 	}
+	if err := b.addSeeds(pod, spec); err != nil {
+		return nil, bad("%v", err)
+	}
 	return pod, nil
 }
 
@@ -166,7 +169,15 @@ func (b *Backend) Create(ctx context.Context, spec backend.Spec) (string, error)
 	if err != nil {
 		return "", err
 	}
+	if err := b.createClaim(ctx, spec, pod.Labels); err != nil {
+		return "", err
+	}
 	made, err := b.cs.CoreV1().Pods(b.ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil && len(spec.Seeds) > 0 {
+		if derr := b.deleteClaim(context.WithoutCancel(ctx), pod.Name); derr != nil {
+			err = fmt.Errorf("%w (and its workspace claim could not be removed: %v)", err, derr)
+		}
+	}
 	switch {
 	case err == nil:
 		// The Pod waits at its scheduling gate until Start, so its files
@@ -195,13 +206,25 @@ var imageErrors = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true
 // Start lets the created Pod be scheduled and waits until its container runs
 // (or has run). An exited Pod cannot be started again.
 func (b *Backend) Start(ctx context.Context, id string) error {
+	pod, err := b.ungate(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(seedsOf(pod)) > 0 {
+		return fmt.Errorf("backend/kubernetes: start %s: its workspace must be filled: use StartSeeded", id)
+	}
+	return b.waitStarted(ctx, pod)
+}
+
+// ungate removes the Pod's scheduling gate.
+func (b *Backend) ungate(ctx context.Context, id string) (*corev1.Pod, error) {
 	pods := b.cs.CoreV1().Pods(b.ns)
 	pod, err := pods.Get(ctx, id, metav1.GetOptions{})
 	if err != nil {
-		return b.wrapPod(err, "start", id)
+		return nil, b.wrapPod(err, "start", id)
 	}
 	if st := statusOf(pod); st.Status == "exited" || st.Status == "dead" {
-		return fmt.Errorf("backend/kubernetes: start %s: the pod has %s and cannot run again (restartPolicy Never)", id, st.Status)
+		return nil, fmt.Errorf("backend/kubernetes: start %s: the pod has %s and cannot run again (restartPolicy Never)", id, st.Status)
 	}
 	for i, g := range pod.Spec.SchedulingGates {
 		if g.Name != SchedulingGate {
@@ -209,13 +232,18 @@ func (b *Backend) Start(ctx context.Context, id string) error {
 		}
 		patch := fmt.Sprintf(`[{"op":"test","path":"/spec/schedulingGates/%d/name","value":%q},{"op":"remove","path":"/spec/schedulingGates/%d"}]`, i, SchedulingGate, i)
 		if pod, err = pods.Patch(ctx, id, types.JSONPatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-			return b.wrapPod(err, "start", id)
+			return nil, b.wrapPod(err, "start", id)
 		}
 		break
 	}
+	return pod, nil
+}
+
+// waitStarted waits until pod's container runs, or has run.
+func (b *Backend) waitStarted(ctx context.Context, pod *corev1.Pod) error {
 	if err := b.waitPod(ctx, pod, started); err != nil {
 		if !strings.HasPrefix(err.Error(), "backend/kubernetes: ") {
-			return fmt.Errorf("backend/kubernetes: start %s: %w", id, err)
+			return fmt.Errorf("backend/kubernetes: start %s: %w", pod.Name, err)
 		}
 		return err
 	}
@@ -372,7 +400,18 @@ func (b *Backend) Remove(ctx context.Context, id string, force bool) error {
 		}
 		o.Preconditions = &metav1.Preconditions{UID: &pod.UID}
 	}
-	return b.wrapPod(pods.Delete(ctx, id, o), "remove", id)
+	if err := pods.Delete(ctx, id, o); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return b.wrapPod(err, "remove", id)
+		}
+		// Its claim may outlive it: removed below all the same.
+		if cerr := b.deleteClaim(ctx, id); cerr != nil {
+			return cerr
+		}
+		return b.wrapPod(err, "remove", id)
+	}
+	_ = pods.Delete(ctx, HarvestPod(id), metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})
+	return b.deleteClaim(ctx, id)
 }
 
 // Inspect reports the Pod's container's state in Docker's terms: created
