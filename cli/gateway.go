@@ -7,7 +7,8 @@ import (
 )
 
 // newGatewayCmd is what runs first in every session container (see package
-// gateway); it is not for people, so it is hidden.
+// gateway), or, with a leading --cluster, the cluster's gateway Deployment;
+// it is not for people, so it is hidden.
 func newGatewayCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:                "gateway [--listen ADDR] [--socket PATH] -- CMD [ARG...]",
@@ -16,6 +17,9 @@ func newGatewayCmd() *cobra.Command {
 		DisableFlagParsing: true,
 		SilenceUsage:       true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && args[0] == "--cluster" {
+				return gateway.ClusterMain(args[1:])
+			}
 			return gateway.Main(args)
 		},
 	}
