@@ -87,10 +87,15 @@ func (b *Backend) Exec(ctx context.Context, pod, container string, argv []string
 	}
 }
 
+// containerRunning says whether the container name of p runs: one of its
+// containers or, as StartSeeded fills the workspace through its init
+// container while that waits, an init container.
 func containerRunning(p *corev1.Pod, name string) bool {
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.Name == name {
-			return cs.State.Running != nil
+	for _, list := range [][]corev1.ContainerStatus{p.Status.ContainerStatuses, p.Status.InitContainerStatuses} {
+		for _, cs := range list {
+			if cs.Name == name {
+				return cs.State.Running != nil
+			}
 		}
 	}
 	return false
