@@ -154,20 +154,13 @@ func (b *Backend) StartSeeded(ctx context.Context, id string, fill func(i int, w
 }
 
 func (b *Backend) fillSeed(ctx context.Context, id string, i int, fill func(i int, w io.Writer) error) error {
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		err := fill(i, pw)
-		pw.CloseWithError(err)
-		done <- err
-	}()
-	err := b.execOK(ctx, id, InitContainerName, []string{ToolsBinary, "pod-init", "--untar", path.Join(seedMount, strconv.Itoa(i))}, pr, nil)
-	pr.CloseWithError(io.ErrClosedPipe) // a fill still writing ends
-	if ferr := <-done; ferr != nil && ferr != io.ErrClosedPipe {
-		return fmt.Errorf("backend/kubernetes: start %s: copying its workspace: %w", id, ferr)
-	}
-	if err != nil {
+	argv := []string{ToolsBinary, "pod-init", "--untar", path.Join(seedMount, strconv.Itoa(i))}
+	res, err := b.ExecWithInput(ctx, id, InitContainerName, argv, func(w io.Writer) error { return fill(i, w) })
+	switch {
+	case err != nil:
 		return fmt.Errorf("backend/kubernetes: start %s: copying its workspace: %w", id, err)
+	case res.ExitCode != 0:
+		return fmt.Errorf("backend/kubernetes: start %s: copying its workspace: pod-init exited %d: %s", id, res.ExitCode, strings.TrimSpace(res.Stderr))
 	}
 	return nil
 }
