@@ -69,13 +69,20 @@ const maxSkippedNames = 20
 // trailerSlack is how much ReadTar reads past the tar's end.
 const trailerSlack = 64 << 10
 
-// WriteTar writes the tree at dir (the host's own copy of a workspace) to w
-// as a tar stream: regular files, directories and symlinks (as symlinks,
-// never followed); devices, FIFOs and sockets are left out. Modes keep only
-// the permission bits (no setuid, setgid or sticky), owners are zeroed (the
-// extracting user owns everything), and names are relative ("a/b", with no
-// "./"). It stops with ErrTooBig past opts.MaxBytes or opts.MaxFiles.
-// The stream is not closed: the caller closes w (the exec's stdin) after.
+// WriteTar writes the tree at dir to w as a tar stream: regular files,
+// directories and symlinks (as symlinks, never followed); devices, FIFOs
+// and sockets are left out. Modes keep only the permission bits (no
+// setuid, setgid or sticky), owners are zeroed (the extracting user owns
+// everything), and names are relative ("a/b", with no "./"). It stops
+// with ErrTooBig past opts.MaxBytes or opts.MaxFiles. The stream is not
+// closed: the caller closes w (the exec's stdin) after.
+//
+// The tree may change while it is read (the agent still works in it, when
+// the pod's side of a sync-back runs WriteTar): an entry that vanishes or
+// changes type between the walk and its read is left out, and a file that
+// shrinks while it is copied is padded with zeros to the size its header
+// gave, so the stream stays whole. What it holds is then as torn as a live
+// read of the tree on the host would be.
 func WriteTar(ctx context.Context, dir string, w io.Writer, opts TarOptions) error {
 	opts = opts.withDefaults()
 	root, err := os.OpenRoot(dir)
@@ -83,12 +90,12 @@ func WriteTar(ctx context.Context, dir string, w io.Writer, opts TarOptions) err
 		return fmt.Errorf("tar of %s: %w", dir, err)
 	}
 	defer root.Close()
-	tw := tar.NewWriter(w)
-	var files int
-	var total int64
-	buf := make([]byte, 256<<10)
+	tw := &tarWriter{tw: tar.NewWriter(w), root: root, opts: opts, dir: dir, buf: make([]byte, 256<<10)}
 	err = fs.WalkDir(root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
+			if name != "." && errors.Is(err, fs.ErrNotExist) {
+				return nil // gone since its parent was read
+			}
 			return err
 		}
 		if err := ctx.Err(); err != nil {
@@ -97,71 +104,104 @@ func WriteTar(ctx context.Context, dir string, w io.Writer, opts TarOptions) err
 		if name == "." {
 			return nil
 		}
-		fi, err := d.Info() // an lstat: WalkDir never follows a symlink
-		if err != nil {
-			return err
-		}
-		var hdr *tar.Header
-		switch fi.Mode().Type() {
-		case 0, fs.ModeDir:
-		case fs.ModeSymlink:
-			target, err := root.Readlink(name)
-			if err != nil {
-				return err
-			}
-			hdr = &tar.Header{Typeflag: tar.TypeSymlink, Linkname: target}
-		default:
-			return nil // a device, FIFO or socket has no place in a workspace
-		}
-		if files++; files > opts.MaxFiles {
-			return errorf(ErrTooBig, "%s has more than %d files", quote(dir), opts.MaxFiles)
-		}
-		if hdr == nil {
-			hdr = &tar.Header{Typeflag: tar.TypeReg, Size: fi.Size()}
-			if fi.IsDir() {
-				hdr = &tar.Header{Typeflag: tar.TypeDir}
-				name += "/"
-			}
-		}
-		hdr.Name = name
-		hdr.Mode = int64(fi.Mode().Perm())
-		hdr.ModTime = fi.ModTime()
-		if hdr.Typeflag == tar.TypeReg {
-			if total += hdr.Size; total > opts.MaxBytes {
-				return errorf(ErrTooBig, "%s holds more than %s", quote(dir), humanSize(opts.MaxBytes))
-			}
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if hdr.Typeflag != tar.TypeReg {
-			return nil
-		}
-		return copyFileTo(root, name, hdr.Size, tw, buf)
+		return tw.entry(name, d)
 	})
 	if err != nil {
 		return fmt.Errorf("tar of %s: %w", dir, err)
 	}
-	return tw.Close()
+	return tw.tw.Close()
 }
 
-// copyFileTo copies exactly size bytes of the regular file name to w. The
-// file is opened without following a symlink (it may have been swapped for
-// one since the walk saw it) and without blocking on a FIFO.
-func copyFileTo(root *os.Root, name string, size int64, w io.Writer, buf []byte) error {
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|oNonblock, 0)
+type tarWriter struct {
+	tw    *tar.Writer
+	root  *os.Root
+	opts  TarOptions
+	dir   string
+	files int
+	total int64
+	buf   []byte
+}
+
+func (t *tarWriter) entry(name string, d fs.DirEntry) error {
+	var hdr *tar.Header
+	var f *os.File
+	switch d.Type() {
+	case fs.ModeDir:
+		fi, err := d.Info() // an lstat: WalkDir never follows a symlink
+		if err != nil {
+			return vanished(err)
+		}
+		hdr = &tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: int64(fi.Mode().Perm()), ModTime: fi.ModTime()}
+	case fs.ModeSymlink:
+		target, err := t.root.Readlink(name)
+		if err != nil {
+			return vanished(err)
+		}
+		hdr = &tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777}
+	case 0:
+		// Opened without following a symlink (it may have been swapped
+		// for one since the walk saw it) and without blocking on a FIFO;
+		// the header is the descriptor's, so it is what is copied.
+		var err error
+		f, err = t.root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|oNonblock, 0)
+		if err != nil {
+			// Gone, or now a symlink (ELOOP, or os.Root's "escapes" for one
+			// that leads out): the next sync-back sees what it became.
+			if fi, lerr := t.root.Lstat(name); lerr != nil && errors.Is(lerr, fs.ErrNotExist) || lerr == nil && !fi.Mode().IsRegular() {
+				return nil
+			}
+			return err
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil
+		}
+		hdr = &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: fi.Size(), Mode: int64(fi.Mode().Perm()), ModTime: fi.ModTime()}
+	default:
+		return nil // a device, FIFO or socket has no place in a workspace
+	}
+	if t.files++; t.files > t.opts.MaxFiles {
+		return errorf(ErrTooBig, "%s has more than %d files", quote(t.dir), t.opts.MaxFiles)
+	}
+	if hdr.Typeflag == tar.TypeReg {
+		if t.total += hdr.Size; t.total > t.opts.MaxBytes {
+			return errorf(ErrTooBig, "%s holds more than %s", quote(t.dir), humanSize(t.opts.MaxBytes))
+		}
+	}
+	if err := t.tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if f == nil {
+		return nil
+	}
+	if testHookTarCopy != nil {
+		testHookTarCopy(name)
+	}
+	n, err := io.CopyBuffer(t.tw, io.LimitReader(f, hdr.Size), t.buf)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return err
-	} else if !fi.Mode().IsRegular() || fi.Size() != size {
-		return fmt.Errorf("%s changed while it was being copied", quote(name))
+	// Shrunk while copied: pad, so that the stream stays a tar.
+	for ; n < hdr.Size; n += int64(len(t.buf)) {
+		clear(t.buf)
+		if _, err := t.tw.Write(t.buf[:min(int64(len(t.buf)), hdr.Size-n)]); err != nil {
+			return err
+		}
 	}
-	n, err := io.CopyBuffer(w, io.LimitReader(f, size), buf)
-	if err == nil && n != size {
-		err = fmt.Errorf("%s changed while it was being copied", quote(name))
+	return nil
+}
+
+// testHookTarCopy, when set, runs before a file's content is copied.
+var testHookTarCopy func(name string)
+
+// vanished is nil for an entry that no longer exists, else err.
+func vanished(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
 	return err
 }

@@ -238,3 +238,54 @@ func TestTarRoundTripWorkspace(t *testing.T) {
 		t.Errorf("landed README.md: %q", out)
 	}
 }
+
+// TestWriteTarTreeChangingUnderIt: the agent goes on working while its
+// pod's side of a sync-back reads the tree. Whatever it does between the
+// walk and the reads, the stream stays a whole tar that ReadTar takes.
+func TestWriteTarTreeChangingUnderIt(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a-shrinks"), strings.Repeat("a", 300<<10))
+	writeFile(t, filepath.Join(dir, "b-grows"), "bb")
+	writeFile(t, filepath.Join(dir, "c-vanishes"), "c")
+	writeFile(t, filepath.Join(dir, "d-becomes-link"), "d")
+	writeFile(t, filepath.Join(dir, "e-becomes-fifo"), "e")
+	writeFile(t, filepath.Join(dir, "f-dir", "x"), "x")
+	writeFile(t, filepath.Join(dir, "z-stays"), "z")
+	testHookTarCopy = func(name string) {
+		if name != "a-shrinks" {
+			return
+		}
+		// All of it happens after the walk read the top directory.
+		os.Truncate(filepath.Join(dir, "a-shrinks"), 10)
+		os.WriteFile(filepath.Join(dir, "b-grows"), []byte("bbbbbbbb"), 0o644)
+		os.Remove(filepath.Join(dir, "c-vanishes"))
+		os.Remove(filepath.Join(dir, "d-becomes-link"))
+		os.Symlink("/etc/passwd", filepath.Join(dir, "d-becomes-link"))
+		os.Remove(filepath.Join(dir, "e-becomes-fifo"))
+		mkfifo(t, filepath.Join(dir, "e-becomes-fifo"))
+		os.RemoveAll(filepath.Join(dir, "f-dir"))
+	}
+	t.Cleanup(func() { testHookTarCopy = nil })
+	dest, st := roundTrip(t, dir, TarOptions{})
+	got := treeOf(t, dest)
+	want := map[string]string{
+		"a-shrinks": "-rw-r--r-- " + strings.Repeat("a", 10) + strings.Repeat("\x00", 300<<10-10),
+		"b-grows":   "-rw-r--r-- bbbbbbbb",
+		"z-stays":   "-rw-r--r-- z",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			g := got[k]
+			t.Errorf("%s: got %q…, want %q…", k, g[:min(len(g), 40)], v[:min(len(v), 40)])
+		}
+	}
+	for k := range got {
+		// A directory removed once the walk saw it may come as an empty one.
+		if _, ok := want[k]; !ok && !(k == "f-dir" && got[k] == "drwxr-xr-x") {
+			t.Errorf("%s came across: %q", k, got[k])
+		}
+	}
+	if st.Files != 3 || st.Skipped != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
