@@ -128,7 +128,13 @@ func (c ContainerConfig) kubeSpec(r record, sec Secret, homeID, proxyAddr string
 	if r.Spawn > 0 {
 		env = append(env, "ENABLE_TOOL_SEARCH=false")
 	}
+	seeds, _ := kubeSeeds(r)
+	dirs := UserDirs(r.User)
+	if len(seeds) == 0 {
+		dirs = append(dirs, backend.Dir{Path: ContainerWorkdir, UID: r.User.UID, GID: r.User.GID, Mode: 0o755})
+	}
 	return backend.Spec{
+		Seeds:  seeds,
 		Name:   ContainerName(r.Name),
 		Image:  r.Image,
 		Cmd:    ClaudeArgv(r.Mode, r.Prompt),
@@ -141,7 +147,7 @@ func (c ContainerConfig) kubeSpec(r record, sec Secret, homeID, proxyAddr string
 			{Path: r.User.ClaudeCfg(), Data: claudeJSON(r.containerWorkdir(), r.Spawn > 0), Writable: true},
 		},
 		User:       r.User.SpecUser(),
-		Dirs:       append(UserDirs(r.User), backend.Dir{Path: ContainerWorkdir, UID: r.User.UID, GID: r.User.GID, Mode: 0o755}),
+		Dirs:       dirs,
 		WorkingDir: r.containerWorkdir(),
 		TTY:        r.Mode == ModeInteractive,
 		OpenStdin:  r.Mode == ModeInteractive,
@@ -172,8 +178,6 @@ func kubeRefuses(o Options) error {
 	switch {
 	case len(o.Mounts) > 0:
 		return Errorf(ErrInvalid, "--mount binds host paths, which a pod on Kubernetes cannot reach; drop --mount, or use --backend docker")
-	case o.Workdir != "":
-		return Errorf(ErrInvalid, "a workspace (--workdir) is not available on the Kubernetes backend yet; pass --no-workdir, or use --backend docker")
 	}
 	return nil
 }

@@ -241,7 +241,7 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 	r.born = m.epoch
 	m.saveLocked(r)
 	m.mu.Unlock()
-	if err := be.Start(ectx, id); err != nil {
+	if err := m.startSeeded(ectx, be, *r, id, progress); err != nil {
 		if rerr := be.Remove(ectx, id, true); rerr != nil && !errors.Is(rerr, backend.ErrNotFound) {
 			m.log.Error("cannot remove a container that failed to start", "session", o.Name, "id", id, "err", rerr)
 		}

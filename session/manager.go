@@ -83,6 +83,8 @@ type Manager struct {
 	caches    map[string]*workspace.HashCache
 	// landMu lets one land or apply write into users' repositories at a time.
 	landMu sync.Mutex
+	// syncMu orders bringing cluster workspaces back (kubews.go).
+	syncMu sync.Mutex
 	// denials are each session's latest tunnels refused by its egress policy.
 	denials map[string][]Denial
 	// usage is every session's Messages usage and budget (usage.go).

@@ -102,6 +102,9 @@ func (m *Manager) workspaceOf(name string) (workspace.Info, error) {
 
 // Diff is the work in a session's workspace since it started.
 func (m *Manager) Diff(ctx context.Context, name string, o workspace.DiffOptions) (workspace.Diff, error) {
+	if err := m.syncBack(ctx, name); err != nil {
+		return workspace.Diff{}, err
+	}
 	w, err := m.workspaceOf(name)
 	if err != nil {
 		return workspace.Diff{}, err
@@ -138,6 +141,9 @@ func (m *Manager) Apply(ctx context.Context, name string, o workspace.ApplyOptio
 func (m *Manager) bringBack(ctx context.Context, name, verb, tree string, do func(workspace.Info) (workspace.Mark, error), record func(*api.Workspace, workspace.Mark)) (workspace.Mark, error) {
 	m.landMu.Lock()
 	defer m.landMu.Unlock()
+	if err := m.syncBack(ctx, name); err != nil {
+		return workspace.Mark{}, err
+	}
 	w, err := m.workspaceOf(name)
 	if err != nil {
 		return workspace.Mark{}, err
@@ -307,6 +313,9 @@ func (m *Manager) cacheLocked(name string) *workspace.HashCache {
 func (m *Manager) checkUnlanded(ctx context.Context, r Session) error {
 	if r.Workspace == nil || r.ContainerID == "" {
 		return nil // no container ever ran in it: nothing but the user's own files
+	}
+	if err := m.syncBack(ctx, r.Name); err != nil {
+		return Errorf(ErrUnlanded, "cannot tell whether session %q's workspace holds work that was never landed (%v); delete it anyway with `clauderon rm --discard %s`", r.Name, err, r.Name)
 	}
 	// No hash cache here, nor in land and apply: writes through a shared
 	// mapping can change a file without its ctime until the kernel writes
