@@ -25,7 +25,11 @@ const (
 	DefaultMaxTarFiles   = 200_000
 	DefaultMaxTarDepth   = 128
 	DefaultMaxTarNameLen = 4096 // PATH_MAX
-	maxComponentLen      = 255  // NAME_MAX
+	// DefaultMaxTarNameBytes bounds the sum of ReadTar's names: it keeps
+	// every name it made in memory, and MaxFiles names of MaxNameLen each
+	// would be gigabytes. A real tree of 200 000 files has about 20 MB.
+	DefaultMaxTarNameBytes = 32 << 20
+	maxComponentLen        = 255 // NAME_MAX
 )
 
 // TarOptions bound a tar stream, both ways.
@@ -34,6 +38,9 @@ type TarOptions struct {
 	MaxFiles   int   // entries of any type; DefaultMaxTarFiles when 0
 	MaxDepth   int   // ReadTar: path components of a name; DefaultMaxTarDepth when 0
 	MaxNameLen int   // ReadTar: bytes of a name; DefaultMaxTarNameLen when 0
+	// MaxNameBytes, for ReadTar: bytes of all names and symlink targets
+	// together; DefaultMaxTarNameBytes when 0.
+	MaxNameBytes int
 }
 
 func (o TarOptions) withDefaults() TarOptions {
@@ -48,6 +55,9 @@ func (o TarOptions) withDefaults() TarOptions {
 	}
 	if o.MaxNameLen <= 0 {
 		o.MaxNameLen = DefaultMaxTarNameLen
+	}
+	if o.MaxNameBytes <= 0 {
+		o.MaxNameBytes = DefaultMaxTarNameBytes
 	}
 	return o
 }
@@ -242,10 +252,11 @@ func ReadTar(ctx context.Context, r io.Reader, dest string, opts TarOptions) (St
 }
 
 type extractor struct {
-	opts  TarOptions
-	root  *os.Root
-	st    Stats
-	files int
+	opts      TarOptions
+	root      *os.Root
+	st        Stats
+	files     int
+	nameBytes int
 	// seen is every name made so far (a directory, file or symlink), "" the
 	// root: the authority on what each parent of a later name is. dest is
 	// new and only this extractor writes in it, so nothing else can change
@@ -290,6 +301,9 @@ func (x *extractor) run(ctx context.Context, r io.Reader, dest string) (Stats, e
 		}
 		if x.files++; x.files > x.opts.MaxFiles {
 			return Stats{}, errorf(ErrTooBig, "the workspace has more than %d files", x.opts.MaxFiles)
+		}
+		if x.nameBytes += len(hdr.Name) + len(hdr.Linkname); x.nameBytes > x.opts.MaxNameBytes {
+			return Stats{}, errorf(ErrTooBig, "the workspace's names add up to more than %s", humanSize(int64(x.opts.MaxNameBytes)))
 		}
 		if err := x.entry(hdr, tr); err != nil {
 			return Stats{}, err

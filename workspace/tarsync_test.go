@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -135,7 +136,25 @@ func TestReadTarManyEmptyDirs(t *testing.T) {
 			}
 		}
 	}()
-	refused(t, pr, TarOptions{MaxFiles: 5000}, ErrTooBig, "more than 5000 files")
+	refused(t, pr, TarOptions{MaxFiles: 2000}, ErrTooBig, "more than 2000 files")
+	pr.CloseWithError(errors.New("done"))
+}
+
+func TestReadTarNameBytesBounded(t *testing.T) {
+	// Every name is kept in memory: long names, each within MaxNameLen,
+	// must not add up to gigabytes. (FIFOs, which are skipped, keep the
+	// test quick; their names count all the same.)
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		long := strings.Repeat(strings.Repeat("n", 250)+"/", 15)
+		for i := 0; ; i++ {
+			if err := tw.WriteHeader(&tar.Header{Name: long + fmt.Sprint(i), Typeflag: tar.TypeFifo, Linkname: long, Mode: 0o644}); err != nil {
+				return
+			}
+		}
+	}()
+	refused(t, pr, TarOptions{MaxNameBytes: 1 << 20}, ErrTooBig, "names add up to more than 1.0 MiB")
 	pr.CloseWithError(errors.New("done"))
 }
 
