@@ -18,6 +18,8 @@ type Kubernetes struct {
 	Namespace string `json:"namespace,omitempty"`
 	// StorageClass is the workspaces' volumes' class; "" is the cluster's default.
 	StorageClass string `json:"storage_class,omitempty"`
+	// WorkspaceSize is a workspace volume's size, e.g. "20Gi"; "" is 10Gi.
+	WorkspaceSize string `json:"workspace_size,omitempty"`
 	// ImagePullPolicy is the pods' pull policy: Always, IfNotPresent (the
 	// default) or Never.
 	ImagePullPolicy string `json:"image_pull_policy,omitempty"`

@@ -83,6 +83,8 @@ type Daemon struct {
 	// kube is the Kubernetes backend (kube.go); nil without a kubernetes
 	// section in config.json.
 	kube *kubernetes.Backend
+	// k8sTunnel carries the cluster gateway's connections to the proxy.
+	k8sTunnel *K8sTunnel
 	// dailyMu orders SetDailyBudget's file write and live change, so the
 	// file and the daemon agree after two at once.
 	dailyMu sync.Mutex
@@ -298,6 +300,15 @@ func (d *Daemon) Run(ctx context.Context, force <-chan struct{}) error {
 		defer d.wg.Done()
 		d.keepListening(bg)
 	}()
+	if d.k8sTunnel != nil {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			if err := d.k8sTunnel.Run(bg); err != nil {
+				d.log.Error("the cluster tunnel stopped", "err", err)
+			}
+		}()
+	}
 	d.log.Info("clauderon daemon running", "socket", d.Socket(), "proxy_port", d.proxyPort, "proxy", d.ProxyAddrs(), "pid", os.Getpid())
 	if d.cfg.Ready != nil {
 		d.cfg.Ready()

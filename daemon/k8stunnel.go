@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/clauderon/clauderon/api"
 	"log/slog"
 	"net"
 	"net/http"
@@ -64,7 +65,8 @@ func (t *K8sTunnel) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- t.proxy.Serve(ctx, t.client.Listener()) }()
+	// Only the cluster's sessions are served here, and theirs nowhere else.
+	go func() { served <- t.proxy.ServeClass(ctx, t.client.Listener(), api.BackendKubernetes) }()
 	err := t.client.Run(ctx, t.dial)
 	cancel()
 	if serr := <-served; serr != nil && err == nil && !errors.Is(serr, net.ErrClosed) {

@@ -30,11 +30,16 @@ func (d *Daemon) setupKubernetes() (*session.KubeConfig, error) {
 		Namespace:       k.Namespace,
 		ImagePullPolicy: corev1.PullPolicy(k.ImagePullPolicy),
 		ToolsImage:      d.gatewayImage(),
+		StorageClass:    k.StorageClass,
+		WorkspaceSize:   k.WorkspaceSize,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: kubernetes: %w", filepath.Join(d.cfg.Home, config.FileName), err)
 	}
 	d.kube = kb
+	if d.k8sTunnel, err = NewK8sTunnel(K8sGatewayDial(kb), d.proxy, nil, d.log.With("part", "k8s-tunnel")); err != nil {
+		return nil, err
+	}
 	return &session.KubeConfig{
 		Backend:   kb,
 		ProxyAddr: kb.GatewayAddr,
