@@ -312,7 +312,7 @@ func (x *extractor) run(ctx context.Context, r io.Reader, dest string) (Stats, e
 	// Deepest first: a directory's mode is set after everything under it.
 	for i := len(x.dirs) - 1; i >= 0; i-- {
 		if err := root.Chmod(x.dirs[i].name, x.dirs[i].mode); err != nil {
-			return Stats{}, err
+			return Stats{}, fsErr(x.dirs[i].name, err)
 		}
 	}
 	return x.st, nil
@@ -394,7 +394,7 @@ func (x *extractor) entry(hdr *tar.Header, tr io.Reader) error {
 		// Made as a symlink, never resolved: the host's workspace code
 		// reads links with Lstat and Readlink only.
 		if err := x.root.Symlink(hdr.Linkname, name); err != nil {
-			return err
+			return fsErr(name, err)
 		}
 		x.seen[name] = tar.TypeSymlink
 		x.st.Symlinks++
@@ -410,7 +410,7 @@ func (x *extractor) entry(hdr *tar.Header, tr io.Reader) error {
 	// O_NOFOLLOW even a symlink planted by a race would not be opened.
 	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return err
+		return fsErr(name, err)
 	}
 	n, err := io.CopyBuffer(f, io.LimitReader(tr, hdr.Size), x.buf)
 	if errors.Is(err, io.ErrUnexpectedEOF) || err == nil && n != hdr.Size {
@@ -422,7 +422,9 @@ func (x *extractor) entry(hdr *tar.Header, tr io.Reader) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		return fsErr(name, err)
+	} else if err != nil {
 		return err
 	}
 	x.seen[name] = tar.TypeReg
@@ -430,6 +432,30 @@ func (x *extractor) entry(hdr *tar.Header, tr io.Reader) error {
 	x.st.Bytes += n
 	return nil
 }
+
+// fsErr is an error of the host's filesystem while making name: its
+// message quotes the name (the agent's), and it unwraps to err. A name
+// that exists already, which seen did not know of, is one the host's
+// filesystem takes for another (case or Unicode folding): corrupt.
+func fsErr(name string, err error) error {
+	var pe *fs.PathError
+	detail := err.Error()
+	if errors.As(err, &pe) {
+		detail = pe.Err.Error() // without the raw name
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return corrupt("the workspace's tar stream has %s twice, as this filesystem compares names", quote(name))
+	}
+	return &nameError{msg: fmt.Sprintf("extracting the workspace: %s: %s", quote(name), quote(detail)), err: err}
+}
+
+type nameError struct {
+	msg string
+	err error
+}
+
+func (e *nameError) Error() string { return e.msg }
+func (e *nameError) Unwrap() error { return e.err }
 
 // parents checks that every parent of name is a directory this extractor
 // made, making the missing ones (tar streams may leave them out): a name
@@ -457,7 +483,7 @@ func (x *extractor) parents(name, raw string) error {
 
 func (x *extractor) mkdir(name string, perm os.FileMode) error {
 	if err := x.root.Mkdir(name, 0o700); err != nil {
-		return err
+		return fsErr(name, err)
 	}
 	x.seen[name] = tar.TypeDir
 	x.dirIndex[name] = len(x.dirs)
