@@ -11,7 +11,7 @@ import (
 // it is not for people, so it is hidden.
 func newGatewayCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:                "gateway [--listen ADDR] [--socket PATH] -- CMD [ARG...]",
+		Use:                "gateway [--listen ADDR] [--socket PATH] -- CMD [ARG...] | gateway --cluster [--listen ADDR] [--tunnel ADDR]",
 		Short:              "Carry a session container's proxy traffic to the daemon (runs inside the container)",
 		Hidden:             true,
 		DisableFlagParsing: true,
