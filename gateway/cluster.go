@@ -106,7 +106,6 @@ func (c *Cluster) handle(ctx context.Context, conn net.Conn) {
 	}
 	_ = st.SetReadDeadline(time.Now().Add(tunnel.HeadTimeout))
 	d, err := tunnel.ReadDecision(st)
-	st.Close()
 	if err != nil {
 		c.Logger.Warn("gateway: no decision from the daemon", slog.String("host", req.Host), slog.String("error", err.Error()))
 		answer(conn, http.StatusBadGateway, "clauderon: the daemon did not answer; run `clauderon doctor` on its host")
@@ -132,6 +131,15 @@ func (c *Cluster) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	c.Logger.Info("gateway: blind tunnel", slog.String("host", req.Host))
+	// The daemon closes the decision's stream to cut the tunnel (its
+	// session was revoked, or the daemon is gone); closing it here when
+	// the tunnel ends tells the daemon so.
+	_ = st.SetReadDeadline(time.Time{})
+	go func() {
+		_, _ = io.Copy(io.Discard, st)
+		conn.Close()
+		up.Close()
+	}()
 	splice(pod, up)
 }
 

@@ -478,3 +478,31 @@ func TestClientReconnects(t *testing.T) {
 		t.Errorf("after reconnecting, the pod got %q", got)
 	}
 }
+
+// TestRevokedBlindTunnelIsCut: when the daemon says a tunnel's session is
+// revoked, the gateway closes the tunnel it opened.
+func TestRevokedBlindTunnelIsCut(t *testing.T) {
+	c := startCluster(t, PublicDialer(allowAll))
+	revoked := make(chan struct{})
+	startDaemon(t, c.tunAddr, func(*http.Request) tunnel.Decision { return tunnel.Decision{OK: true, Done: revoked} }, nil)
+	waitFor(t, "the tunnel is up", c.gw.Up)
+	target, _ := echoServer(t)
+	pod, br, resp := connect(t, c.podAddr, target)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("CONNECT %s: %s", target, resp.Status)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.WriteString(pod, "ping"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("before the revocation: %q, %v", buf, err)
+	}
+	close(revoked)
+	// The pod's deadline is 20 s; the cut must come first.
+	if n, err := br.Read(buf); err == nil {
+		t.Errorf("after the revocation the tunnel still carries %q", buf[:n])
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Error("the revoked tunnel was not cut")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -198,7 +199,22 @@ func (c *Client) authorize(st *yamux.Stream) {
 		d = c.cfg.Authorize(req)
 	}
 	_ = st.SetWriteDeadline(time.Now().Add(HeadTimeout))
-	_ = WriteDecision(st, d)
+	if err := WriteDecision(st, d); err != nil || !d.OK {
+		return
+	}
+	// The stream lasts as long as the gateway's tunnel: until the gateway
+	// closes it (the tunnel ended, or the yamux session did), or Done says
+	// to cut the tunnel, which closing the stream does.
+	_ = st.SetReadDeadline(time.Time{})
+	ended := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, st)
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-d.Done:
+	}
 }
 
 // streamListener is a net.Listener of streams pushed to it.

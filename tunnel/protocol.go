@@ -11,7 +11,10 @@
 //     connection.
 //   - ModeAuthorize ('A'): the pod's CONNECT head follows; the daemon
 //     answers one JSON Decision line and closes the stream. On OK the
-//     gateway opens the blind tunnel itself, so its bytes never cross here.
+//     gateway opens the blind tunnel itself, so its bytes never cross here,
+//     and both keep the stream open while the tunnel lasts: the gateway
+//     closes it when the tunnel ends, the daemon when the session's
+//     credential is revoked, which cuts the tunnel as the proxy cuts its own.
 //
 // Nothing that crosses the tunnel is a credential the gateway keeps: the
 // pod's Proxy-Authorization is read only by the daemon.
@@ -63,6 +66,9 @@ type Decision struct {
 	// Status and Message are what the pod is answered when !OK.
 	Status  int    `json:"status,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Done, on the daemon's side, is closed when an allowed tunnel must
+	// be cut (its session was revoked); nil when it never is.
+	Done <-chan struct{} `json:"-"`
 }
 
 // writeJSONLine writes v as one line.
