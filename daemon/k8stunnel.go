@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/clauderon/clauderon/api"
 	"log/slog"
 	"net"
 	"net/http"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/backend/kubernetes"
 	"github.com/clauderon/clauderon/proxy"
 	"github.com/clauderon/clauderon/tunnel"
@@ -36,8 +36,8 @@ func NewK8sTunnel(dial func(context.Context) (net.Conn, error), p *proxy.Proxy, 
 	c, err := tunnel.NewClient(tunnel.ClientConfig{
 		Intercepted: intercepted,
 		Authorize: func(head *http.Request) tunnel.Decision {
-			d := p.AuthorizeTunnel(head)
-			return tunnel.Decision{OK: d.OK, Status: d.Status, Message: d.Message}
+			d := p.AuthorizeTunnel(head, api.BackendKubernetes)
+			return tunnel.Decision{OK: d.OK, Status: d.Status, Message: d.Message, Done: d.Revoked}
 		},
 		Logger: logger,
 	})

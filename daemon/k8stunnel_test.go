@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/gateway"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
@@ -60,6 +61,13 @@ func TestK8sTunnelCarriesAPIAndBlindTunnels(t *testing.T) {
 	}
 	p, err := proxy.New(proxy.Config{
 		CA: ca, Rules: rules, Auth: sessions, Audit: audit,
+		// The tunnel serves only the cluster's sessions.
+		Class: func(name string) string {
+			if name == "sess-k" {
+				return api.BackendKubernetes
+			}
+			return ""
+		},
 		Credentials: secret.Env{Getenv: func(k string) string {
 			if k == "CLAUDE_CODE_OAUTH_TOKEN" {
 				return k8sCanary
@@ -155,6 +163,43 @@ func TestK8sTunnelCarriesAPIAndBlindTunnels(t *testing.T) {
 	b, _ := io.ReadAll(inner.Body)
 	if string(b) != "blind ok" {
 		t.Errorf("through the blind tunnel: %q", b)
+	}
+
+	// A removed session's open blind tunnel is cut, as the proxy cuts its own.
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+		}
+	}()
+	open, err := net.Dial("tcp", pln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+	_ = open.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(open, "CONNECT "+echo.Addr().String()+" HTTP/1.1\r\nHost: "+echo.Addr().String()+"\r\nProxy-Authorization: "+auth+"\r\n\r\nping")
+	obr := bufio.NewReader(open)
+	if cr, err := http.ReadResponse(obr, &http.Request{Method: http.MethodConnect}); err != nil || cr.StatusCode != http.StatusOK {
+		t.Fatalf("CONNECT %s: %v %v", echo.Addr(), cr, err)
+	}
+	ping := make([]byte, 4)
+	if _, err := io.ReadFull(obr, ping); err != nil || string(ping) != "ping" {
+		t.Fatalf("the echo through the blind tunnel: %q %v", ping, err)
+	}
+	sessions.Remove("sess-k")
+	if _, err := obr.Read(ping); err == nil {
+		t.Error("a removed session's blind tunnel still carries bytes")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Error("a removed session's blind tunnel was not cut")
 	}
 
 	stop()

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,6 +21,9 @@ type TunnelDecision struct {
 	OK      bool
 	Status  int
 	Message string
+	// Revoked, when OK, is closed once the session's credential is
+	// revoked, when the gateway must cut the tunnel; nil if it never is.
+	Revoked <-chan struct{}
 }
 
 // gatewayPeer names a refused request's client: the pod is behind the
@@ -27,18 +31,26 @@ type TunnelDecision struct {
 const gatewayPeer = "cluster gateway"
 
 // AuthorizeTunnel decides a CONNECT that a cluster gateway will carry
-// itself, from its head r, and writes its audit line. An allowed tunnel's
+// itself, from its head r, and writes its audit line. class is the class
+// of the gateway's tunnel, as ServeClass's. An allowed tunnel's
 // line is written now, with no byte counts: the proxy never sees them.
-func (p *Proxy) AuthorizeTunnel(r *http.Request) TunnelDecision {
+func (p *Proxy) AuthorizeTunnel(r *http.Request, class string) TunnelDecision {
 	e := &AuditEntry{Time: time.Now(), Method: r.Method, Host: r.Host}
 	name, sec, ok := parseProxyAuthorization(r.Header.Get("Proxy-Authorization"))
-	if ok && p.ownOnly != nil && p.ownOnly(name) {
+	switch {
+	case !ok:
+	case class != "" || (p.class != nil && p.class(name) != ""):
+		// As on a class listener (ServeClass): the gateway serves only
+		// its class's sessions, and they are served nowhere else.
+		ok = p.class != nil && class != "" && p.class(name) == class
+	case p.ownOnly != nil && p.ownOnly(name):
 		// That session's container reaches the proxy only through its
 		// own socket: whoever sends its credential from a cluster stole it.
 		ok = false
 	}
+	var revoked context.Context
 	if ok {
-		_, ok = p.authorize(name, sec)
+		revoked, ok = p.authorize(name, sec)
 	}
 	if !ok {
 		e.Session = claimedSession(name)
@@ -71,7 +83,11 @@ func (p *Proxy) AuthorizeTunnel(r *http.Request) TunnelDecision {
 	}
 	e.Status = http.StatusOK
 	p.record(e)
-	return TunnelDecision{OK: true, Status: http.StatusOK}
+	d := TunnelDecision{OK: true, Status: http.StatusOK}
+	if revoked != nil {
+		d.Revoked = revoked.Done()
+	}
+	return d
 }
 
 // decideTunnel records e as refused with err and says so.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // connectHead is the head a cluster gateway passes on for a pod's CONNECT.
@@ -44,7 +45,7 @@ func TestAuthorizeTunnel(t *testing.T) {
 		{"not host:port", "allowed.example", good, false, http.StatusBadRequest, "not host:port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := h.proxy.AuthorizeTunnel(connectHead(tc.target, tc.auth))
+			d := h.proxy.AuthorizeTunnel(connectHead(tc.target, tc.auth), "")
 			if d.OK != tc.ok || d.Status != tc.status || !strings.Contains(d.Message, tc.msg) {
 				t.Errorf("AuthorizeTunnel(%s) = %+v, want ok %v, %d, a message with %q", tc.target, d, tc.ok, tc.status, tc.msg)
 			}
@@ -83,5 +84,57 @@ func TestInterceptedHosts(t *testing.T) {
 	h := newHarness(t, canaryOAuth)
 	if got := h.proxy.InterceptedHosts(); len(got) != 1 || got[0] != AnthropicHost {
 		t.Errorf("InterceptedHosts() = %v, want [%s]", got, AnthropicHost)
+	}
+}
+
+// TestAuthorizeTunnelRevoked: an allowed tunnel's Revoked closes when its
+// session is removed, so the gateway can cut it.
+func TestAuthorizeTunnelRevoked(t *testing.T) {
+	h := newHarness(t, canaryOAuth)
+	d := h.proxy.AuthorizeTunnel(connectHead("allowed.example:443", "Basic "+basic(h.name, h.secret)), "")
+	if !d.OK || d.Revoked == nil {
+		t.Fatalf("AuthorizeTunnel = %+v, want OK with a Revoked channel", d)
+	}
+	select {
+	case <-d.Revoked:
+		t.Fatal("Revoked is closed before the session is removed")
+	default:
+	}
+	h.sessions.Remove(h.name)
+	select {
+	case <-d.Revoked:
+	case <-time.After(10 * time.Second):
+		t.Error("Revoked did not close when the session was removed")
+	}
+}
+
+// TestAuthorizeTunnelClass: a gateway's tunnel of a class authorizes only
+// that class's sessions, and they nowhere else, as ServeClass serves.
+func TestAuthorizeTunnelClass(t *testing.T) {
+	h := newHarness(t, canaryOAuth, func(c *Config) {
+		c.Class = func(name string) string {
+			if name == "sess-k" {
+				return "kubernetes"
+			}
+			return ""
+		}
+	})
+	kube, _ := NewSecret()
+	if err := h.sessions.Set("sess-k", kube); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		what, user, pass, class string
+		ok                      bool
+	}{
+		{"the class's session from its gateway", "sess-k", kube, "kubernetes", true},
+		{"a host session from the gateway", h.name, h.secret, "kubernetes", false},
+		{"the class's session without a class", "sess-k", kube, "", false},
+		{"the class's session from another class", "sess-k", kube, "other", false},
+	} {
+		d := h.proxy.AuthorizeTunnel(connectHead("allowed.example:443", "Basic "+basic(tc.user, tc.pass)), tc.class)
+		if d.OK != tc.ok || (!tc.ok && d.Status != http.StatusProxyAuthRequired) {
+			t.Errorf("%s: %+v, want ok %v (else 407)", tc.what, d, tc.ok)
+		}
 	}
 }
