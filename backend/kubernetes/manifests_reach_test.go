@@ -1,17 +1,18 @@
 package kubernetes
 
 import (
+	"bytes"
 	"context"
-
 	"errors"
 	"fmt"
-	corev1 "k8s.io/api/core/v1"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/clauderon/clauderon/backend"
@@ -160,5 +161,52 @@ func TestNetworkPolicyReach(t *testing.T) {
 		if err := admin.Remove(context.Background(), n, true); err != nil && !errors.Is(err, backend.ErrNotFound) {
 			t.Errorf("remove %s: %v", n, err)
 		}
+	}
+}
+
+// TestRealGatewayReach applies every manifest with the real gateway image
+// (scripts/k8s/gateway-image.sh): its Deployment becomes available under its
+// own NetworkPolicy (the kubelet's readiness probe gets through), a session
+// pod's request through the Service's ClusterIP gets the gateway's answer
+// (503: no daemon has opened the tunnel), and a pod outside the policies
+// cannot connect to it.
+func TestRealGatewayReach(t *testing.T) {
+	gwImage := os.Getenv("CLAUDERON_TEST_K8S_GATEWAY_IMAGE")
+	admin, image, opt := setupNamespace(t, SetupOptions{GatewayImage: gwImage})
+	if gwImage == "" {
+		t.Skip("CLAUDERON_TEST_K8S_GATEWAY_IMAGE is not set (scripts/k8s/gateway-image.sh prints it)")
+	}
+	ctx := ctxFor(t, 120*time.Second)
+	if err := admin.Apply(ctx, Manifests(opt), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WaitGateway(ctx, func(l string) { t.Log(l) }); err != nil {
+		t.Fatal(err)
+	}
+	st, err := admin.GatewayStatus(ctx)
+	if err != nil || !st.Available || st.ClusterIP == "" {
+		t.Fatalf("GatewayStatus %+v: %v", st, err)
+	}
+	reachPod(t, ctx, admin, "sess", image, SessionApp, 0)
+	reachPod(t, ctx, admin, "control", image, "", 0)
+	gw := net.JoinHostPort(st.ClusterIP, strconv.Itoa(GatewayPort))
+	ask := `exec 3<>"/dev/tcp/$0/$1" || exit 9; printf 'GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n' >&3; head -c 12 <&3`
+	for {
+		var out bytes.Buffer
+		code, err := admin.Exec(ctx, "sess", "", []string{"timeout", "5", "bash", "-c", ask, st.ClusterIP, strconv.Itoa(GatewayPort)}, nil, &out, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code == 0 && out.String() == "HTTP/1.1 503" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("session → gateway %s: exit %d, %q; want the gateway's 503", gw, code, out.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if ok, err := connects(ctx, admin, "control", gw); err != nil || ok {
+		t.Errorf("control → gateway %s: connected %v (%v), want refused", gw, ok, err)
 	}
 }
