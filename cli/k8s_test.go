@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -19,6 +21,7 @@ import (
 	kclient "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 func runK8s(t *testing.T, defaults func() K8sSetup, args ...string) (string, string, error) {
@@ -168,5 +171,50 @@ func deleteNamespace(t *testing.T, kc, ns string) {
 	zero := int64(0)
 	if err := cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 		t.Errorf("delete namespace %s: %v", ns, err)
+	}
+}
+
+// TestK8sSetupForbidden runs setup --apply as an identity with no rights
+// (a fresh ServiceAccount's token) and expects the forbidden explanation.
+func TestK8sSetupForbidden(t *testing.T) {
+	kc := os.Getenv("CLAUDERON_TEST_KUBECONFIG")
+	if kc == "" {
+		t.Skip("needs CLAUDERON_TEST_KUBECONFIG")
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kclient.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ns := "clauderon-cli-forbidden-" + time.Now().Format("150405")
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteNamespace(t, kc, ns) })
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "nobody"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	exp := int64(600)
+	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "nobody", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["c"] = &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthorityData: rc.CAData, CertificateAuthority: rc.CAFile}
+	cfg.AuthInfos["nobody"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.Contexts["nobody"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "nobody"}
+	cfg.CurrentContext = "nobody"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runK8s(t, nil, "setup", "--apply", "--kubeconfig", path, "--namespace", ns+"-x")
+	if err == nil || !strings.Contains(err.Error(), "forbidden") || !strings.Contains(err.Error(), "cluster admin") {
+		t.Errorf("setup --apply without rights: %v, want the forbidden explanation", err)
 	}
 }
