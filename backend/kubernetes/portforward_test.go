@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -204,4 +206,49 @@ func TestTunnelThroughPortForward(t *testing.T) {
 	default:
 		t.Error("the fake proxy saw no request")
 	}
+	logRoundTrips(t, srv.Handler, net.JoinHostPort(gp.Status.PodIP, "3128"), seen)
+}
+
+// logRoundTrips logs, side by side, the p50 of a request to handler
+// served on the loopback and through the gateway pod at gwAddr, the
+// port-forward and the tunnel: what the cluster path adds to a request
+// (the node reaches the pod's address). A measurement, not an assertion.
+func logRoundTrips(t *testing.T, handler http.Handler, gwAddr string, seen <-chan string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := &http.Server{Handler: handler}
+	go local.Serve(ln)
+	defer local.Close()
+	get := func(proxyAddr string) func() time.Duration {
+		tr := &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: proxyAddr})}
+		t.Cleanup(tr.CloseIdleConnections)
+		c := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+		return func() time.Duration {
+			t0 := time.Now()
+			resp, err := c.Get("http://clauderon.internal/rt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			<-seen
+			return time.Since(t0)
+		}
+	}
+	direct, via := get(ln.Addr().String()), get(gwAddr)
+	var d, v []time.Duration
+	for range 300 {
+		d = append(d, direct())
+		v = append(v, via())
+	}
+	pd, pv := median(d), median(v)
+	t.Logf("a request's p50: %v on the loopback, %v through the gateway pod, port-forward and tunnel: +%v, %.1fx", pd, pv, pv-pd, float64(pv)/float64(pd))
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
