@@ -150,7 +150,7 @@ func k8sSetupError(err error, s K8sSetup) error {
 	// clientcmd's validation words it differently from IsContextNotFound's error.
 	case clientcmd.IsContextNotFound(err), s.Context != "" && strings.Contains(err.Error(), fmt.Sprintf("context %q does not exist", s.Context)):
 		return fmt.Errorf("kubeconfig has no context %q: list them with kubectl config get-contexts, or pass --context: %w", s.Context, err)
-	case clientcmd.IsEmptyConfig(err):
+	case clientcmd.IsEmptyConfig(err), strings.Contains(err.Error(), clientcmd.ErrEmptyConfig.Error()):
 		return fmt.Errorf("no kubeconfig found: pass --kubeconfig or set $KUBECONFIG: %w", err)
 	case errors.Is(err, backend.ErrEngineUnreachable):
 		return fmt.Errorf("%w; is the cluster up, and is %s (--context, --kubeconfig) the right one?", err, where)

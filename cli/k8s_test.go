@@ -122,6 +122,15 @@ func TestK8sSetupErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot reach") || !strings.Contains(err.Error(), "is the cluster up") {
 		t.Errorf("unreachable: %v", err)
 	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // not the in-cluster config either
+	_, _, err = runK8s(t, nil, "setup", "--apply", "--kubeconfig", empty)
+	if err == nil || !strings.Contains(err.Error(), "no kubeconfig found") {
+		t.Errorf("empty kubeconfig: %v", err)
+	}
 	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, "clauderon", errors.New("no"))
 	if err := k8sSetupError(forbidden, K8sSetup{}); !strings.Contains(err.Error(), "cluster admin") || !apierrors.IsForbidden(err) {
 		t.Errorf("forbidden: %v", err)
