@@ -207,6 +207,33 @@ func TestTunnelThroughPortForward(t *testing.T) {
 		t.Error("the fake proxy saw no request")
 	}
 	logRoundTrips(t, srv.Handler, net.JoinHostPort(gp.Status.PodIP, "3128"), seen)
+
+	// The gateway pod is deleted and another takes its place (the
+	// Deployment's work, done here by hand): the client finds it by its
+	// label and the tunnel is up again.
+	if err := b.cs.CoreV1().Pods(b.ns).Delete(ctx, gw.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); client.State().Up; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the tunnel to a deleted gateway pod is still up")
+		}
+	}
+	gw2 := gw.DeepCopy()
+	gw2.ObjectMeta = metav1.ObjectMeta{Name: "gateway-test-2", Labels: gw.Labels}
+	if _, err := b.cs.CoreV1().Pods(b.ns).Create(ctx, gw2, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if s := client.State(); s.Up && s.Connects == 2 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the tunnel did not come back to the new gateway pod: %+v", s)
+		}
+	}
+	if name, err := b.GatewayPod(ctx); err != nil || name != gw2.Name {
+		t.Errorf("GatewayPod after the replacement = %q, %v; want %s", name, err, gw2.Name)
+	}
 }
 
 // logRoundTrips logs, side by side, the p50 of a request to handler
