@@ -33,7 +33,21 @@ type Cluster struct {
 	// Dialer connects an authorized blind tunnel; nil means
 	// PublicDialer(nil), which reaches only public addresses.
 	Dialer *PolicyDialer
+	// MaxConns bounds the pod connections served at once; 0 means
+	// DefaultMaxConns. Any pod may connect, and a head may take 30 s to
+	// come, so without a bound a flood would take every descriptor.
+	MaxConns int
 }
+
+// DefaultMaxConns is Cluster.MaxConns's default.
+const DefaultMaxConns = 4096
+
+// tooManyMsg answers a connection past MaxConns, written without reading
+// anything.
+const tooManyMsg = "clauderon: the gateway has too many connections open; retry\n"
+
+var tooMany = fmt.Sprintf("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+	len(tooManyMsg), tooManyMsg)
 
 // noTunnel is the answer when the daemon has no tunnel up: nothing is
 // forwarded, and the pod's credential is not read.
@@ -48,6 +62,11 @@ func (c *Cluster) Serve(ctx context.Context, ln net.Listener) error {
 	if c.Dialer == nil {
 		c.Dialer = PublicDialer(nil)
 	}
+	max := c.MaxConns
+	if max <= 0 {
+		max = DefaultMaxConns
+	}
+	slots := make(chan struct{}, max)
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	for {
@@ -63,7 +82,18 @@ func (c *Cluster) Serve(ctx context.Context, ln net.Listener) error {
 			}
 			return fmt.Errorf("gateway: accepting on %s: %w", ln.Addr(), err)
 		}
-		go c.handle(ctx, conn)
+		select {
+		case slots <- struct{}{}:
+		default:
+			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = io.WriteString(conn, tooMany)
+			conn.Close()
+			continue
+		}
+		go func() {
+			defer func() { <-slots }()
+			c.handle(ctx, conn)
+		}()
 	}
 }
 

@@ -506,3 +506,40 @@ func TestRevokedBlindTunnelIsCut(t *testing.T) {
 		t.Error("the revoked tunnel was not cut")
 	}
 }
+
+// TestMaxConns: a connection past the bound is answered 503 at once,
+// while the ones within it are still being served.
+func TestMaxConns(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- (&Cluster{Tunnel: tunnel.NewGateway(nil), MaxConns: 1}).Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	// The first connection holds the one slot: it sends half a head.
+	first := dialPod(t, ln.Addr().String())
+	if _, err := io.WriteString(first, "CONNECT a.example:443 HTTP/1.1\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	second := dialPod(t, ln.Addr().String())
+	resp, err := http.ReadResponse(bufio.NewReader(second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "too many connections") {
+		t.Errorf("past the bound: %s %q %v", resp.Status, body, err)
+	}
+	// The first is still served: with no tunnel, it gets the 503 that says so.
+	_, _ = io.WriteString(first, "\r\n")
+	resp, err = http.ReadResponse(bufio.NewReader(first), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "clauderon doctor") {
+		t.Errorf("the connection within the bound: %s %q", resp.Status, body)
+	}
+}
