@@ -22,6 +22,40 @@ import (
 	"github.com/clauderon/clauderon/backend"
 )
 
+// StartTimeout bounds how long Start waits for a pod's container to run
+// (scheduling, pulling its image, its init container).
+const StartTimeout = 3 * time.Minute
+
+// whyPending says what keeps pod from running, from its conditions and
+// its containers' states.
+func (b *Backend) whyPending(ctx context.Context, name string) string {
+	pod, err := b.cs.CoreV1().Pods(b.ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	var why []string
+	for _, c := range pod.Status.Conditions {
+		if c.Status != corev1.ConditionTrue && c.Message != "" {
+			why = append(why, string(c.Type)+": "+c.Message)
+		}
+	}
+	for _, cs := range append(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses...) {
+		if w := cs.State.Waiting; w != nil && w.Reason != "" {
+			why = append(why, cs.Name+": "+w.Reason+" "+w.Message)
+		}
+	}
+	if len(why) == 0 {
+		return "phase " + string(pod.Status.Phase)
+	}
+	return strings.Join(why, "; ")
+}
+
+// What a session's container requests of its node (see podFor).
+var (
+	defaultRequestCPU    = resource.MustParse("50m")
+	defaultRequestMemory = resource.MustParse("128Mi")
+)
+
 // podFor builds the Pod spec describes, or says why spec cannot be honoured.
 func (b *Backend) podFor(spec backend.Spec) (*corev1.Pod, error) {
 	bad := func(format string, a ...any) error {
@@ -89,6 +123,16 @@ func (b *Backend) podFor(spec backend.Spec) (*corev1.Pod, error) {
 		}
 		if l.NanoCPUs > 0 {
 			c.Resources.Limits[corev1.ResourceCPU] = *resource.NewMilliQuantity((l.NanoCPUs+999_999)/1_000_000, resource.DecimalSI)
+		}
+		// Without requests, Kubernetes requests the limits, and a node
+		// fits only as many sessions as their limits add up to: a session
+		// idles most of the time, as on Docker, where limits reserve nothing.
+		c.Resources.Requests = corev1.ResourceList{}
+		for name, def := range map[corev1.ResourceName]resource.Quantity{corev1.ResourceCPU: defaultRequestCPU, corev1.ResourceMemory: defaultRequestMemory} {
+			if lim, ok := c.Resources.Limits[name]; ok && lim.Cmp(def) < 0 {
+				def = lim
+			}
+			c.Resources.Requests[name] = def
 		}
 	}
 	pod := &corev1.Pod{
@@ -241,7 +285,12 @@ func (b *Backend) ungate(ctx context.Context, id string) (*corev1.Pod, error) {
 
 // waitStarted waits until pod's container runs, or has run.
 func (b *Backend) waitStarted(ctx context.Context, pod *corev1.Pod) error {
-	if err := b.waitPod(ctx, pod, started); err != nil {
+	wctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	defer cancel()
+	if err := b.waitPod(wctx, pod, started); err != nil {
+		if ctx.Err() == nil && wctx.Err() != nil {
+			return fmt.Errorf("backend/kubernetes: start %s: not running after %s: %s", pod.Name, StartTimeout, b.whyPending(ctx, pod.Name))
+		}
 		if !strings.HasPrefix(err.Error(), "backend/kubernetes: ") {
 			return fmt.Errorf("backend/kubernetes: start %s: %w", pod.Name, err)
 		}

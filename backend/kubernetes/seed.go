@@ -127,7 +127,9 @@ func (b *Backend) StartSeeded(ctx context.Context, id string, fill func(i int, w
 		return b.waitStarted(ctx, pod)
 	}
 	var filling bool
-	err = b.waitPod(ctx, pod, func(p *corev1.Pod) (bool, error) {
+	wctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	defer cancel()
+	err = b.waitPod(wctx, pod, func(p *corev1.Pod) (bool, error) {
 		for _, ic := range p.Status.InitContainerStatuses {
 			if ic.Name == InitContainerName && ic.State.Running != nil {
 				filling = true
@@ -137,6 +139,9 @@ func (b *Backend) StartSeeded(ctx context.Context, id string, fill func(i int, w
 		// Filled already (a Pod run again), or one that cannot start.
 		return started(p)
 	})
+	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+		return fmt.Errorf("backend/kubernetes: start %s: not ready for its workspace after %s: %s", id, StartTimeout, b.whyPending(ctx, id))
+	}
 	if err != nil {
 		return fmt.Errorf("backend/kubernetes: start %s: %w", id, err)
 	}
