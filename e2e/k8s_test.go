@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sclient "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/clauderon/clauderon/api"
+	"github.com/clauderon/clauderon/backend/kubernetes"
+	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/internal/fakeanthropic"
+	"github.com/clauderon/clauderon/internal/k8stest"
+	"github.com/clauderon/clauderon/session"
+)
+
+// k8sEnv is a daemon whose kubernetes section names a namespace of the
+// test cluster of its own, set up with `clauderon k8s setup --apply`.
+type k8sEnv struct {
+	home, kubeconfig, ns, image, gwImage string
+	fake                                 *fakeanthropic.Server
+	d                                    *sessDaemon
+	cs                                   k8sclient.Interface
+	b                                    *kubernetes.Backend
+}
+
+func newK8sEnv(t *testing.T) *k8sEnv {
+	t.Helper()
+	kc := k8stest.Kubeconfig(t)
+	requireDocker(t)
+	e := &k8sEnv{kubeconfig: kc, image: k8stest.Image(t), gwImage: k8stest.GatewayImage(t)}
+	var rnd [3]byte
+	rand.Read(rnd[:])
+	e.ns = "clauderon-e2e-" + hex.EncodeToString(rnd[:])
+	rc, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.cs, err = k8sclient.NewForConfig(rc); err != nil {
+		t.Fatal(err)
+	}
+	if e.b, err = kubernetes.New(kubernetes.Config{Kubeconfig: kc, Namespace: e.ns, ImagePullPolicy: corev1.PullNever, ToolsImage: e.gwImage}); err != nil {
+		t.Fatal(err)
+	}
+	e.home, e.fake = fakeHome(t)
+	// The daemon's own config: the cluster, the namespace, what it runs.
+	var cfg map[string]any
+	b, _ := os.ReadFile(filepath.Join(e.home, config.FileName))
+	json.Unmarshal(b, &cfg)
+	cfg["ui"] = map[string]any{"port": -1}
+	cfg["kubernetes"] = config.Kubernetes{Kubeconfig: kc, Namespace: e.ns, ImagePullPolicy: "Never", GatewayImage: e.gwImage}
+	b, _ = json.MarshalIndent(cfg, "", "  ")
+	if err := os.WriteFile(filepath.Join(e.home, config.FileName), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := clOK(t, e.home, "k8s", "setup", "--apply")
+	t.Logf("k8s setup --apply:\n%s", out)
+	t.Cleanup(func() {
+		if err := e.cs.CoreV1().Namespaces().Delete(context.Background(), e.ns, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("delete namespace %s: %v", e.ns, err)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	k8stest.Provision(ctx, t, e.cs, e.ns)
+	e.d = startSessDaemon(t, e.home, 0)
+	return e
+}
+
+// exec runs argv in session name's pod, as the agent could.
+func (e *k8sEnv) exec(t *testing.T, name string, argv ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	code, err := e.b.Exec(ctx, session.ContainerName(name), "", argv, nil, &out, &out)
+	if err != nil {
+		t.Fatalf("exec %v in %s: %v", argv, name, err)
+	}
+	return out.String(), code
+}
+
+// assertNoCanaryInCluster scans what the namespace holds for the canary:
+// every Secret, ConfigMap and Pod (spec, environment and status), every
+// container's log, and every workspace volume's files.
+func (e *k8sEnv) assertNoCanaryInCluster(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	secrets, err := e.cs.CoreV1().Secrets(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(secrets)
+	assertNoCanary(t, "the namespace's Secrets", string(b), Canary)
+	cms, err := e.cs.CoreV1().ConfigMaps(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cms.Items) == 0 {
+		t.Error("no ConfigMap to scan: the sessions' files are not where they are looked for")
+	}
+	b, _ = json.Marshal(cms)
+	assertNoCanary(t, "the namespace's ConfigMaps", string(b), Canary)
+	pods, err := e.cs.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(pods)
+	assertNoCanary(t, "the namespace's pod specs", string(b), Canary)
+	for _, p := range pods.Items {
+		for _, c := range append(p.Spec.InitContainers, p.Spec.Containers...) {
+			raw, err := e.cs.CoreV1().Pods(e.ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name}).DoRaw(ctx)
+			if err == nil {
+				assertNoCanary(t, "the log of "+p.Name+"/"+c.Name, string(raw), Canary)
+			}
+		}
+	}
+	// The workspace volumes, on the node's disk (the stand-in provisioner's).
+	if pv := filepath.Join(clusterDir(), "pv", e.ns); dirExists(pv) {
+		assertNoCanaryUnder(t, pv, Canary)
+	}
+}
+
+func clusterDir() string {
+	if d := os.Getenv("CLAUDERON_K8S_DIR"); d != "" {
+		return d
+	}
+	return "/tmp/clauderon-k8s"
+}
+
+// TestK8sPrint: a print session on Kubernetes runs the real Claude Code in
+// a pod, which reaches the fake upstream through the cluster's gateway, the
+// tunnel and the daemon's proxy; the fake saw the canary as Bearer; the
+// audit log names the session; and the canary is nowhere in the cluster.
+func TestK8sPrint(t *testing.T) {
+	e := newK8sEnv(t)
+	name := sname("kp")
+	out := clOK(t, e.home, "create", "--backend", "kubernetes", "--name", name, "--prompt", "say hello", "--print", "--wait", "--image", e.image, "--no-workdir")
+	if !strings.Contains(out, fakeanthropic.DefaultReply) {
+		t.Fatalf("create --wait printed %q, want the fake's reply", out)
+	}
+	msgs := e.fake.MessageRequests()
+	if len(msgs) == 0 {
+		t.Fatal("the fake upstream received no /v1/messages request")
+	}
+	for _, r := range msgs {
+		if r.Authorization != "Bearer "+Canary {
+			t.Errorf("the fake received Authorization %q, want the canary as Bearer", r.Authorization)
+		}
+	}
+	injected := false
+	for _, l := range readAudit(t, e.home) {
+		injected = injected || (l.Session == name && l.AuthInjected)
+	}
+	if !injected {
+		t.Error("the audit log has no auth_injected line for the session")
+	}
+	s, ok := findSession(listSessions(t, e.home), name)
+	if !ok || s.Backend != api.BackendKubernetes || s.Status != session.StatusExited || s.Result == nil || s.Result.Text != fakeanthropic.DefaultReply {
+		t.Errorf("the session: %+v", s)
+	}
+	if l := clOK(t, e.home, "list"); !strings.Contains(l, "kubernetes") || !strings.Contains(l, "BACKEND") {
+		t.Errorf("list:\n%s", l)
+	}
+	logs := clOK(t, e.home, "logs", "--raw", name)
+	if !strings.Contains(logs, `"type":"result"`) {
+		t.Errorf("logs lack the result: %.300s", logs)
+	}
+	assertNoCanary(t, "the session's logs", logs, Canary)
+	e.assertNoCanaryInCluster(t)
+	assertNoCanaryUnder(t, e.home, Canary)
+	assertNoCanary(t, "the daemon's log", e.d.logs.String(), Canary)
+
+	// Continue cannot run a pod again: clearly refused.
+	if _, errOut, code := cl(t, e.home, "continue", name, "more"); code == 0 || !strings.Contains(errOut, "Kubernetes") {
+		t.Errorf("continue: %d %s", code, errOut)
+	}
+	clOK(t, e.home, "rm", name)
+	if _, err := e.cs.CoreV1().Pods(e.ns).Get(context.Background(), session.ContainerName(name), metav1.GetOptions{}); err == nil {
+		t.Error("the pod survived rm")
+	}
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
