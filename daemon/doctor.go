@@ -92,6 +92,15 @@ func (d *Daemon) Doctor(ctx context.Context, image string) (api.Doctor, error) {
 	}
 
 	add(d.uiCheck())
+	if d.kube != nil {
+		tun := K8sTunnelStateFunc(func() (bool, time.Time, string) {
+			s := d.k8sTunnel.State()
+			return s.Up, s.Since, s.LastError
+		})
+		for _, c := range K8sChecks(ctx, d.kube, tun, d.kube.ProbeGateway, time.Now()) {
+			add(c)
+		}
+	}
 	return report(checks), nil
 }
 

@@ -182,6 +182,25 @@ func TestK8sPrint(t *testing.T) {
 	assertNoCanaryUnder(t, e.home, Canary)
 	assertNoCanary(t, "the daemon's log", e.d.logs.String(), Canary)
 
+	// Doctor checks the cluster, the rights, the gateway, the tunnel, and
+	// that a pod reaches the proxy through them.
+	docOut, _, _ := cl(t, e.home, "doctor", "--json", "--image", e.image)
+	var doc api.Doctor
+	if err := json.Unmarshal([]byte(docOut), &doc); err != nil {
+		t.Fatalf("doctor --json: %v\n%s", err, docOut)
+	}
+	rows := map[string]api.Check{}
+	for _, c := range doc.Checks {
+		if strings.HasPrefix(c.Name, "k8s") {
+			rows[c.Name] = c
+		}
+	}
+	for _, n := range []string{"k8s", "k8s-gateway", "k8s-tunnel", "k8s-reach"} {
+		if c, ok := rows[n]; !ok || !c.OK {
+			t.Errorf("doctor's %s row: %+v (present %v)", n, c, ok)
+		}
+	}
+
 	// Continue cannot run a pod again: clearly refused.
 	if _, errOut, code := cl(t, e.home, "continue", name, "more"); code == 0 || !strings.Contains(errOut, "Kubernetes") {
 		t.Errorf("continue: %d %s", code, errOut)

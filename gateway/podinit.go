@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,12 +35,18 @@ import (
 //     agent's: workspace.ReadTar trusts none of it);
 //   - --hold SECONDS sleeps (a pod that only lends its volume to --tar).
 //
+// In doctor's probe pod, --probe HOST:PORT asks the gateway there for a
+// tunnel to api.anthropic.com without a credential: the daemon's proxy,
+// reached through the gateway and the tunnel, answers 407, which proves
+// the way; the gateway alone answers 503, and a NetworkPolicy that blocks
+// the pod lets nothing through.
+//
 // It reads and writes only the paths it is given, and follows no symlink
 // in a destination.
 func PodInit(args []string) error { return podInit(args, os.Stdin, os.Stdout) }
 
 func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
-	var install, await, untar, ready, tarDir string
+	var install, await, untar, ready, tarDir, probe string
 	var hold time.Duration
 	var copies [][2]string
 	for i := 0; i < len(args); i++ {
@@ -70,6 +77,8 @@ func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
 			case "--tar":
 				tarDir = v
 			}
+		case "--probe":
+			probe = v
 		case "--hold":
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
@@ -97,6 +106,8 @@ func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	ctx := context.Background()
 	switch {
+	case probe != "":
+		return probeProxy(probe, stdout)
 	case untar != "":
 		// Ours from an attempt that did not finish: the daemon sends all again.
 		if err := os.RemoveAll(untar); err != nil {
@@ -145,6 +156,30 @@ func copyFile(src, dst string, mode os.FileMode) error {
 	err = errors.Join(err, out.Close())
 	if err != nil {
 		return fmt.Errorf("pod-init: writing %s: %w", dst, err)
+	}
+	return nil
+}
+
+// probeProxy is --probe: it reports what answered a credential-less
+// CONNECT at addr.
+func probeProxy(addr string, stdout io.Writer) error {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("pod-init: probe: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: api.anthropic.com:443\r\n\r\n"); err != nil {
+		return fmt.Errorf("pod-init: probe: %w", err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("pod-init: probe: no answer from %s: %w", addr, err)
+	}
+	line = strings.TrimSpace(line)
+	fmt.Fprintln(stdout, line)
+	if !strings.HasPrefix(line, "HTTP/1.1 407") {
+		return fmt.Errorf("pod-init: probe: %s answered %q, not the proxy's 407", addr, line)
 	}
 	return nil
 }
