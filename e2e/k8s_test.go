@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,8 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +24,7 @@ import (
 	"github.com/clauderon/clauderon/config"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
 	"github.com/clauderon/clauderon/internal/k8stest"
+	"github.com/clauderon/clauderon/internal/syncbuf"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -83,7 +86,7 @@ func (e *k8sEnv) exec(t *testing.T, name string, argv ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var out bytes.Buffer
+	var out syncbuf.Buffer // stdout and stderr are copied at once
 	code, err := e.b.Exec(ctx, session.ContainerName(name), "", argv, nil, &out, &out)
 	if err != nil {
 		t.Fatalf("exec %v in %s: %v", argv, name, err)
@@ -214,4 +217,174 @@ func TestK8sPrint(t *testing.T) {
 func dirExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
+}
+
+// agentSh runs a shell script in session name's pod, in its workspace, as
+// the agent would.
+func (e *k8sEnv) agentSh(t *testing.T, name, script string) string {
+	t.Helper()
+	out, code := e.exec(t, name, "sh", "-c", "set -e\ncd "+session.ContainerWorkdir+"\n"+script)
+	if code != 0 {
+		t.Fatalf("agent script in %s exited %d:\n%s", name, code, out)
+	}
+	return out
+}
+
+// waitRunning waits until session name is running.
+func (e *k8sEnv) waitRunning(t *testing.T, name string) {
+	t.Helper()
+	waitFor(t, name+" running", func() bool {
+		s, ok := findSession(listSessions(t, e.home), name)
+		return ok && s.Status == session.StatusRunning
+	})
+}
+
+// proxyCode is what a request from inside session name's pod, through its
+// HTTPS_PROXY (the gateway, the tunnel, the proxy), to the fake gets.
+func (e *k8sEnv) proxyCode(t *testing.T, name string) string {
+	t.Helper()
+	out, _ := e.exec(t, name, "curl", "-sS", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", "https://api.anthropic.com/echo/x")
+	return strings.TrimSpace(out)
+}
+
+// TestK8sInteractive: attach to a session's pod through a pty, see Claude
+// Code's TUI with the fake's answer, resize, and detach with the keys,
+// leaving it running.
+func TestK8sInteractive(t *testing.T) {
+	e := newK8sEnv(t)
+	name := sname("ki")
+	clOK(t, e.home, "create", "--backend", "kubernetes", "--name", name, "--prompt", "say hello", "--image", e.image, "--no-workdir")
+	cmd := execClauderon(e.home, "attach", name)
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	var mu sync.Mutex
+	var screen strings.Builder
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			mu.Lock()
+			screen.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	text := func() string { mu.Lock(); defer mu.Unlock(); return screen.String() }
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the terminal received: %q", text())
+		}
+	})
+	waitFor(t, "the detach hint", func() bool { return strings.Contains(text(), "ctrl-p ctrl-q") })
+	waitFor(t, "the answer in Claude Code's TUI", func() bool { return strings.Contains(screenText(text()), "fakeAnthropicupstream") })
+	// Typing reaches Claude Code: a second prompt is sent to the fake.
+	before := len(e.fake.MessageRequests())
+	ptmx.Write([]byte("say it again"))
+	waitFor(t, "the typed prompt on screen", func() bool { return strings.Contains(screenText(text()), "sayitagain") })
+	ptmx.Write([]byte("\r"))
+	waitFor(t, "the typed prompt at the fake", func() bool {
+		for _, r := range e.fake.MessageRequests()[before:] {
+			if strings.Contains(string(r.Body), "say it again") {
+				return true
+			}
+		}
+		return false
+	})
+	// A resize of the attached terminal reaches the pod's.
+	pty.Setsize(ptmx, &pty.Winsize{Rows: 33, Cols: 101})
+	waitFor(t, "the pod's terminal at 33x101", func() bool {
+		out, _ := e.exec(t, name, "stty", "-F", "/dev/pts/0", "size")
+		return strings.TrimSpace(out) == "33 101"
+	})
+	ptmx.Write([]byte{0x10, 0x11})
+	waitFor(t, "the detach message", func() bool { return strings.Contains(text(), "detached from "+name) })
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("attach after detaching: %v", err)
+	}
+	if s, ok := findSession(listSessions(t, e.home), name); !ok || s.Status != session.StatusRunning {
+		t.Errorf("after detaching: %+v", s)
+	}
+}
+
+// TestK8sWorkspace: a session's workspace on Kubernetes: the pod starts
+// with the user's project; the agent commits, changes and plants every git
+// feature that runs a program; diff and land on the host show the work and
+// run none of it, and rm refuses to drop unlanded work.
+func TestK8sWorkspace(t *testing.T) {
+	e := newK8sEnv(t)
+	repo, parent := userRepo(t, map[string]string{"main.go": "package main\n\nfunc main() {}\n", "README.md": "# project\n"})
+	sentinels := filepath.Join(parent, "sentinels")
+	os.Mkdir(sentinels, 0o777)
+	name := sname("kw")
+	clOK(t, e.home, "create", "--backend", "kubernetes", "--name", name, "--image", e.image, "--workdir", repo)
+	e.waitRunning(t, name)
+	if got := strings.TrimSpace(e.agentSh(t, name, "git rev-parse --abbrev-ref HEAD; cat README.md")); got != "clauderon/"+name+"\n# project" {
+		t.Fatalf("the pod's workspace: %q", got)
+	}
+	// Unlanded work is not deleted without --discard.
+	e.agentSh(t, name, `printf 'package main\n\nfunc main() { println("agent") }\n' > main.go
+`+agentGit+` commit -q -am "agent change"
+printf '# project\nagent notes\n' > README.md`)
+	if _, errOut, code := cl(t, e.home, "rm", "--force", name); code == 0 || !strings.Contains(errOut, "never landed") {
+		t.Errorf("rm of unlanded work: %d %s", code, errOut)
+	}
+	hostGit := filepath.Join(wsDir(e.home, name), ".git")
+	var plant strings.Builder
+	for _, k := range []string{"fsmonitor", "pager", "external", "clean", "textconv", "hook"} {
+		plant.WriteString("printf '#!/bin/sh\\ntouch " + sentinels + "/" + k + "\\n' > .git/evil-" + k + ".sh; chmod +x .git/evil-" + k + ".sh\n")
+	}
+	plant.WriteString(`mkdir -p .git/hooks
+for h in pre-commit post-commit post-checkout reference-transaction; do cp .git/evil-hook.sh .git/hooks/$h; done
+git config core.fsmonitor ` + hostGit + `/evil-fsmonitor.sh
+git config core.hooksPath ` + hostGit + `/hooks
+git config core.pager ` + hostGit + `/evil-pager.sh
+git config diff.external ` + hostGit + `/evil-external.sh
+git config filter.evil.clean ` + hostGit + `/evil-clean.sh
+git config diff.evil.textconv ` + hostGit + `/evil-textconv.sh
+printf '* filter=evil diff=evil\n' > .gitattributes
+ln -s /etc/passwd passwd-link
+mkfifo fifo
+`)
+	e.agentSh(t, name, plant.String())
+	d := diffJSON(t, e.home, name)
+	paths := changedPaths(d)
+	if paths["main.go"] != "modified" || paths["README.md"] != "modified" || paths[".gitattributes"] != "added" {
+		t.Errorf("diff names %v", paths)
+	}
+	text := clOK(t, e.home, "diff", name)
+	if !strings.Contains(text, `println("agent")`) || !strings.Contains(text, "agent notes") {
+		t.Errorf("diff lacks the agent's work:\n%s", text)
+	}
+	if strings.Contains(text, "root:x:0:0") {
+		t.Error("diff followed the agent's link to the host's /etc/passwd")
+	}
+	clOK(t, e.home, "land", name, "--tree", d.Tree)
+	log := userGit(t, repo, "log", "-p", "clauderon/"+name)
+	if !strings.Contains(log, `println("agent")`) || !strings.Contains(log, "agent change") {
+		t.Errorf("the landed branch lacks the agent's work:\n%s", log)
+	}
+	if fi, err := os.Lstat(filepath.Join(wsDir(e.home, name), "passwd-link")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the agent's link came back as %v %v, want a link", fi, err)
+	}
+	ents, _ := os.ReadDir(sentinels)
+	for _, s := range ents {
+		t.Errorf("the agent's %s ran on the host", s.Name())
+	}
+	// Stopped, its work is read from its volume by a pod of its own.
+	clOK(t, e.home, "stop", name)
+	if !strings.Contains(clOK(t, e.home, "diff", name), "agent notes") {
+		t.Error("diff of a stopped session lacks its work")
+	}
+	clOK(t, e.home, "rm", "--discard", name)
+	if _, err := e.cs.CoreV1().PersistentVolumeClaims(e.ns).Get(context.Background(), kubernetes.WorkspaceClaim(session.ContainerName(name)), metav1.GetOptions{}); err == nil {
+		if pvc, _ := e.cs.CoreV1().PersistentVolumeClaims(e.ns).Get(context.Background(), kubernetes.WorkspaceClaim(session.ContainerName(name)), metav1.GetOptions{}); pvc != nil && pvc.DeletionTimestamp == nil {
+			t.Error("the workspace claim outlived rm")
+		}
+	}
+	e.assertNoCanaryInCluster(t)
 }
