@@ -24,7 +24,7 @@ type Kubernetes struct {
 	// default) or Never.
 	ImagePullPolicy string `json:"image_pull_policy,omitempty"`
 	// GatewayImage is the gateway's image (which session pods' init
-	// container also runs); "" is clauderon-gateway:<this version>.
+	// container also runs); "" is clauderon-gateway:dev (daemon.DefaultGatewayImage).
 	GatewayImage string `json:"gateway_image,omitempty"`
 	// CPUs and MemoryBytes are a session pod's limits unless create says
 	// otherwise; 0 is the container section's (or clauderon's defaults).

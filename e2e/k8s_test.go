@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +27,7 @@ import (
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
 	"github.com/clauderon/clauderon/internal/k8stest"
 	"github.com/clauderon/clauderon/internal/syncbuf"
+	"github.com/clauderon/clauderon/internal/testimage"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -387,4 +390,144 @@ mkfifo fifo
 		}
 	}
 	e.assertNoCanaryInCluster(t)
+}
+
+// TestK8sRecovery: a running session on Kubernetes survives the daemon's
+// SIGKILL (rebuilt from the pod's labels even without its state file, the
+// tunnel back) and its gateway pod's deletion (a new one, found by the
+// tunnel), and reaches the fake through the proxy after each; a blind
+// tunnel to the host is refused by the gateway's own policy.
+func TestK8sRecovery(t *testing.T) {
+	e := newK8sEnv(t)
+	name := sname("kr")
+	clOK(t, e.home, "create", "--backend", "kubernetes", "--name", name, "--image", e.image, "--no-workdir")
+	e.waitRunning(t, name)
+	if code := e.proxyCode(t, name); code != "200" {
+		t.Fatalf("through the proxy before anything: %q", code)
+	}
+	// A direct connection to the host's proxy, or to the API server, fails.
+	for _, target := range []string{"192.0.2.2:16443", "10.96.0.1:443"} {
+		if out, code := e.exec(t, name, "curl", "-sS", "-m", "5", "--noproxy", "*", "-k", "https://"+target+"/"); code == 0 {
+			t.Errorf("the pod reached %s directly: %s", target, out)
+		}
+	}
+	// Through the gateway, a blind tunnel to a private address is refused.
+	if out, _ := e.exec(t, name, "curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", "-k", "https://192.0.2.2:16443/"); strings.TrimSpace(out) == "200" || strings.Contains(out, "401") {
+		t.Errorf("a tunnel through the gateway reached the API server: %s", out)
+	}
+
+	e.d.kill()
+	if err := os.Remove(filepath.Join(e.home, "sessions", name, "session.json")); err != nil {
+		t.Fatal(err)
+	}
+	e.d = startSessDaemon(t, e.home, 0)
+	s, ok := findSession(listSessions(t, e.home), name)
+	if !ok || s.Status != session.StatusRunning || !s.Rebuilt || s.Backend != api.BackendKubernetes {
+		t.Fatalf("after the daemon's SIGKILL and its state's loss: %+v (listed %v)", s, ok)
+	}
+	waitFor(t, "the pod through the proxy after the restart", func() bool { return e.proxyCode(t, name) == "200" })
+
+	ctx := context.Background()
+	pods, err := e.cs.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{LabelSelector: kubernetes.AppLabel + "=" + kubernetes.GatewayName})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("gateway pods: %v %v", pods, err)
+	}
+	old := pods.Items[0].Name
+	if err := e.cs.CoreV1().Pods(e.ns).Delete(ctx, old, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the pod through the proxy after the gateway pod's deletion", func() bool {
+		p, err := e.cs.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{LabelSelector: kubernetes.AppLabel + "=" + kubernetes.GatewayName})
+		if err != nil || len(p.Items) != 1 || p.Items[0].Name == old {
+			return false
+		}
+		return e.proxyCode(t, name) == "200"
+	})
+	if s, _ := findSession(listSessions(t, e.home), name); s.Status != session.StatusRunning {
+		t.Errorf("after the gateway's recovery: %+v", s)
+	}
+	e.assertNoCanaryInCluster(t)
+}
+
+// TestK8sScale: twenty print sessions at once on the one node all return
+// the fake's answer and are listed.
+func TestK8sScale(t *testing.T) {
+	e := newK8sEnv(t)
+	const n = 20
+	errs := make(chan error, n)
+	names := make([]string, n)
+	for i := range n {
+		names[i] = sname("ks" + strconv.Itoa(i))
+		go func() {
+			out, errOut, code := cl(t, e.home, "create", "--backend", "kubernetes", "--name", names[i], "--prompt", "hi", "--print", "--wait", "--image", e.image, "--no-workdir")
+			if code != 0 || !strings.Contains(out, fakeanthropic.DefaultReply) {
+				errs <- fmt.Errorf("%s: exit %d: %s %s", names[i], code, out, errOut)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	l := listSessions(t, e.home)
+	for _, nm := range names {
+		if s, ok := findSession(l, nm); !ok || s.Status != session.StatusExited || s.Backend != api.BackendKubernetes {
+			t.Errorf("%s: %+v (listed %v)", nm, s, ok)
+		}
+	}
+}
+
+// TestK8sUnreachable: with the cluster out of reach, the daemon starts,
+// Docker sessions work, and the cluster's sessions are listed as unknown,
+// not dropped or failed; once it answers again they are as it says.
+func TestK8sUnreachable(t *testing.T) {
+	e := newK8sEnv(t)
+	image := testimage.Ensure(t)
+	kname, dname := sname("ku"), sname("du")
+	clOK(t, e.home, "create", "--backend", "kubernetes", "--name", kname, "--image", e.image, "--no-workdir")
+	e.waitRunning(t, kname)
+	e.d.stop()
+	// A kubeconfig whose server nothing listens on.
+	raw, err := os.ReadFile(e.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := filepath.Join(t.TempDir(), "dead.kubeconfig")
+	os.WriteFile(dead, []byte(strings.ReplaceAll(string(raw), "https://127.0.0.1:16443", "https://127.0.0.1:1")), 0o600)
+	if !strings.Contains(string(raw), "https://127.0.0.1:16443") {
+		t.Fatalf("the test kubeconfig names another server:\n%s", raw)
+	}
+	setKubeconfig := func(p string) {
+		var cfg map[string]any
+		b, _ := os.ReadFile(filepath.Join(e.home, config.FileName))
+		json.Unmarshal(b, &cfg)
+		cfg["kubernetes"].(map[string]any)["kubeconfig"] = p
+		b, _ = json.Marshal(cfg)
+		os.WriteFile(filepath.Join(e.home, config.FileName), b, 0o600)
+	}
+	setKubeconfig(dead)
+	e.d = startSessDaemon(t, e.home, 0)
+	out := clOK(t, e.home, "create", "--name", dname, "--prompt", "hi", "--print", "--wait", "--image", image, "--no-workdir")
+	if !strings.Contains(out, fakeanthropic.DefaultReply) {
+		t.Errorf("a Docker session with the cluster down: %s", out)
+	}
+	s, ok := findSession(listSessions(t, e.home), kname)
+	if !ok || s.Status != api.StatusUnknown || !strings.Contains(s.Warning, "cannot be reached") {
+		t.Errorf("the cluster's session with it down: %+v (listed %v)", s, ok)
+	}
+	if l := clOK(t, e.home, "list"); !strings.Contains(l, "unknown") {
+		t.Errorf("list with the cluster down:\n%s", l)
+	}
+	if _, errOut, code := cl(t, e.home, "create", "--backend", "kubernetes", "--name", sname("ku2"), "--image", e.image, "--no-workdir"); code == 0 || !strings.Contains(errOut, "127.0.0.1:1") {
+		t.Errorf("create on the cluster with it down: %d %s", code, errOut)
+	}
+	e.d.stop()
+	setKubeconfig(e.kubeconfig)
+	e.d = startSessDaemon(t, e.home, 0)
+	if s, _ := findSession(listSessions(t, e.home), kname); s.Status != session.StatusRunning {
+		t.Errorf("the cluster's session once it answers: %+v", s)
+	}
 }

@@ -68,7 +68,7 @@ func (b *Backend) podFor(spec backend.Spec) (*corev1.Pod, error) {
 		return nil, bad("no image")
 	}
 	if spec.Network != "" {
-		return nil, bad("network %q cannot be honoured: pods have the cluster's network (NetworkPolicy is not implemented yet)", spec.Network)
+		return nil, bad("network %q cannot be honoured: pods have the cluster's network, which the namespace's NetworkPolicies wall off", spec.Network)
 	}
 	if len(spec.Mounts) > 0 {
 		return nil, bad("%d host bind mount(s) cannot be honoured: a pod cannot mount the daemon's host paths", len(spec.Mounts))
