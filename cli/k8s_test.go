@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/clauderon/clauderon/internal/k8stest"
 )
 
 func runK8s(t *testing.T, defaults func() K8sSetup, args ...string) (string, string, error) {
@@ -140,10 +142,8 @@ func TestK8sSetupErrors(t *testing.T) {
 // TestK8sSetupApply runs setup --apply twice against the test cluster, with
 // the gateway image scripts/k8s/gateway-image.sh built and loaded.
 func TestK8sSetupApply(t *testing.T) {
-	kc, img := os.Getenv("CLAUDERON_TEST_KUBECONFIG"), os.Getenv("CLAUDERON_TEST_K8S_GATEWAY_IMAGE")
-	if kc == "" || img == "" {
-		t.Skip("needs CLAUDERON_TEST_KUBECONFIG and CLAUDERON_TEST_K8S_GATEWAY_IMAGE (scripts/k8s/gateway-image.sh prints it)")
-	}
+	env := k8stest.Need(t, "CLAUDERON_TEST_KUBECONFIG", "CLAUDERON_TEST_K8S_GATEWAY_IMAGE")
+	kc, img := env[0], env[1]
 	ns := "clauderon-cli-" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-")[len("test"):]
 	ns = ns + "-" + time.Now().Format("150405")
 	t.Cleanup(func() { deleteNamespace(t, kc, ns) })
@@ -186,10 +186,7 @@ func deleteNamespace(t *testing.T, kc, ns string) {
 // TestK8sSetupForbidden runs setup --apply as an identity with no rights
 // (a fresh ServiceAccount's token) and expects the forbidden explanation.
 func TestK8sSetupForbidden(t *testing.T) {
-	kc := os.Getenv("CLAUDERON_TEST_KUBECONFIG")
-	if kc == "" {
-		t.Skip("needs CLAUDERON_TEST_KUBECONFIG")
-	}
+	kc := k8stest.Need(t, "CLAUDERON_TEST_KUBECONFIG")[0]
 	rc, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
 		t.Fatal(err)

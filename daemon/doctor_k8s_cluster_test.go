@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
@@ -14,16 +13,15 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clauderon/clauderon/backend/kubernetes"
+	"github.com/clauderon/clauderon/internal/k8stest"
 )
 
 // TestK8sChecksCluster runs doctor's Kubernetes rows against the test
 // cluster: before setup the gateway row fails with its fix, after setup
 // (with the real gateway image) every row passes.
 func TestK8sChecksCluster(t *testing.T) {
-	kc, gwImage := os.Getenv("CLAUDERON_TEST_KUBECONFIG"), os.Getenv("CLAUDERON_TEST_K8S_GATEWAY_IMAGE")
-	if kc == "" || gwImage == "" {
-		t.Skip("needs CLAUDERON_TEST_KUBECONFIG and CLAUDERON_TEST_K8S_GATEWAY_IMAGE (scripts/k8s/gateway-image.sh prints it)")
-	}
+	env := k8stest.Need(t, "CLAUDERON_TEST_KUBECONFIG", "CLAUDERON_TEST_K8S_GATEWAY_IMAGE")
+	kc, gwImage := env[0], env[1]
 	var rnd [4]byte
 	rand.Read(rnd[:])
 	ns := "clauderon-doctor-" + hex.EncodeToString(rnd[:])

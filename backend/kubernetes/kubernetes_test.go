@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/internal/k8stest"
 )
 
 // These tests run against a real cluster, only when CLAUDERON_TEST_KUBECONFIG
@@ -26,10 +27,7 @@ import (
 
 func testBackend(t *testing.T) (*Backend, string) {
 	t.Helper()
-	kc := os.Getenv("CLAUDERON_TEST_KUBECONFIG")
-	if kc == "" {
-		t.Skip("CLAUDERON_TEST_KUBECONFIG is not set: the Kubernetes backend's tests need a real cluster (sudo scripts/k8s-up.sh; not run by make test yet)")
-	}
+	kc := k8stest.Need(t, "CLAUDERON_TEST_KUBECONFIG")[0]
 	image := os.Getenv("CLAUDERON_TEST_K8S_IMAGE")
 	if image == "" {
 		t.Fatal("CLAUDERON_TEST_K8S_IMAGE is not set: name an image loaded on the cluster's node (scripts/k8s/load-image.sh clauderon-test:TAG)")

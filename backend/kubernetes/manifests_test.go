@@ -22,6 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/clauderon/clauderon/internal/k8stest"
 )
 
 func findObj[T runtime.Object](t *testing.T, objs []runtime.Object, name string) T {
@@ -194,10 +196,7 @@ func TestYAMLParsesBack(t *testing.T) {
 // admin kubeconfig and returns a Backend on it (as admin) and the image.
 func setupNamespace(t *testing.T, opt SetupOptions) (*Backend, string, SetupOptions) {
 	t.Helper()
-	kc := os.Getenv("CLAUDERON_TEST_KUBECONFIG")
-	if kc == "" {
-		t.Skip("CLAUDERON_TEST_KUBECONFIG is not set: the setup tests need a real cluster (sudo scripts/k8s-up.sh)")
-	}
+	kc := k8stest.Need(t, "CLAUDERON_TEST_KUBECONFIG")[0]
 	image := os.Getenv("CLAUDERON_TEST_K8S_IMAGE")
 	if image == "" {
 		t.Fatal("CLAUDERON_TEST_K8S_IMAGE is not set: name an image loaded on the cluster's node (scripts/k8s/load-image.sh clauderon-test:TAG)")

@@ -217,3 +217,21 @@ func ptrOr(s *string) string {
 	}
 	return *s
 }
+
+// Need returns the environment variables names, and skips the test when one
+// is unset (or fails it under CLAUDERON_REQUIRE_K8S, which make test sets).
+func Need(t testing.TB, names ...string) []string {
+	t.Helper()
+	var out []string
+	for _, n := range names {
+		v := os.Getenv(n)
+		if v == "" {
+			if os.Getenv("CLAUDERON_REQUIRE_K8S") != "" {
+				t.Fatalf("%s is not set (make test sets it; scripts/k8s-up.sh and scripts/k8s/gateway-image.sh print the values)", n)
+			}
+			t.Skipf("%s is not set: this test needs the Kubernetes test cluster (sudo scripts/k8s-up.sh)", n)
+		}
+		out = append(out, v)
+	}
+	return out
+}
