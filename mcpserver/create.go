@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/clauderon/clauderon/api"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ type createArgs struct {
 	SpawnImages    []string `json:"spawn_images"`
 	BudgetUSD      float64  `json:"budget_usd"`
 	BudgetTokens   int64    `json:"budget_tokens"`
+	Backend        string   `json:"backend"`
 }
 
 // CreateOutput is create_session's answer.
@@ -78,6 +80,8 @@ Returns the session; with wait, its result (text, cost, turns, duration) and exi
 				mcp.Description("Stop the session's requests to Anthropic once it, with its children, has spent this many US dollars (default: no cap). Only the user can raise it.")),
 			mcp.WithNumber("budget_tokens", mcp.Min(0),
 				mcp.Description("Stop the session's requests once it, with its children, has used this many tokens: input, output and cache together (default: no cap).")),
+			mcp.WithString("backend", mcp.Enum(api.BackendDocker, api.BackendKubernetes),
+				mcp.Description("Where the session runs: docker (this machine's engine) or kubernetes (the cluster of config.json's kubernetes section); default: config.json's default_backend, else docker. A child session runs where its parent does.")),
 			mcp.WithBoolean("wait",
 				mcp.Description("Wait for a print session to finish and return its result (default true for print; interactive sessions cannot be waited for).")),
 			mcp.WithInteger("timeout_seconds", mcp.Min(1), mcp.Max(maxWaitSeconds), mcp.DefaultNumber(defaultWaitSeconds),
@@ -133,7 +137,12 @@ func (t *tools) handleCreate(ctx context.Context, req mcp.CallToolRequest) (any,
 	}
 	o := session.Options{Name: name, Prompt: a.Prompt, Mode: mode, Image: a.Image, Workdir: a.Workdir, From: a.From,
 		Egress: session.Egress{Mode: session.EgressMode(a.Egress), Allow: a.Allow}, Spawn: a.Spawn, SpawnImages: a.SpawnImages,
-		Budget: session.Budget{USD: a.BudgetUSD, Tokens: a.BudgetTokens}}
+		Budget: session.Budget{USD: a.BudgetUSD, Tokens: a.BudgetTokens}, Backend: a.Backend}
+	switch a.Backend {
+	case "", api.BackendDocker, api.BackendKubernetes:
+	default:
+		return nil, inputErr("backend %q is not valid: use docker or kubernetes", a.Backend)
+	}
 
 	progress := newProgress(ctx, req)
 	s, err := t.c.CreateWithProgress(ctx, o, progress.send)

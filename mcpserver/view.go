@@ -12,9 +12,10 @@ import (
 // decide its next step, without the daemon's bookkeeping.
 type SessionView struct {
 	Name       string        `json:"name" jsonschema:"the session's name, which every other tool takes"`
-	Status     string        `json:"status" jsonschema:"creating, running, exited, stopped (by a user or stop_session), failed or deleted"`
+	Status     string        `json:"status" jsonschema:"creating, running, exited, stopped (by a user or stop_session), failed, deleted, or unknown (its cluster cannot be reached)"`
 	Mode       string        `json:"mode" jsonschema:"print (runs the prompt once) or interactive"`
 	Image      string        `json:"image"`
+	Backend    string        `json:"backend" jsonschema:"where it runs: docker or kubernetes"`
 	CreatedAt  time.Time     `json:"created_at"`
 	StartedAt  *time.Time    `json:"started_at,omitempty"`
 	FinishedAt *time.Time    `json:"finished_at,omitempty"`
@@ -62,7 +63,7 @@ type Changes struct {
 
 func viewOf(s session.Session) SessionView {
 	v := SessionView{
-		Name: s.Name, Status: string(s.Status), Mode: string(s.Mode), Image: s.Image, CreatedAt: s.CreatedAt,
+		Name: s.Name, Status: string(s.Status), Mode: string(s.Mode), Image: s.Image, Backend: s.BackendName(), CreatedAt: s.CreatedAt,
 		ExitCode: s.ExitCode, Reason: s.Reason, Warning: s.Warning, Egress: string(s.Egress.Mode), Allow: s.Egress.Allow,
 		Parent: s.Parent, Spawn: s.Spawn, Spawned: s.Spawned, Turns: s.Turns,
 		Activity: s.Activity, Usage: s.Usage,

@@ -86,6 +86,12 @@ func (m *Manager) childLocked(parent string, o Options) (Options, Limits, error)
 	if o.Workdir != "" || len(o.Mounts) > 0 || o.From != "" || len(o.Includes) > 0 {
 		return o, Limits{}, capErr("workdir", "a child session gets no host path: no workdir, from, include or mount")
 	}
+	// A child runs where its parent does: a cluster session's children
+	// stay in the cluster, and a host session's on the host.
+	if o.Backend != "" && o.Backend != p.BackendName() {
+		return o, Limits{}, capErr("backend", "a child of %s runs on %s, as its parent does, not on %s", parent, p.BackendName(), visibleArg(o.Backend))
+	}
+	o.Backend = p.BackendName()
 	images := p.childImages()
 	if o.Image == "" {
 		o.Image = p.Image
