@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -41,7 +42,7 @@ func TestServeClassKeepsClassesApart(t *testing.T) {
 	go func() { done <- h.proxy.ServeClass(ctx, ln, "kubernetes") }()
 	defer func() { cancel(); <-done }()
 
-	connect := func(addr, user, pass string) int {
+	connectTo := func(addr, target, user, pass string) int {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
@@ -54,6 +55,13 @@ func TestServeClassKeepsClassesApart(t *testing.T) {
 		}
 		resp.Body.Close()
 		return resp.StatusCode
+	}
+	connect := func(addr, user, pass string) int {
+		if addr == ln.Addr().String() {
+			// What the cluster's tunnel may carry: an intercepted host.
+			return connectTo(addr, "api.anthropic.com:443", user, pass)
+		}
+		return connectTo(addr, target, user, pass)
 	}
 	classAddr := ln.Addr().String()
 	for _, c := range []struct {
@@ -68,6 +76,39 @@ func TestServeClassKeepsClassesApart(t *testing.T) {
 	} {
 		if got := connect(c.addr, c.user, c.pass); got != c.want {
 			t.Errorf("%s: %d, want %d", c.what, got, c.want)
+		}
+	}
+	// A blind tunnel or a plain-http request to any other host, even on a
+	// connection kept alive after an allowed request, is the gateway's to
+	// dial under its own policy, never the host's.
+	if code := connectTo(classAddr, target, "sess-k", kube); code != http.StatusBadRequest {
+		t.Errorf("a blind tunnel through the class listener: %d, want 400", code)
+	}
+	c, err := net.Dial("tcp", classAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for _, req := range []string{
+		"GET http://clauderon.internal/nothing HTTP/1.1\r\nHost: clauderon.internal\r\nProxy-Authorization: Basic " + basic("sess-k", kube) + "\r\n\r\n",
+		"GET " + up.URL + "/ HTTP/1.1\r\nHost: " + target + "\r\nProxy-Authorization: Basic " + basic("sess-k", kube) + "\r\n\r\n",
+	} {
+		fmt.Fprint(c, req)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if strings.Contains(req, "clauderon.internal") {
+			if resp.StatusCode == http.StatusBadRequest {
+				t.Errorf("clauderon.internal through the class listener: %d", resp.StatusCode)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("plain http to another host after a kept-alive request: %d, want 400", resp.StatusCode)
 		}
 	}
 	if err := h.proxy.ServeClass(context.Background(), nil, ""); err == nil {

@@ -281,6 +281,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := client{name: name, secret: sec, revoked: revoked}
+	if err := clusterOnly(r, p.rules); err != nil {
+		p.fail(w, e, err)
+		return
+	}
 	switch {
 	case r.Method == http.MethodConnect && isInternal(hostOnly(r.Host)):
 		p.fail(w, e, fmt.Errorf("%w: %s is not served over TLS; use http://%s/", ErrBadRequest, InternalHost, InternalHost))
@@ -454,4 +458,26 @@ func hostOnly(hostport string) string {
 		return h
 	}
 	return hostport
+}
+
+// clusterOnly refuses what a class listener (the cluster's tunnel) must not
+// do from the user's host: the gateway dials a cluster session's blind
+// tunnels itself, under its own public-only policy, so the tunnel carries
+// only intercepted hosts and clauderon.internal, whatever a connection
+// kept alive sends after its first request.
+func clusterOnly(r *http.Request, rules Rules) error {
+	if listenerClassOf(r) == "" {
+		return nil
+	}
+	host := hostOnly(r.Host)
+	if r.Method != http.MethodConnect {
+		host = r.URL.Hostname()
+	}
+	if isInternal(host) {
+		return nil
+	}
+	if _, ok := rules.Match(host); ok {
+		return nil
+	}
+	return fmt.Errorf("%w: %s from the cluster goes through the gateway's own tunnel, not the daemon's", ErrBadRequest, host)
 }
