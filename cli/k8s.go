@@ -119,13 +119,13 @@ func runK8sSetup(ctx context.Context, stdout, stderr io.Writer, s K8sSetup) erro
 		}
 		return k8sSetupError(err, s)
 	}
-	fmt.Fprintf(stderr, "applying to Kubernetes %s, namespace %s\n", v.GitVersion, b.Namespace())
+	fmt.Fprintf(stderr, "applying to Kubernetes %s, namespace %s\n", printable(v.GitVersion), b.Namespace())
 	if err := b.Apply(ctx, objs, func(line string) { fmt.Fprintln(stdout, line) }); err != nil {
 		return k8sSetupError(err, s)
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.Wait)
 	defer cancel()
-	if err := b.WaitGateway(wctx, func(line string) { fmt.Fprintln(stderr, line) }); err != nil {
+	if err := b.WaitGateway(wctx, func(line string) { fmt.Fprintln(stderr, printable(line)) }); err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("the gateway was not available within %s: %w; look at kubectl -n %s describe deployment %s", s.Wait, err, b.Namespace(), kubernetes.GatewayName)
 		}

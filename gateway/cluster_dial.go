@@ -40,8 +40,9 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("172.16.0.0/12"),
 	netip.MustParsePrefix("192.0.2.0/24"),
 	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking, often routed inside networks
 	netip.MustParsePrefix("224.0.0.0/4"),
-	netip.MustParsePrefix("255.255.255.255/32"),
+	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("::/128"),
 	netip.MustParsePrefix("::1/128"),
 	netip.MustParsePrefix("fc00::/7"),
@@ -49,10 +50,32 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("ff00::/8"),
 }
 
+var (
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48")
+	sixToFour  = netip.MustParsePrefix("2002::/16")
+)
+
 // PublicOnly refuses loopback, private, link-local, CGNAT, multicast,
 // unspecified and documentation addresses (IPv4 and IPv6).
 func PublicOnly(ip netip.Addr) error {
-	ip = ip.Unmap()
+	// A zone makes Prefix.Contains false for every prefix: fe80::1%eth0
+	// must be judged as fe80::1.
+	ip = ip.WithZone("").Unmap()
+	// NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002::/16) carry an
+	// IPv4 address a gateway may route to: judge that one too.
+	if b := ip.As16(); ip.Is6() {
+		switch {
+		case nat64.Contains(ip), nat64Local.Contains(ip):
+			if err := PublicOnly(netip.AddrFrom4([4]byte(b[12:16]))); err != nil {
+				return err
+			}
+		case sixToFour.Contains(ip):
+			if err := PublicOnly(netip.AddrFrom4([4]byte(b[2:6]))); err != nil {
+				return err
+			}
+		}
+	}
 	for _, p := range nonPublic {
 		if p.Contains(ip) {
 			return fmt.Errorf("%w: %s is in %s, which is not a public address", ErrDialDenied, ip, p)

@@ -349,6 +349,8 @@ func TestPublicOnly(t *testing.T) {
 		{"169.254.169.254", true}, {"100.64.0.1", true}, {"192.0.2.7", true}, {"0.0.0.0", true},
 		{"224.0.0.1", true}, {"::1", true}, {"::", true}, {"fd00::1", true}, {"fe80::1", true},
 		{"::ffff:10.0.0.1", true}, {"ff02::1", true},
+		{"fe80::1%eth0", true}, {"::1%lo", true}, {"fc00::1%eth0", true}, {"240.1.2.3", true}, {"255.255.255.255", true}, {"198.18.0.1", true},
+		{"64:ff9b::a00:1", true}, {"64:ff9b::7f00:1", true}, {"2002:c0a8:101::1", true}, {"64:ff9b::101:101", false}, {"2002:101:101::1", false},
 		{"1.1.1.1", false}, {"160.79.104.10", false}, {"2606:4700::1111", false}, {"100.128.0.1", false},
 	} {
 		err := PublicOnly(netip.MustParseAddr(tc.ip))

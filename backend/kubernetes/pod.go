@@ -459,7 +459,9 @@ func (b *Backend) Remove(ctx context.Context, id string, force bool) error {
 		}
 		return b.wrapPod(err, "remove", id)
 	}
-	_ = pods.Delete(ctx, HarvestPod(id), metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})
+	if err := b.deleteHarvest(ctx, id); err != nil {
+		return err
+	}
 	return b.deleteClaim(ctx, id)
 }
 

@@ -40,8 +40,33 @@ const (
 // WorkspaceClaim is the name of the PersistentVolumeClaim of pod's seeds.
 func WorkspaceClaim(pod string) string { return pod + "-workspace" }
 
-// HarvestPod is the name of the Pod that lends an ended pod's claim to Harvest.
-func HarvestPod(pod string) string { return pod + "-harvest" }
+// HarvestPod is the name of the Pod that lends an ended pod's claim to
+// Harvest: with a dot, which no session's pod name has, so it is never
+// another session's.
+func HarvestPod(pod string) string { return pod + ".harvest" }
+
+// harvestOf labels a harvest Pod with the pod whose claim it lends.
+const harvestOf = "dev.clauderon/harvest-of"
+
+// deleteHarvest deletes pod's harvest Pod, only if it is one.
+func (b *Backend) deleteHarvest(ctx context.Context, pod string) error {
+	pods := b.cs.CoreV1().Pods(b.ns)
+	hp, err := pods.Get(ctx, HarvestPod(pod), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return b.wrap(err, "harvest "+pod)
+	}
+	if hp.Labels[harvestOf] != pod {
+		return fmt.Errorf("backend/kubernetes: harvest %s: a pod named %s exists and is not its harvest pod; leaving it", pod, hp.Name)
+	}
+	err = pods.Delete(ctx, hp.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0)), Preconditions: &metav1.Preconditions{UID: &hp.UID}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return b.wrap(err, "harvest "+pod)
+	}
+	return nil
+}
 
 var _ backend.Seeder = (*Backend)(nil)
 
@@ -208,7 +233,7 @@ func (b *Backend) harvestEnded(ctx context.Context, pod *corev1.Pod, i int, w io
 	name := HarvestPod(pod.Name)
 	sc := pod.Spec.Containers[0].SecurityContext
 	hp := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b.ns, Labels: map[string]string{AppLabel: SessionApp, "app.kubernetes.io/managed-by": "clauderon"}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b.ns, Labels: map[string]string{AppLabel: SessionApp, "app.kubernetes.io/managed-by": "clauderon", harvestOf: pod.Name}},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
 			AutomountServiceAccountToken:  ptr(false),
@@ -231,7 +256,9 @@ func (b *Backend) harvestEnded(ctx context.Context, pod *corev1.Pod, i int, w io
 		},
 	}
 	// One left by a daemon that died mid-harvest is replaced.
-	_ = pods.Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})
+	if err := b.deleteHarvest(ctx, pod.Name); err != nil {
+		return err
+	}
 	var made *corev1.Pod
 	var err error
 	for deadline := time.Now().Add(30 * time.Second); ; {
@@ -247,9 +274,8 @@ func (b *Backend) harvestEnded(ctx context.Context, pod *corev1.Pod, i int, w io
 		return b.wrap(err, "harvest "+pod.Name)
 	}
 	defer func() {
-		if derr := pods.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}); derr != nil && !apierrors.IsNotFound(derr) {
-			_ = derr // activeDeadlineSeconds ends it anyway
-		}
+		// activeDeadlineSeconds ends it anyway if this fails.
+		_ = pods.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0)), Preconditions: &metav1.Preconditions{UID: &made.UID}})
 	}()
 	err = b.waitPod(ctx, made, func(p *corev1.Pod) (bool, error) {
 		if containerRunning(p, "harvest") {
