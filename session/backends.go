@@ -2,6 +2,9 @@ package session
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -180,4 +183,33 @@ func kubeRefuses(o Options) error {
 		return Errorf(ErrInvalid, "--mount binds host paths, which a pod on Kubernetes cannot reach; drop --mount, or use --backend docker")
 	}
 	return nil
+}
+
+// LabelSig is an HMAC of a cluster session's other labels by this home's
+// key: anyone who may create pods in the namespace can copy a session's
+// labels, and a pod whose labels this home did not sign is never adopted
+// as a session (it would choose its workspace's land target, its egress
+// and its spawn rights).
+const LabelSig = "dev.clauderon.sig"
+
+// signLabels is LabelSig's value for labels.
+func signLabels(key []byte, labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		if k != LabelSig {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("clauderon pod labels\x00"))
+	for _, k := range keys {
+		fmt.Fprintf(mac, "%d:%s=%d:%s\n", len(k), k, len(labels[k]), labels[k])
+	}
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// signedLabels reports whether labels carry this home's LabelSig.
+func signedLabels(key []byte, labels map[string]string) bool {
+	return hmac.Equal([]byte(labels[LabelSig]), []byte(signLabels(key, labels)))
 }

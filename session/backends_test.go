@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/clauderon/clauderon/api"
+	"github.com/clauderon/clauderon/backend"
 )
 
 // kubeHarness is a manager with a Docker engine and a cluster, both fakes.
@@ -163,5 +164,31 @@ func TestKubernetesUnreachable(t *testing.T) {
 	}
 	if s, err := h2.m.Get("d1"); err != nil || s.BackendName() != api.BackendDocker {
 		t.Errorf("rebuilt d1: %+v %v", s, err)
+	}
+	// A pod someone else made with a session's labels (copied, or with
+	// one changed) is not adopted: this home did not sign them.
+	k1 := kube.specs["c001"]
+	forged := map[string]string{}
+	for k, v := range k1.Labels {
+		forged[k] = v
+	}
+	forged[LabelSession] = "k9"
+	forged[LabelEgress] = `{"mode":"open"}`
+	kube.mu.Lock()
+	kube.cs["f1"] = &backend.Container{ID: "f1", Name: "clauderon-k9", Status: "running", Labels: forged}
+	kube.mu.Unlock()
+	h3, _ := kubeHarnessOn(t, h2, kube)
+	if _, err := h3.m.Get("k9"); err == nil {
+		t.Error("a pod with forged labels was adopted as session k9")
+	}
+	found := false
+	for _, o := range h3.m.Orphans() {
+		found = found || (o.ID == "f1" && strings.Contains(o.Reason, "not signed"))
+	}
+	if !found {
+		t.Errorf("the forged pod is not an orphan: %+v", h3.m.Orphans())
+	}
+	if s, err := h3.m.Get("k1"); err != nil || s.Backend != api.BackendKubernetes {
+		t.Errorf("k1 after the forgery: %+v %v", s, err)
 	}
 }

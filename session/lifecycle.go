@@ -229,6 +229,7 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 			undo()
 			return Session{}, err
 		}
+		spec.Labels[LabelSig] = signLabels(m.key, spec.Labels)
 	}
 	id, err := be.Create(ectx, spec)
 	if err != nil {

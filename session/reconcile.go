@@ -89,6 +89,11 @@ func (m *Manager) reconcileOn(ctx context.Context, kind string, be backend.Backe
 			}
 			continue
 		}
+		if kind != "" && !signedLabels(m.key, c.Labels) {
+			orphans = append(orphans, Orphan{ID: c.ID, Name: c.Name, Status: c.Status,
+				Reason: "its labels are not signed by this clauderon home (a pod made outside clauderon?); not adopted as a session"})
+			continue
+		}
 		r, ok := recordFromLabels(c.Labels, m.wsRoot())
 		if !ok {
 			orphans = append(orphans, Orphan{ID: c.ID, Name: c.Name, Status: c.Status,
