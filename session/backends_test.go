@@ -1,16 +1,20 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/workspace"
 )
 
 // kubeHarness is a manager with a Docker engine and a cluster, both fakes.
@@ -190,5 +194,81 @@ func TestKubernetesUnreachable(t *testing.T) {
 	}
 	if s, err := h3.m.Get("k1"); err != nil || s.Backend != api.BackendKubernetes {
 		t.Errorf("k1 after the forgery: %+v %v", s, err)
+	}
+}
+
+// seedingFake is a cluster whose pods' workspaces are copied in and
+// brought back: harvest writes what stream gives.
+type seedingFake struct {
+	*fakeBackend
+	filled [][]byte
+	stream func(w io.Writer) error
+}
+
+func (f *seedingFake) StartSeeded(ctx context.Context, id string, fill func(int, io.Writer) error) error {
+	var b bytes.Buffer
+	if err := fill(0, &b); err != nil {
+		return err
+	}
+	f.filled = append(f.filled, b.Bytes())
+	return f.Start(ctx, id)
+}
+
+func (f *seedingFake) Harvest(ctx context.Context, id string, i int, w io.Writer) error {
+	return f.stream(w)
+}
+
+// TestKubernetesWorkspaceStall: a pod that stops sending its workspace
+// midway (the agent can stop what writes it) fails that session's diff,
+// clearly, keeps the host's copy as it was, and holds up no other
+// session's work meanwhile.
+func TestKubernetesWorkspaceStall(t *testing.T) {
+	harvestIdle = 200 * time.Millisecond
+	defer func() { harvestIdle = time.Minute }()
+	h := &harness{home: t.TempDir(), be: newFakeBackend(), auth: &fakeAuth{m: map[string]Secret{}}}
+	kube := &seedingFake{fakeBackend: newFakeBackend()}
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, []byte("CA"), 0o644)
+	m, err := Open(Config{Home: h.home, Backend: h.be, Auth: h.auth, Logger: slog.New(slog.DiscardHandler), UserHome: t.TempDir(),
+		Container:  ContainerConfig{ProxyPort: 18080, CAFile: ca, BundleFile: ca},
+		Kubernetes: &KubeConfig{Backend: kube, ProxyAddr: func(context.Context) (string, error) { return "10.96.7.7:3128", nil }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.FlushUsage)
+	project := t.TempDir()
+	os.WriteFile(filepath.Join(project, "a.txt"), []byte("mine\n"), 0o644)
+	ctx := context.Background()
+	if _, err := m.Create(ctx, Options{Name: "k1", Mode: ModeInteractive, Backend: api.BackendKubernetes, Workdir: project}); err != nil {
+		t.Fatal(err)
+	}
+	if len(kube.filled) != 1 || !bytes.Contains(kube.filled[0], []byte("mine")) {
+		t.Fatalf("the pod's workspace was not filled with the project: %d", len(kube.filled))
+	}
+	if _, err := m.Create(ctx, Options{Name: "d1", Mode: ModeInteractive, Workdir: project}); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	kube.stream = func(w io.Writer) error {
+		w.Write(kube.filled[0][:512]) // a tar header, then nothing
+		<-release
+		return nil
+	}
+	defer close(release)
+	other := make(chan error, 1)
+	go func() {
+		_, err := m.Diff(ctx, "d1", workspace.DiffOptions{})
+		other <- err
+	}()
+	if err := <-other; err != nil {
+		t.Errorf("a Docker session's diff while the cluster's stalls: %v", err)
+	}
+	_, err = m.Diff(ctx, "k1", workspace.DiffOptions{})
+	if err == nil || !strings.Contains(err.Error(), "sent nothing") {
+		t.Fatalf("diff of a stalled pod: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(h.home, "workspaces", "k1", "a.txt")); err != nil || string(b) != "mine\n" {
+		t.Errorf("the host's copy after a failed sync: %q %v", b, err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/backend"
@@ -19,6 +21,26 @@ import (
 // wrote is merged into, run in or followed out of a tree on the host; the
 // diff, land and apply that read it then are Docker's, built for a
 // workspace the agent wrote.
+
+// harvestIdle is how long bringing a workspace back waits for the pod's
+// next bytes.
+var harvestIdle = time.Minute
+
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(b []byte) (int, error) { return f(b) }
+
+// wsLock is session name's workspace lock.
+func (m *Manager) wsLock(name string) *sync.RWMutex {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.wsLocks[name]
+	if !ok {
+		l = &sync.RWMutex{}
+		m.wsLocks[name] = l
+	}
+	return l
+}
 
 // maxObjectsBytes bounds the object store sent with a workspace: it is the
 // user's repository's, already on disk, and may be large.
@@ -74,15 +96,31 @@ func (m *Manager) syncBack(ctx context.Context, name string) error {
 	if !ok {
 		return nil
 	}
-	m.syncMu.Lock()
-	defer m.syncMu.Unlock()
+	l := m.wsLock(name)
+	l.Lock()
+	defer l.Unlock()
 	fresh, old := dir+".incoming", dir+".previous"
 	if err := os.RemoveAll(fresh); err != nil {
 		return err
 	}
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(sd.Harvest(ctx, id, 0, pw)) }()
-	_, err := workspace.ReadTar(ctx, pr, fresh, workspace.TarOptions{MaxBytes: m.cfg.MaxCopyBytes})
+	go func() { pw.CloseWithError(sd.Harvest(hctx, id, 0, pw)) }()
+	// The agent can stop what writes the stream (it runs in its pod): a
+	// stream that sends nothing for harvestIdle is given up.
+	stall := time.AfterFunc(harvestIdle, func() {
+		pw.CloseWithError(fmt.Errorf("the pod sent nothing for %s", harvestIdle))
+		cancel()
+	})
+	defer stall.Stop()
+	_, err := workspace.ReadTar(ctx, readFunc(func(b []byte) (int, error) {
+		n, err := pr.Read(b)
+		if n > 0 {
+			stall.Reset(harvestIdle)
+		}
+		return n, err
+	}), fresh, workspace.TarOptions{MaxBytes: m.cfg.MaxCopyBytes})
 	pr.CloseWithError(io.ErrClosedPipe)
 	if err != nil {
 		os.RemoveAll(fresh)

@@ -383,6 +383,7 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 	}
 	m.mu.Lock()
 	m.forgetLocked(name)
+	delete(m.wsLocks, name)
 	delete(m.denials, name)
 	delete(m.summaries, name)
 	delete(m.caches, name)

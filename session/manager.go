@@ -83,8 +83,9 @@ type Manager struct {
 	caches    map[string]*workspace.HashCache
 	// landMu lets one land or apply write into users' repositories at a time.
 	landMu sync.Mutex
-	// syncMu orders bringing cluster workspaces back (kubews.go).
-	syncMu sync.Mutex
+	// wsLocks are each workspace's: bringing a cluster session's back
+	// (kubews.go) writes it, reading it (diff, land, apply, summaries) reads.
+	wsLocks map[string]*sync.RWMutex
 	// denials are each session's latest tunnels refused by its egress policy.
 	denials map[string][]Denial
 	// usage is every session's Messages usage and budget (usage.go).
@@ -147,7 +148,7 @@ func Open(cfg Config) (*Manager, error) {
 		cfg: cfg, st: store{dir: filepath.Join(cfg.Home, "sessions")}, key: key,
 		homeID: HomeID(cfg.Home), log: cfg.Logger, guard: newMountGuard(cfg.Home, cfg.UserHome, cfg.EngineSockets),
 		sessions: map[string]*record{}, busy: map[string]string{}, copying: map[string][]string{}, caches: map[string]*workspace.HashCache{}, summaries: map[string]*summary{}, changed: make(chan struct{}),
-		tombs: map[string]uint64{}, pending: map[string]int{}, orphans: map[string][]Orphan{},
+		tombs: map[string]uint64{}, pending: map[string]int{}, orphans: map[string][]Orphan{}, wsLocks: map[string]*sync.RWMutex{},
 		events: feed{subs: map[*Subscription]struct{}{}, now: cfg.Now}, announced: map[string]bool{},
 	}
 	prices := Prices{}

@@ -112,7 +112,10 @@ func (m *Manager) Diff(ctx context.Context, name string, o workspace.DiffOptions
 	m.mu.Lock()
 	o.Cache = m.cacheLocked(name)
 	m.mu.Unlock()
+	l := m.wsLock(name)
+	l.RLock()
 	d, err := w.Diff(ctx, o)
+	l.RUnlock()
 	if err != nil {
 		m.dropCacheIfChanged(name, err)
 		return workspace.Diff{}, wsErr(err)
@@ -139,11 +142,15 @@ func (m *Manager) Apply(ctx context.Context, name string, o workspace.ApplyOptio
 // the user's repository) and records what it brought back. tree is the
 // work's tree the user reviewed ("" for none).
 func (m *Manager) bringBack(ctx context.Context, name, verb, tree string, do func(workspace.Info) (workspace.Mark, error), record func(*api.Workspace, workspace.Mark)) (workspace.Mark, error) {
-	m.landMu.Lock()
-	defer m.landMu.Unlock()
+	// Brought back before landMu: a slow cluster holds up only this session.
 	if err := m.syncBack(ctx, name); err != nil {
 		return workspace.Mark{}, err
 	}
+	m.landMu.Lock()
+	defer m.landMu.Unlock()
+	l := m.wsLock(name)
+	l.RLock()
+	defer l.RUnlock()
 	w, err := m.workspaceOf(name)
 	if err != nil {
 		return workspace.Mark{}, err
@@ -272,7 +279,10 @@ func (m *Manager) refreshSummary(s Session) chan struct{} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		var out Changes
+		l := m.wsLock(s.Name)
+		l.RLock()
 		sum, err := w.Summarize(ctx, cache)
+		l.RUnlock()
 		if err != nil {
 			m.dropCacheIfChanged(s.Name, err)
 			out.Error = err.Error()
@@ -320,7 +330,10 @@ func (m *Manager) checkUnlanded(ctx context.Context, r Session) error {
 	// No hash cache here, nor in land and apply: writes through a shared
 	// mapping can change a file without its ctime until the kernel writes
 	// the page back, and what is deleted or brought back must be what is there.
+	l := m.wsLock(r.Name)
+	l.RLock()
 	sum, err := workspace.Info(*r.Workspace).Summarize(ctx, nil)
+	l.RUnlock()
 	if err != nil {
 		return Errorf(ErrUnlanded, "cannot tell whether session %q's workspace holds work that was never landed (%v); look at it in %s, or delete it anyway with `clauderon rm --discard %s`", r.Name, err, r.Workspace.Dir, r.Name)
 	}
