@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,10 +38,17 @@ type Cluster struct {
 	// DefaultMaxConns. Any pod may connect, and a head may take 30 s to
 	// come, so without a bound a flood would take every descriptor.
 	MaxConns int
+	// MaxPerPod bounds one pod's (one source address's) connections, so a
+	// pod that holds its connections open cannot take the others' slots;
+	// 0 means DefaultMaxPerPod.
+	MaxPerPod int
 }
 
-// DefaultMaxConns is Cluster.MaxConns's default.
-const DefaultMaxConns = 4096
+// DefaultMaxConns and DefaultMaxPerPod are the bounds' defaults.
+const (
+	DefaultMaxConns  = 4096
+	DefaultMaxPerPod = 256
+)
 
 // tooManyMsg answers a connection past MaxConns, written without reading
 // anything.
@@ -67,6 +75,12 @@ func (c *Cluster) Serve(ctx context.Context, ln net.Listener) error {
 		max = DefaultMaxConns
 	}
 	slots := make(chan struct{}, max)
+	perPod := c.MaxPerPod
+	if perPod <= 0 {
+		perPod = DefaultMaxPerPod
+	}
+	var mu sync.Mutex
+	open := map[string]int{} // by source address
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	for {
@@ -82,19 +96,52 @@ func (c *Cluster) Serve(ctx context.Context, ln net.Listener) error {
 			}
 			return fmt.Errorf("gateway: accepting on %s: %w", ln.Addr(), err)
 		}
-		select {
-		case slots <- struct{}{}:
-		default:
+		src := sourceOf(conn)
+		mu.Lock()
+		ok := open[src] < perPod
+		if ok {
+			open[src]++
+		}
+		mu.Unlock()
+		if ok {
+			select {
+			case slots <- struct{}{}:
+			default:
+				ok = false
+				mu.Lock()
+				if open[src]--; open[src] == 0 {
+					delete(open, src)
+				}
+				mu.Unlock()
+			}
+		}
+		if !ok {
 			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 			_, _ = io.WriteString(conn, tooMany)
 			conn.Close()
 			continue
 		}
 		go func() {
-			defer func() { <-slots }()
+			defer func() {
+				<-slots
+				mu.Lock()
+				if open[src]--; open[src] == 0 {
+					delete(open, src)
+				}
+				mu.Unlock()
+			}()
 			c.handle(ctx, conn)
 		}()
 	}
+}
+
+// sourceOf is the address a connection comes from, without its port: one
+// pod's.
+func sourceOf(c net.Conn) string {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return c.RemoteAddr().String()
 }
 
 // handle serves one pod connection.

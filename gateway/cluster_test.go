@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -543,5 +544,49 @@ func TestMaxConns(t *testing.T) {
 	body, _ = io.ReadAll(resp.Body)
 	if !strings.Contains(string(body), "clauderon doctor") {
 		t.Errorf("the connection within the bound: %s %q", resp.Status, body)
+	}
+}
+
+// TestMaxPerPod: one pod (source address) past its bound is answered 503,
+// while another pod is still served.
+func TestMaxPerPod(t *testing.T) {
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- (&Cluster{Tunnel: tunnel.NewGateway(nil), MaxPerPod: 2}).Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	hold := func(src string) net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		c, err := d.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	answerOf := func(c net.Conn) string {
+		io.WriteString(c, "CONNECT a.example:443 HTTP/1.1\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	a1, a2 := hold("127.0.0.2"), hold("127.0.0.2")
+	io.WriteString(a1, "CONNECT a.example:443 HTTP/1.1\r\n")
+	io.WriteString(a2, "CONNECT a.example:443 HTTP/1.1\r\n")
+	// The third of the same pod waits for nothing: it is refused at once.
+	if got := answerOf(hold("127.0.0.2")); !strings.Contains(got, "too many connections") {
+		t.Errorf("a pod past its bound: %q", got)
+	}
+	// Another pod is served (no tunnel: the 503 that says so).
+	if got := answerOf(hold("127.0.0.3")); !strings.Contains(got, "clauderon doctor") {
+		t.Errorf("another pod while the first is at its bound: %q", got)
 	}
 }
