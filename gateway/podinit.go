@@ -163,6 +163,15 @@ func copyFile(src, dst string, mode os.FileMode) error {
 // probeProxy is --probe: it reports what answered a credential-less
 // CONNECT at addr.
 func probeProxy(addr string, stdout io.Writer) error {
+	// First, that the NetworkPolicy holds: the API server, which every pod
+	// is told of, must not answer a session's pod.
+	if h, p := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT"); h != "" && p != "" {
+		if d, err := net.DialTimeout("tcp", net.JoinHostPort(h, p), 3*time.Second); err == nil {
+			d.Close()
+			return fmt.Errorf("pod-init: probe: a session pod reached the API server at %s directly: the cluster does not enforce the sessions' NetworkPolicy (its network plugin must support NetworkPolicy)", net.JoinHostPort(h, p))
+		}
+		fmt.Fprintln(stdout, "the API server is out of reach, as the NetworkPolicy says")
+	}
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return fmt.Errorf("pod-init: probe: %w", err)
