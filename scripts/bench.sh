@@ -11,11 +11,15 @@ go build -o bin/clauderon .
 go build -o bin/proxybench ./internal/cmd/proxybench
 go build -o bin/sessionbench ./internal/cmd/sessionbench
 go build -o bin/webbench ./internal/cmd/webbench
+go build -o bin/k8sbench ./internal/cmd/k8sbench
 echo "== proxy: direct vs clauderon vs mitmproxy, and usage accounting on vs off (loopback, local TLS upstream)"
 ./bin/proxybench -clauderon bin/clauderon
 echo
 echo "== sessions, events, daemon memory and workspaces: clauderon vs plain docker run and git, on the real engine with the real Claude Code"
 ./bin/sessionbench -clauderon bin/clauderon
+echo
+echo "== Kubernetes: create against a plain pod, print against Docker, the proxy's latency through the cluster gateway and tunnel, daemon memory with 100 sessions; on the test cluster (scripts/k8s-up.sh)"
+./bin/k8sbench -clauderon bin/clauderon
 echo
 echo "== web UI: cold load and engine event to DOM in headless chromium, against a real daemon with 20 sessions"
 ./bin/webbench -clauderon bin/clauderon
