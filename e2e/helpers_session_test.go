@@ -53,7 +53,7 @@ var testSessionBases = []string{"p1", "iso-a", "iso-b", "live", "once", "lbl", "
 	"nowd", "noprompt", "bigprompt", "drain", "x", "gw", "home", "kc-print", "kc-hot", "kc-env", "kc-none",
 	"ws-hostile", "ws-work", "ws-plain", "ws-from", "ws-badref", "ws-mount", "race-a", "race-b", "race-c", "hard", "hard-bad", "cred",
 	"iu-own", "iu-root", "iu-print", "iu-rprint", "iu-ghost", "nest-p", "nest-c1", "nest-c2",
-	"web-print", "web-tui", "web-live", "mcpn-a", "mcpn-b", "cb-p", "cb-c", "act-[a-z]+"}
+	"web-print", "web-tui", "web-live", "mcpn-a", "mcpn-b", "cb-p", "cb-c", "act-[a-z]+", "du"}
 
 // sname is the session name base of this run: base-<runID>.
 func sname(base string) string { return base + "-" + runID }

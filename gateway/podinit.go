@@ -23,6 +23,9 @@ import (
 //     container runs it for its hooks;
 //   - --copy SRC=DST copies a file given in the pod's ConfigMap (mounted
 //     read-only) to where the container may rewrite it;
+//   - --await-walls SECONDS waits until the sessions' NetworkPolicy
+//     holds for this pod (the API server no longer answers it), and fails
+//     past SECONDS, so no session runs where the policy is not enforced;
 //   - --await MARKER waits until MARKER exists: the daemon is filling the
 //     workspace volume through exec (--untar) and makes MARKER (--ready)
 //     when it is done; a pod started again finds it and goes on at once.
@@ -47,7 +50,7 @@ func PodInit(args []string) error { return podInit(args, os.Stdin, os.Stdout) }
 
 func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
 	var install, await, untar, ready, tarDir, probe string
-	var hold time.Duration
+	var hold, walls time.Duration
 	var copies [][2]string
 	for i := 0; i < len(args); i++ {
 		if i+1 >= len(args) {
@@ -79,6 +82,12 @@ func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
 			}
 		case "--probe":
 			probe = v
+		case "--await-walls":
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("pod-init: --await-walls %q: want a number of seconds", v)
+			}
+			walls = time.Duration(n) * time.Second
 		case "--hold":
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
@@ -89,6 +98,11 @@ func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
 			return fmt.Errorf("pod-init: unknown argument %q", args[i])
 		}
 		i++
+	}
+	if walls > 0 {
+		if err := awaitWalls(walls); err != nil {
+			return err
+		}
 	}
 	if install != "" {
 		self, err := os.Executable()
@@ -163,15 +177,11 @@ func copyFile(src, dst string, mode os.FileMode) error {
 // probeProxy is --probe: it reports what answered a credential-less
 // CONNECT at addr.
 func probeProxy(addr string, stdout io.Writer) error {
-	// First, that the NetworkPolicy holds: the API server, which every pod
-	// is told of, must not answer a session's pod.
-	if h, p := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT"); h != "" && p != "" {
-		if d, err := net.DialTimeout("tcp", net.JoinHostPort(h, p), 3*time.Second); err == nil {
-			d.Close()
-			return fmt.Errorf("pod-init: probe: a session pod reached the API server at %s directly: the cluster does not enforce the sessions' NetworkPolicy (its network plugin must support NetworkPolicy)", net.JoinHostPort(h, p))
-		}
-		fmt.Fprintln(stdout, "the API server is out of reach, as the NetworkPolicy says")
+	// First, that the NetworkPolicy holds.
+	if err := awaitWalls(15 * time.Second); err != nil {
+		return err
 	}
+	fmt.Fprintln(stdout, "the API server is out of reach, as the NetworkPolicy says")
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return fmt.Errorf("pod-init: probe: %w", err)
@@ -191,4 +201,29 @@ func probeProxy(addr string, stdout io.Writer) error {
 		return fmt.Errorf("pod-init: probe: %s answered %q, not the proxy's 407", addr, line)
 	}
 	return nil
+}
+
+// awaitWalls waits until the API server, which every pod is told of, no
+// longer answers this pod: the sessions' NetworkPolicy holds. A network
+// plugin may program a new pod's rules a moment after it starts, so this
+// waits up to within; past it, the cluster does not enforce the policy,
+// and a session must not run there.
+func awaitWalls(within time.Duration) error {
+	h, p := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
+	if h == "" || p == "" {
+		return nil
+	}
+	api := net.JoinHostPort(h, p)
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", api, time.Second)
+		if err != nil {
+			return nil
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pod-init: a session pod still reaches the API server at %s directly after %s: the cluster does not enforce the sessions' NetworkPolicy (its network plugin must support NetworkPolicy, and `clauderon k8s setup --apply` must have made it)", api, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

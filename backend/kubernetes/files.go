@@ -39,6 +39,17 @@ const (
 	toolsVolume       = "clauderon-tools"
 )
 
+// WallsTimeout is how long, in seconds, a session pod's init container
+// waits for the sessions' NetworkPolicy to hold for it before it fails.
+const WallsTimeout = 60
+
+func (b *Backend) wallsTimeout() int {
+	if b.walls > 0 {
+		return b.walls
+	}
+	return WallsTimeout
+}
+
 // FilesConfigMap is the name of the ConfigMap that holds pod's files.
 func FilesConfigMap(pod string) string { return pod + "-files" }
 
@@ -64,8 +75,10 @@ func (b *Backend) addFiles(pod *corev1.Pod, spec backend.Spec) error {
 		Name:            InitContainerName,
 		Image:           b.tools,
 		ImagePullPolicy: b.pull,
-		Command:         []string{ToolsBinary, "pod-init", "--install", path.Join(ToolsDir, "clauderon")},
+		Command:         []string{ToolsBinary, "pod-init", "--await-walls", strconv.Itoa(b.wallsTimeout()), "--install", path.Join(ToolsDir, "clauderon")},
 		SecurityContext: main.SecurityContext,
+		// Its error (walls not up, a file it cannot write) is what Start says.
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		// Small and fixed: it copies a binary and a few files.
 		Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{
 			corev1.ResourceMemory: mustQuantity("64Mi"), corev1.ResourceCPU: mustQuantity("500m"),

@@ -84,6 +84,8 @@ type Backend struct {
 	tools string
 	// storageClass and wsSize are Config's StorageClass and WorkspaceSize.
 	storageClass, wsSize string
+	// walls overrides WallsTimeout (tests).
+	walls int
 
 	mu      sync.Mutex
 	resizes map[string]*resizeState // pod name → its attaches' size queues

@@ -25,6 +25,10 @@ func TestFilesAndSeeds(t *testing.T) {
 	b, image := testBackend(t)
 	b.tools = k8stest.GatewayImage(t)
 	ctx := ctxFor(t, 120*time.Second)
+	// A session pod's init container waits for the sessions' policy to hold.
+	if _, err := b.cs.NetworkingV1().NetworkPolicies(b.ns).Create(ctx, sessionsPolicy(b.ns), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
 	k8stest.Provision(pctx, t, b.cs, b.ns)
@@ -76,6 +80,9 @@ func TestFilesAndSeeds(t *testing.T) {
 	if c.ExitCode != 0 {
 		t.Errorf("exit %d: %s", c.ExitCode, out)
 	}
+	if !strings.Contains(string(out), "TOOLS-OK") {
+		t.Error("the init container did not install the tools")
+	}
 	cm, err := b.cs.CoreV1().ConfigMaps(b.ns).Get(ctx, FilesConfigMap(id), metav1.GetOptions{})
 	if err != nil || len(cm.OwnerReferences) != 1 || cm.OwnerReferences[0].Name != id {
 		t.Errorf("files configmap: %+v %v", cm, err)
@@ -103,5 +110,31 @@ func TestFilesAndSeeds(t *testing.T) {
 	// Deleted, or being deleted once no pod uses it (pvc-protection).
 	if pvc, err := b.cs.CoreV1().PersistentVolumeClaims(b.ns).Get(ctx, WorkspaceClaim(id), metav1.GetOptions{}); !apierrors.IsNotFound(err) && (err != nil || pvc.DeletionTimestamp == nil) {
 		t.Errorf("the workspace claim outlived Remove: %v", err)
+	}
+}
+
+// TestNoSessionWithoutWalls: where the sessions' NetworkPolicy does not hold
+// (here: it is missing), a session pod never runs its command: its init
+// container fails, and Start says why.
+func TestNoSessionWithoutWalls(t *testing.T) {
+	b, image := testBackend(t)
+	b.tools = k8stest.GatewayImage(t)
+	ctx := ctxFor(t, 180*time.Second)
+	b.walls = 3
+	s := testSpec("no-walls", image, "sh", "-c", "echo RAN")
+	id, err := b.Create(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Start(ctx, id)
+	if err == nil || !strings.Contains(err.Error(), "does not enforce") {
+		t.Fatalf("Start without the sessions' policy: %v", err)
+	}
+	if rc, err := b.Logs(ctx, id, false); err == nil {
+		out, _ := io.ReadAll(rc)
+		rc.Close()
+		if strings.Contains(string(out), "RAN") {
+			t.Error("the command ran without the policy")
+		}
 	}
 }
