@@ -36,6 +36,8 @@ eq('egress mode', fieldFor('egress mode wide is not one of open, balanced, locke
 eq('host', fieldFor('http://x is not a host: give a name such as example.com', 'invalid'), 'allow');
 eq('spawn image', fieldFor('spawn image X is not a valid image reference', 'invalid'), 'spawn');
 eq('budget', fieldFor('a budget cannot be negative', 'invalid'), 'budget_usd');
+eq('backend', fieldFor('the Kubernetes backend is not configured; add a kubernetes section to config.json', 'invalid'), 'backend');
+eq('backend name', fieldFor('unknown backend "podman": want docker or kubernetes', 'invalid'), 'backend');
 eq('image', fieldFor('image nosuch:1 is not present; build it', 'image'), 'image');
 eq('unrelated', fieldFor('cannot reach the Docker engine', 'engine'), '');
 

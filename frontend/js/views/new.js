@@ -29,6 +29,7 @@ export function fieldFor(msg, code) {
   const m = msg.toLowerCase();
   if (code === 'exists' || /session name|^session [a-z0-9-]+ exists|already exists/.test(m)) return 'name';
   if (/spawn/.test(m)) return 'spawn';
+  if (/backend|kubernetes|binds host paths/.test(m)) return 'backend';
   if (/egress mode/.test(m)) return 'egress';
   if (/budget/.test(m)) return 'budget_usd';
   if (/prompt/.test(m)) return 'prompt';
@@ -61,6 +62,10 @@ export function render(main, _route, ctx) {
     h('option', { value: 'print' }, 'print — runs once and keeps the result'));
   const image = h('select', { name: 'image' }, h('option', { value: DEFAULT_IMAGE }, DEFAULT_IMAGE));
   const imageOther = h('input', { name: 'image_other', type: 'text', placeholder: 'registry/image:tag', 'aria-label': 'Other image reference', hidden: true, spellcheck: 'false' });
+  const backend = h('select', { name: 'backend' },
+    h('option', { value: '' }, 'default (config.json default_backend; docker unless set)'),
+    h('option', { value: 'docker' }, 'docker — this machine’s engine'),
+    h('option', { value: 'kubernetes' }, 'kubernetes — the cluster in config.json'));
   const workdir = h('input', { name: 'workdir', type: 'text', placeholder: '/home/you/project', spellcheck: 'false' });
   const from = h('input', { name: 'from', type: 'text', placeholder: 'main, v1.2, a commit', spellcheck: 'false' });
   const egress = h('select', { name: 'egress' },
@@ -84,6 +89,7 @@ export function render(main, _route, ctx) {
         h('label', { for: 'f-image' }, 'Image'), image, imageOther,
         h('div', { class: 'hint', id: 'f-image-hint' }, 'The engine’s local images; “Other…” takes any reference.'),
         (errs.image = h('div', { class: 'field-error', dataset: { errorFor: 'image' }, id: 'f-image-error', 'aria-live': 'polite' })))),
+    field('backend', 'Runs on', backend, 'Where its container runs. The token stays on this machine either way.'),
     field('workdir', 'Project directory', workdir, 'An absolute host path. Its copy is the session’s /workspace; your directory is never mounted. Empty gives an empty workspace.'),
     field('from', 'Start from', from, 'A git branch, tag or commit instead of HEAD (your uncommitted changes are then not carried).'),
     h('div', { class: 'row2' },
@@ -138,6 +144,7 @@ export function render(main, _route, ctx) {
     if (prompt.value.trim()) b.prompt = prompt.value;
     const img = image.value === OTHER ? imageOther.value.trim() : image.value;
     if (img) b.image = img;
+    if (backend.value) b.backend = backend.value;
     if (workdir.value.trim()) b.workdir = workdir.value.trim();
     if (from.value.trim()) b.from = from.value.trim();
     const hosts = allow.value.split('\n').map((s) => s.trim()).filter(Boolean);

@@ -110,7 +110,7 @@ export function render(main, route, ctx) {
     text(activityEl, f.activity(s.activity));
     activityEl.className = f.needsYou(s) ? 'needs-you-text' : 'muted';
     const rows = [
-      ['Mode', s.mode], ['Image', s.image], ['Created', new Date(s.created_at).toLocaleString() + ' (' + f.age(s.created_at) + ' ago)'],
+      ['Mode', s.mode], ['Runs on', s.backend || 'docker'], ['Image', s.image], ['Created', new Date(s.created_at).toLocaleString() + ' (' + f.age(s.created_at) + ' ago)'],
       ['Egress', (s.egress && s.egress.mode) || 'open'],
     ];
     if (s.workspace) rows.push(['Workspace', s.workspace.source + (s.workspace.subdir ? '/' + s.workspace.subdir : '') + ' → ' + s.workspace.branch]);

@@ -86,7 +86,7 @@ export function render(main, _route, ctx) {
 
   function matches(s, q) {
     if (!q) return true;
-    const hay = [s.name, s.mode, s.status, f.activity(s.activity), s.parent, s.image].join(' ').toLowerCase();
+    const hay = [s.name, s.mode, s.status, f.activity(s.activity), s.parent, s.image, s.backend || 'docker'].join(' ').toLowerCase();
     return q.toLowerCase().split(/\s+/).every((w) => hay.includes(w));
   }
 
@@ -119,7 +119,7 @@ export function render(main, _route, ctx) {
     const open = () => ctx.navigate('#/sessions/' + encodeURIComponent(s.name));
     const cells = {
       name: h('a', { href: '#/sessions/' + encodeURIComponent(s.name), tabindex: '-1' }, s.name),
-      mode: s.mode,
+      mode: s.backend === 'kubernetes' ? s.mode + ' · kubernetes' : s.mode,
       status: h('span', { class: 'badge status-' + s.status }, f.status(s)),
       activity: f.activity(s.activity),
       age: h('span', { title: s.created_at }, f.age(s.created_at)),
