@@ -142,7 +142,16 @@ func TestProxySquat(t *testing.T) {
 			"-H", "content-type: application/json", "-d", `{"model":"claude-x","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`,
 			"https://api.anthropic.com/v1/messages")
 	}
-	if out, err := request(); err != nil {
+	// create returns once the container runs; its gateway listens a moment
+	// later (before it starts Claude Code, which never races it), so a
+	// docker exec right after may find nothing yet on its port.
+	var out string
+	var err error
+	waitFor(t, "the session's gateway to listen", func() bool {
+		out, err = request()
+		return err == nil || !strings.Contains(out, "Failed to connect to 127.0.0.1 port 3128")
+	})
+	if err != nil {
 		t.Fatalf("before the daemon stops: %v %s", err, out)
 	}
 	e.d.stop()
@@ -155,7 +164,7 @@ func TestProxySquat(t *testing.T) {
 		"tcp:"+net.JoinHostPort(bridgeGateway(t), strconv.Itoa(e.d.port)),
 		"tcp:0.0.0.0:"+strconv.Itoa(e.d.port),
 	)
-	out, err := request()
+	out, err = request()
 	if err == nil || !strings.Contains(out, "503") && !strings.Contains(out, "CONNECT tunnel failed") {
 		t.Errorf("with the daemon down, a request from the session: %v %q; want the gateway's refusal", err, out)
 	}
