@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"sort"
 	"sync"
 
 	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/internal/atomicfile"
 )
 
 // LabelBackend names the backend a session runs on, so a session rebuilt
@@ -192,8 +195,9 @@ func kubeRefuses(o Options) error {
 // and its spawn rights).
 const LabelSig = "dev.clauderon.sig"
 
-// signLabels is LabelSig's value for labels.
-func signLabels(key []byte, labels map[string]string) string {
+// signLabels is LabelSig's value for pod's labels: bound to the pod's
+// name, so one pod's signed labels do not vouch for another.
+func signLabels(key []byte, pod string, labels map[string]string) string {
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
 		if k != LabelSig {
@@ -202,14 +206,51 @@ func signLabels(key []byte, labels map[string]string) string {
 	}
 	sort.Strings(keys)
 	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("clauderon pod labels\x00"))
+	fmt.Fprintf(mac, "clauderon pod labels\x00%d:%s\n", len(pod), pod)
 	for _, k := range keys {
 		fmt.Fprintf(mac, "%d:%s=%d:%s\n", len(k), k, len(labels[k]), labels[k])
 	}
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// signedLabels reports whether labels carry this home's LabelSig.
-func signedLabels(key []byte, labels map[string]string) bool {
-	return hmac.Equal([]byte(labels[LabelSig]), []byte(signLabels(key, labels)))
+// signedLabels reports whether a cluster container's labels carry this
+// home's LabelSig for its name, which must be its session's pod name.
+func signedLabels(key []byte, c backend.Container) bool {
+	if c.Name != ContainerName(c.Labels[LabelSession]) {
+		return false
+	}
+	return hmac.Equal([]byte(c.Labels[LabelSig]), []byte(signLabels(key, c.Name, c.Labels)))
+}
+
+// removedFile lists the credential nonces of cluster sessions that were
+// removed: a pod carrying one of them (its labels copied before the rm)
+// is never rebuilt into the session, which would bring its credential back.
+const removedFile = "removed-nonces"
+
+// maxRemoved bounds removedFile's nonces (the newest are kept).
+const maxRemoved = 10000
+
+func (m *Manager) removedNonces() map[string]bool {
+	b, _ := os.ReadFile(filepath.Join(m.cfg.Home, removedFile))
+	out := map[string]bool{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if l != "" {
+			out[l] = true
+		}
+	}
+	return out
+}
+
+// tombstone records that the cluster session with nonce was removed.
+func (m *Manager) tombstone(nonce string) error {
+	m.tombMu.Lock()
+	defer m.tombMu.Unlock()
+	p := filepath.Join(m.cfg.Home, removedFile)
+	b, _ := os.ReadFile(p)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) >= maxRemoved {
+		lines = lines[len(lines)-maxRemoved+1:]
+	}
+	lines = append(lines, nonce)
+	return atomicfile.Write(p, []byte(strings.TrimSpace(strings.Join(lines, "\n"))+"\n"), 0o600)
 }

@@ -195,6 +195,32 @@ func TestKubernetesUnreachable(t *testing.T) {
 	if s, err := h3.m.Get("k1"); err != nil || s.Backend != api.BackendKubernetes {
 		t.Errorf("k1 after the forgery: %+v %v", s, err)
 	}
+	// k1's own signed labels on a pod of another name vouch for nothing.
+	kube.mu.Lock()
+	kube.cs["f2"] = &backend.Container{ID: "f2", Name: "evil", Status: "running", Labels: k1.Labels}
+	kube.mu.Unlock()
+	// Removed, k1 does not come back from a pod carrying its labels,
+	// under its own pod name or any other: its credential stays spent.
+	if err := h3.m.Remove(context.Background(), "k1", true, true); err != nil {
+		t.Fatal(err)
+	}
+	kube.mu.Lock()
+	kube.cs["f3"] = &backend.Container{ID: "f3", Name: "clauderon-k1", Status: "running", Labels: k1.Labels}
+	kube.mu.Unlock()
+	h4, _ := kubeHarnessOn(t, h3, kube)
+	if s, err := h4.m.Get("k1"); err == nil {
+		t.Errorf("a removed session came back from a pod with its labels: %+v", s)
+	}
+	if _, ok := h4.auth.get("k1"); ok {
+		t.Error("the removed session's credential works again")
+	}
+	reasons := map[string]string{}
+	for _, o := range h4.m.Orphans() {
+		reasons[o.ID] = o.Reason
+	}
+	if !strings.Contains(reasons["f2"], "not signed") || !strings.Contains(reasons["f3"], "removed") {
+		t.Errorf("orphans: %v", reasons)
+	}
 }
 
 // seedingFake is a cluster whose pods' workspaces are copied in and

@@ -229,7 +229,7 @@ func (m *Manager) create(ctx context.Context, o Options, progress func(string), 
 			undo()
 			return Session{}, err
 		}
-		spec.Labels[LabelSig] = signLabels(m.key, spec.Labels)
+		spec.Labels[LabelSig] = signLabels(m.key, spec.Name, spec.Labels)
 	}
 	id, err := be.Create(ectx, spec)
 	if err != nil {
@@ -290,7 +290,15 @@ func (m *Manager) Stop(ctx context.Context, name string) (Session, error) {
 		m.setStopping(name, id, false)
 		return Session{}, engineErr("stopping the container", err)
 	}
-	m.finish(ctx, name, id)
+	// finish gives way to a die event handled meanwhile (see
+	// record.events), whose own finish may not have recorded the exit yet:
+	// asking again records it, so stop answers with the stopped session.
+	for range 3 {
+		m.finish(ctx, name, id)
+		if s, err := m.Get(name); err != nil || s.Status != StatusRunning {
+			break
+		}
+	}
 	return m.Get(name)
 }
 
@@ -381,15 +389,25 @@ func (m *Manager) Remove(ctx context.Context, name string, force, discard bool) 
 	if gw := m.cfg.Container.Gateway; gw != nil {
 		gw.Close(name)
 	}
+	if snap.Backend == api.BackendKubernetes {
+		if err := m.tombstone(r.Nonce); err != nil {
+			m.log.Warn("cannot record a removed session's credential as spent", "session", name, "err", err)
+		}
+	}
 	m.mu.Lock()
 	m.forgetLocked(name)
-	delete(m.wsLocks, name)
 	delete(m.denials, name)
 	delete(m.summaries, name)
 	delete(m.caches, name)
 	m.mu.Unlock()
 	if w := snap.Workspace; w != nil {
-		if err := removeWorkspace(w); err != nil {
+		// Not while its workspace is being brought back, or that would
+		// put it back after the removal.
+		l := m.wsLock(name)
+		l.Lock()
+		err := removeWorkspace(w)
+		l.Unlock()
+		if err != nil {
 			m.log.Warn("cannot remove a workspace", "session", name, "err", err)
 		}
 	}

@@ -86,6 +86,8 @@ type Manager struct {
 	// wsLocks are each workspace's: bringing a cluster session's back
 	// (kubews.go) writes it, reading it (diff, land, apply, summaries) reads.
 	wsLocks map[string]*sync.RWMutex
+	// tombMu orders writes of removedFile (backends.go).
+	tombMu sync.Mutex
 	// denials are each session's latest tunnels refused by its egress policy.
 	denials map[string][]Denial
 	// usage is every session's Messages usage and budget (usage.go).

@@ -52,8 +52,25 @@ func (m *Manager) reconcileOn(ctx context.Context, kind string, be backend.Backe
 	seen := map[string]bool{}
 	var orphans []Orphan
 	var finish []string
+	var removed map[string]bool
+	if kind != "" {
+		removed = m.removedNonces()
+	}
 	for _, c := range cs {
 		name := c.Labels[LabelSession]
+		// Anyone who may create pods in the namespace can copy a session's
+		// labels: only a pod this home signed, under its session's name,
+		// of a session not removed, is taken for one.
+		if kind != "" && !signedLabels(m.key, c) {
+			orphans = append(orphans, Orphan{ID: c.ID, Name: c.Name, Status: c.Status,
+				Reason: "its labels are not signed by this clauderon home for this pod (a pod made outside clauderon?); not taken for a session"})
+			continue
+		}
+		if kind != "" && removed[c.Labels[LabelNonce]] {
+			orphans = append(orphans, Orphan{ID: c.ID, Name: c.Name, Status: c.Status,
+				Reason: "it carries the labels of a session that was removed; not taken for it"})
+			continue
+		}
 		if m.tombs[name] > listed {
 			continue // removed since the list: its container is gone
 		}
@@ -87,11 +104,6 @@ func (m *Manager) reconcileOn(ctx context.Context, kind string, be backend.Backe
 			if m.applyLocked(r, c) {
 				finish = append(finish, name)
 			}
-			continue
-		}
-		if kind != "" && !signedLabels(m.key, c.Labels) {
-			orphans = append(orphans, Orphan{ID: c.ID, Name: c.Name, Status: c.Status,
-				Reason: "its labels are not signed by this clauderon home (a pod made outside clauderon?); not adopted as a session"})
 			continue
 		}
 		r, ok := recordFromLabels(c.Labels, m.wsRoot())
