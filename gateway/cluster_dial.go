@@ -40,10 +40,19 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("172.16.0.0/12"),
 	netip.MustParsePrefix("192.0.2.0/24"),
 	netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking, often routed inside networks
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.88.99.0/24"),  // 6to4 relays
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking, often routed inside networks
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
 	netip.MustParsePrefix("224.0.0.0/4"),
 	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (and ::, ::1)
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // SIIT
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64: its layout varies, so none of it
+	netip.MustParsePrefix("100::/64"),        // discard
+	netip.MustParsePrefix("2001::/32"),       // Teredo
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("::1/128"),
 	netip.MustParsePrefix("fc00::/7"),
 	netip.MustParsePrefix("fe80::/10"),
@@ -51,9 +60,8 @@ var nonPublic = []netip.Prefix{
 }
 
 var (
-	nat64      = netip.MustParsePrefix("64:ff9b::/96")
-	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48")
-	sixToFour  = netip.MustParsePrefix("2002::/16")
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
 )
 
 // PublicOnly refuses loopback, private, link-local, CGNAT, multicast,
@@ -66,7 +74,7 @@ func PublicOnly(ip netip.Addr) error {
 	// IPv4 address a gateway may route to: judge that one too.
 	if b := ip.As16(); ip.Is6() {
 		switch {
-		case nat64.Contains(ip), nat64Local.Contains(ip):
+		case nat64.Contains(ip):
 			if err := PublicOnly(netip.AddrFrom4([4]byte(b[12:16]))); err != nil {
 				return err
 			}

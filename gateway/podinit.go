@@ -23,8 +23,9 @@ import (
 //     container runs it for its hooks;
 //   - --copy SRC=DST copies a file given in the pod's ConfigMap (mounted
 //     read-only) to where the container may rewrite it;
-//   - --await-walls SECONDS waits until the sessions' NetworkPolicy
-//     holds for this pod (the API server no longer answers it), and fails
+//   - --await-walls SECONDS [--gateway HOST:PORT] waits until the
+//     sessions' NetworkPolicy holds for this pod (the API server no longer
+//     answers it, and the gateway does), and fails
 //     past SECONDS, so no session runs where the policy is not enforced;
 //   - --await MARKER waits until MARKER exists: the daemon is filling the
 //     workspace volume through exec (--untar) and makes MARKER (--ready)
@@ -49,7 +50,7 @@ import (
 func PodInit(args []string) error { return podInit(args, os.Stdin, os.Stdout) }
 
 func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
-	var install, await, untar, ready, tarDir, probe string
+	var install, await, untar, ready, tarDir, probe, gatewayAddr string
 	var hold, walls time.Duration
 	var copies [][2]string
 	for i := 0; i < len(args); i++ {
@@ -82,6 +83,8 @@ func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
 			}
 		case "--probe":
 			probe = v
+		case "--gateway":
+			gatewayAddr = v
 		case "--await-walls":
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
@@ -100,7 +103,7 @@ func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
 		i++
 	}
 	if walls > 0 {
-		if err := awaitWalls(walls); err != nil {
+		if err := awaitWalls(walls, gatewayAddr); err != nil {
 			return err
 		}
 	}
@@ -178,7 +181,7 @@ func copyFile(src, dst string, mode os.FileMode) error {
 // CONNECT at addr.
 func probeProxy(addr string, stdout io.Writer) error {
 	// First, that the NetworkPolicy holds.
-	if err := awaitWalls(15 * time.Second); err != nil {
+	if err := awaitWalls(15*time.Second, addr); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "the API server is out of reach, as the NetworkPolicy says")
@@ -203,27 +206,43 @@ func probeProxy(addr string, stdout io.Writer) error {
 	return nil
 }
 
-// awaitWalls waits until the API server, which every pod is told of, no
-// longer answers this pod: the sessions' NetworkPolicy holds. A network
-// plugin may program a new pod's rules a moment after it starts, so this
-// waits up to within; past it, the cluster does not enforce the policy,
-// and a session must not run there.
-func awaitWalls(within time.Duration) error {
+// awaitWalls waits until the sessions' NetworkPolicy holds for this pod:
+// the API server, which every pod is told of, no longer answers it, while
+// the gateway (when given) does, three times in a row, so a network that is
+// not up yet is not taken for one that walls the pod in. A network plugin
+// may program a new pod's rules a moment after it starts, so this waits up
+// to within; past it the policy does not hold, and a session must not run.
+func awaitWalls(within time.Duration, gateway string) error {
 	h, p := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
 	if h == "" || p == "" {
-		return nil
+		return fmt.Errorf("pod-init: the pod is not told where the API server is (KUBERNETES_SERVICE_HOST), so it cannot check that the sessions' NetworkPolicy holds")
 	}
 	api := net.JoinHostPort(h, p)
+	reaches := func(addr string) bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}
 	deadline := time.Now().Add(within)
+	good := 0
 	for {
-		c, err := net.DialTimeout("tcp", api, time.Second)
-		if err != nil {
-			return nil
+		apiUp := reaches(api)
+		gwUp := gateway == "" || reaches(gateway)
+		if !apiUp && gwUp {
+			if good++; good >= 3 {
+				return nil
+			}
+		} else {
+			good = 0
 		}
-		c.Close()
 		if time.Now().After(deadline) {
-			return fmt.Errorf("pod-init: a session pod still reaches the API server at %s directly after %s: the cluster does not enforce the sessions' NetworkPolicy (its network plugin must support NetworkPolicy, and `clauderon k8s setup --apply` must have made it)", api, within)
+			if apiUp {
+				return fmt.Errorf("pod-init: a session pod still reaches the API server at %s directly after %s: the cluster does not enforce the sessions' NetworkPolicy (its network plugin must support NetworkPolicy, and `clauderon k8s setup --apply` must have made it)", api, within)
+			}
+			return fmt.Errorf("pod-init: a session pod cannot reach the gateway at %s after %s: its network is not up, or the NetworkPolicy does not let it through", gateway, within)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/clauderon/clauderon/workspace"
 )
@@ -101,5 +104,57 @@ func TestPodInitSeed(t *testing.T) {
 		if err := podInit(bad, nil, io.Discard); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestAwaitWalls: the pod counts as walled in only when the API server does
+// not answer it and the gateway does; without the API server's address it
+// cannot tell, and fails.
+func TestAwaitWalls(t *testing.T) {
+	listen := func() (string, func()) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		return ln.Addr().String(), func() { ln.Close() }
+	}
+	closedAddr := func() string {
+		a, stop := listen()
+		stop()
+		return a
+	}
+	setAPI := func(addr string) {
+		h, p, _ := net.SplitHostPort(addr)
+		t.Setenv("KUBERNETES_SERVICE_HOST", h)
+		t.Setenv("KUBERNETES_SERVICE_PORT", p)
+	}
+	gw, stopGW := listen()
+	defer stopGW()
+
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	if err := awaitWalls(time.Second, gw); err == nil {
+		t.Error("passed without the API server's address")
+	}
+	setAPI(closedAddr())
+	if err := awaitWalls(5*time.Second, gw); err != nil {
+		t.Errorf("API server out of reach, gateway up: %v", err)
+	}
+	if err := awaitWalls(time.Second, closedAddr()); err == nil || !strings.Contains(err.Error(), "cannot reach the gateway") {
+		t.Errorf("nothing reachable at all (a network not up yet) passed: %v", err)
+	}
+	api, stopAPI := listen()
+	defer stopAPI()
+	setAPI(api)
+	if err := awaitWalls(time.Second, gw); err == nil || !strings.Contains(err.Error(), "does not enforce") {
+		t.Errorf("API server reachable: %v", err)
 	}
 }

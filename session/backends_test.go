@@ -249,8 +249,8 @@ func (f *seedingFake) Harvest(ctx context.Context, id string, i int, w io.Writer
 // clearly, keeps the host's copy as it was, and holds up no other
 // session's work meanwhile.
 func TestKubernetesWorkspaceStall(t *testing.T) {
-	harvestIdle = 200 * time.Millisecond
-	defer func() { harvestIdle = time.Minute }()
+	harvestFirst, harvestIdle, harvestMax = time.Second, 200*time.Millisecond, 2*time.Second
+	defer func() { harvestFirst, harvestIdle, harvestMax = 5*time.Minute, time.Minute, 15*time.Minute }()
 	h := &harness{home: t.TempDir(), be: newFakeBackend(), auth: &fakeAuth{m: map[string]Secret{}}}
 	kube := &seedingFake{fakeBackend: newFakeBackend()}
 	dir := t.TempDir()
@@ -296,5 +296,19 @@ func TestKubernetesWorkspaceStall(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(h.home, "workspaces", "k1", "a.txt")); err != nil || string(b) != "mine\n" {
 		t.Errorf("the host's copy after a failed sync: %q %v", b, err)
+	}
+	// A trickle, one byte at a time, is given up past harvestMax.
+	kube.stream = func(w io.Writer) error {
+		for i := 0; i < len(kube.filled[0]); i++ {
+			if _, err := w.Write(kube.filled[0][i : i+1]); err != nil {
+				return err
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return nil
+	}
+	_, err = m.Diff(ctx, "k1", workspace.DiffOptions{})
+	if err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Fatalf("diff of a trickling pod: %v", err)
 	}
 }

@@ -22,9 +22,13 @@ import (
 // diff, land and apply that read it then are Docker's, built for a
 // workspace the agent wrote.
 
-// harvestIdle is how long bringing a workspace back waits for the pod's
-// next bytes.
-var harvestIdle = time.Minute
+// How long bringing a workspace back waits: for the pod's first bytes
+// (harvestFirst), for each next ones (harvestIdle), and in all (harvestMax).
+var (
+	harvestFirst = 5 * time.Minute
+	harvestIdle  = time.Minute
+	harvestMax   = 15 * time.Minute
+)
 
 type readFunc func([]byte) (int, error)
 
@@ -103,18 +107,24 @@ func (m *Manager) syncBack(ctx context.Context, name string) error {
 	if err := os.RemoveAll(fresh); err != nil {
 		return err
 	}
-	hctx, cancel := context.WithCancel(ctx)
+	// The agent can stop, or slow to a trickle, what writes the stream (it
+	// runs in its pod): a stream silent for harvestIdle once it began (or
+	// for harvestFirst before: a pod may have to be scheduled to lend the
+	// volume), or not done within harvestMax, is given up.
+	hctx, cancel := context.WithTimeout(ctx, harvestMax)
 	defer cancel()
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(sd.Harvest(hctx, id, 0, pw)) }()
-	// The agent can stop what writes the stream (it runs in its pod): a
-	// stream that sends nothing for harvestIdle is given up.
-	stall := time.AfterFunc(harvestIdle, func() {
-		pw.CloseWithError(fmt.Errorf("the pod sent nothing for %s", harvestIdle))
+	stop := context.AfterFunc(hctx, func() {
+		pw.CloseWithError(fmt.Errorf("bringing the workspace back took longer than %s: %w", harvestMax, context.Cause(hctx)))
+	})
+	defer stop()
+	stall := time.AfterFunc(harvestFirst, func() {
+		pw.CloseWithError(fmt.Errorf("the pod sent nothing for %s", harvestFirst))
 		cancel()
 	})
 	defer stall.Stop()
-	_, err := workspace.ReadTar(ctx, readFunc(func(b []byte) (int, error) {
+	_, err := workspace.ReadTar(hctx, readFunc(func(b []byte) (int, error) {
 		n, err := pr.Read(b)
 		if n > 0 {
 			stall.Reset(harvestIdle)

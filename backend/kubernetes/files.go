@@ -3,8 +3,10 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -75,7 +77,7 @@ func (b *Backend) addFiles(pod *corev1.Pod, spec backend.Spec) error {
 		Name:            InitContainerName,
 		Image:           b.tools,
 		ImagePullPolicy: b.pull,
-		Command:         []string{ToolsBinary, "pod-init", "--await-walls", strconv.Itoa(b.wallsTimeout()), "--install", path.Join(ToolsDir, "clauderon")},
+		Command:         append([]string{ToolsBinary, "pod-init", "--await-walls", strconv.Itoa(b.wallsTimeout())}, gatewayArg(spec)...),
 		SecurityContext: main.SecurityContext,
 		// Its error (walls not up, a file it cannot write) is what Start says.
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
@@ -85,6 +87,7 @@ func (b *Backend) addFiles(pod *corev1.Pod, spec backend.Spec) error {
 		}},
 		VolumeMounts: []corev1.VolumeMount{{Name: toolsVolume, MountPath: ToolsDir}},
 	}
+	init.Command = append(init.Command, "--install", path.Join(ToolsDir, "clauderon"))
 	if len(spec.Files) > 0 {
 		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: filesVolume, VolumeSource: corev1.VolumeSource{
 			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: FilesConfigMap(spec.Name)}, DefaultMode: ptr(int32(0o444))},
@@ -124,6 +127,19 @@ func (b *Backend) addFiles(pod *corev1.Pod, spec backend.Spec) error {
 	return nil
 }
 
+// gatewayArg names the gateway the pod's HTTPS_PROXY points at, which the
+// init container must reach before the pod counts as walled in.
+func gatewayArg(spec backend.Spec) []string {
+	for _, kv := range spec.Env {
+		if v, ok := strings.CutPrefix(kv, "HTTPS_PROXY="); ok {
+			if u, err := url.Parse(v); err == nil && u.Host != "" {
+				return []string{"--gateway", u.Host}
+			}
+		}
+	}
+	return nil
+}
+
 func fileKey(i int) string { return "f" + strconv.Itoa(i) }
 
 func hasMount(ms []corev1.VolumeMount, name string) bool {
@@ -156,8 +172,16 @@ func (b *Backend) createFiles(ctx context.Context, pod *corev1.Pod, spec backend
 	}
 	_, err := b.cs.CoreV1().ConfigMaps(b.ns).Create(ctx, cm, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		// Left by a Pod of the same name that is gone (its owner differs).
-		if derr := b.cs.CoreV1().ConfigMaps(b.ns).Delete(ctx, cm.Name, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+		// Left by a Pod of the same name that is gone (its owner differs),
+		// unless it is not clauderon's at all: then it is left alone.
+		old, gerr := b.cs.CoreV1().ConfigMaps(b.ns).Get(ctx, cm.Name, metav1.GetOptions{})
+		if gerr != nil {
+			return b.wrap(gerr, "replace files of "+spec.Name)
+		}
+		if old.Labels["app.kubernetes.io/managed-by"] != "clauderon" {
+			return fmt.Errorf("backend/kubernetes: create %s: a ConfigMap %s that clauderon did not make exists: %w", spec.Name, cm.Name, backend.ErrConflict)
+		}
+		if derr := b.cs.CoreV1().ConfigMaps(b.ns).Delete(ctx, cm.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &old.UID}}); derr != nil && !apierrors.IsNotFound(derr) {
 			return b.wrap(derr, "replace files of "+spec.Name)
 		}
 		_, err = b.cs.CoreV1().ConfigMaps(b.ns).Create(ctx, cm, metav1.CreateOptions{})

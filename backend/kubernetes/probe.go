@@ -26,7 +26,8 @@ func (b *Backend) ProbeGateway(ctx context.Context) error {
 	}
 	var rnd [4]byte
 	rand.Read(rnd[:])
-	name := "clauderon-probe-" + hex.EncodeToString(rnd[:])
+	// The dot keeps it off every session's pod name.
+	name := "clauderon.probe-" + hex.EncodeToString(rnd[:])
 	sc := &corev1.SecurityContext{
 		RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(1000)), AllowPrivilegeEscalation: ptr(false), Privileged: ptr(false),
 		Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
@@ -54,7 +55,8 @@ func (b *Backend) ProbeGateway(ctx context.Context) error {
 	if err != nil {
 		return b.wrap(err, "create the probe pod")
 	}
-	defer pods.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})
+	// Its own pod only (a session may be named like it).
+	defer pods.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0)), Preconditions: &metav1.Preconditions{UID: &made.UID}})
 	wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	var code int32 = -1
