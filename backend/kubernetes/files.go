@@ -82,7 +82,7 @@ func (b *Backend) addFiles(pod *corev1.Pod, spec backend.Spec) error {
 		// Its error (walls not up, a file it cannot write) is what Start says.
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		// Small and fixed: it copies a binary and a few files.
-		Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{
+		Resources: corev1.ResourceRequirements{Requests: smallRequests(), Limits: corev1.ResourceList{
 			corev1.ResourceMemory: mustQuantity("64Mi"), corev1.ResourceCPU: mustQuantity("500m"),
 		}},
 		VolumeMounts: []corev1.VolumeMount{{Name: toolsVolume, MountPath: ToolsDir}},
@@ -190,3 +190,10 @@ func (b *Backend) createFiles(ctx context.Context, pod *corev1.Pod, spec backend
 }
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+// smallRequests is what a helper container (init, harvest, probe) asks of
+// its node: without requests, its limits would be, and a full node would
+// refuse it.
+func smallRequests() corev1.ResourceList {
+	return corev1.ResourceList{corev1.ResourceCPU: mustQuantity("10m"), corev1.ResourceMemory: mustQuantity("16Mi")}
+}

@@ -2,19 +2,12 @@ package kubernetes
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,48 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/clauderon/clauderon/tunnel"
+
+	"github.com/clauderon/clauderon/internal/k8stest"
 )
-
-// gatewayImageOnce builds the gateway's image once per test binary.
-var gatewayImageOnce = sync.OnceValues(buildGatewayImage)
-
-// buildGatewayImage builds the static clauderon binary, puts it in a FROM
-// scratch image tagged by its hash (the shape `clauderon k8s setup` runs)
-// and loads it on the test cluster's node. No shell runs any of it.
-func buildGatewayImage() (string, error) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "clauderon-gateway-image-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "clauderon"), ".")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	bin, err := os.ReadFile(filepath.Join(dir, "clauderon"))
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(bin)
-	ref := "clauderon-gateway:test-" + hex.EncodeToString(sum[:8])
-	df := "FROM scratch\nCOPY clauderon /clauderon\nUSER 65532:65532\nENTRYPOINT [\"/clauderon\"]\n"
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
-		return "", err
-	}
-	if out, err := exec.Command("docker", "build", "-q", "-t", ref, dir).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("docker build: %v\n%s", err, out)
-	}
-	if out, err := exec.Command(filepath.Join(root, "scripts", "k8s", "load-image.sh"), ref).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("load-image.sh %s: %v\n%s", ref, err, out)
-	}
-	return ref, nil
-}
 
 // waitPodPhase waits until pod satisfies done, and returns it.
 func waitPodPhase(t *testing.T, b *Backend, name string, what string, done func(*corev1.Pod) bool) *corev1.Pod {
@@ -102,10 +56,7 @@ func hardened() *corev1.SecurityContext {
 // pod's proxy request from the gateway's port 3128 to a fake proxy here.
 func TestTunnelThroughPortForward(t *testing.T) {
 	b, image := testBackend(t)
-	ref, err := gatewayImageOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := k8stest.GatewayImage(t)
 	ctx := ctxFor(t, 3*time.Minute)
 	gw := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "gateway-test", Labels: map[string]string{AppLabel: GatewayName}},

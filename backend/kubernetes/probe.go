@@ -40,11 +40,12 @@ func (b *Backend) ProbeGateway(ctx context.Context) error {
 			AutomountServiceAccountToken:  ptr(false),
 			TerminationGracePeriodSeconds: ptr(int64(0)),
 			ActiveDeadlineSeconds:         ptr(int64(60)),
+			Hostname:                      "clauderon-probe", // its name has a dot, which a hostname may not
 			Containers: []corev1.Container{{
 				Name: "probe", Image: b.tools, ImagePullPolicy: b.pull,
 				Command:         []string{ToolsBinary, "pod-init", "--probe", addr},
 				SecurityContext: sc,
-				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{
+				Resources: corev1.ResourceRequirements{Requests: smallRequests(), Limits: corev1.ResourceList{
 					corev1.ResourceMemory: mustQuantity("32Mi"), corev1.ResourceCPU: mustQuantity("100m"),
 				}},
 			}},

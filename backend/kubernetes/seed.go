@@ -240,12 +240,13 @@ func (b *Backend) harvestEnded(ctx context.Context, pod *corev1.Pod, i int, w io
 			SecurityContext:               pod.Spec.SecurityContext,
 			TerminationGracePeriodSeconds: ptr(int64(0)),
 			ActiveDeadlineSeconds:         ptr(int64(harvestHold)),
-			NodeName:                      pod.Spec.NodeName, // where a ReadWriteOnce claim is attached
+			NodeName:                      pod.Spec.NodeName,   // where a ReadWriteOnce claim is attached
+			Hostname:                      "clauderon-harvest", // its name has a dot, which a hostname may not
 			Containers: []corev1.Container{{
 				Name: "harvest", Image: b.tools, ImagePullPolicy: b.pull,
 				Command:         []string{ToolsBinary, "pod-init", "--hold", strconv.Itoa(harvestHold)},
 				SecurityContext: sc,
-				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{
+				Resources: corev1.ResourceRequirements{Requests: smallRequests(), Limits: corev1.ResourceList{
 					corev1.ResourceMemory: mustQuantity("128Mi"), corev1.ResourceCPU: mustQuantity("500m"),
 				}},
 				VolumeMounts: []corev1.VolumeMount{{Name: seedVolume, MountPath: "/ws", SubPath: strconv.Itoa(i), ReadOnly: true}},

@@ -66,7 +66,7 @@ var gatewayImage = sync.OnceValues(func() (string, error) {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "clauderon")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/clauderon-pod")
 	build.Dir = root()
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the cluster gateway's image and loads it into the test cluster:
 #   scripts/k8s/gateway-image.sh [--no-load]
-# The image is FROM scratch with the static clauderon binary (the CLI build
-# of the repo's main module) at /clauderon, run as 65532:65532; the
+# The image is FROM scratch with the static clauderon-pod binary (the
+# gateway, pod-init and hook commands of clauderon, without client-go:
+# cmd/clauderon-pod) at /clauderon, run as 65532:65532; the
 # Deployment of `clauderon k8s setup` runs `/clauderon gateway --cluster`.
 # The tag is the binary's content hash, so a re-run with the same code
 # builds and loads nothing. Prints the image's ref on stdout (the only line
@@ -19,7 +20,7 @@ esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Static: the image has no libc. -trimpath keeps the host's paths out of it.
-(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$work/clauderon" .)
+(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$work/clauderon" ./cmd/clauderon-pod)
 tag=$(sha256sum "$work/clauderon" | cut -c1-16)
 ref=clauderon-gateway:$tag
 
