@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -35,6 +34,7 @@ import (
 	"github.com/clauderon/clauderon/backend/kubernetes"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/internal/benchutil"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
 	"github.com/clauderon/clauderon/internal/k8stest"
 	"github.com/clauderon/clauderon/internal/testimage"
@@ -241,35 +241,6 @@ func (b *bench) stopDaemon() {
 	b.daemon = nil
 }
 
-// timeCmd times a clauderon or docker command; one with --print must print
-// the fake's reply.
-func (b *bench) timeCmd(name string, args ...string) (time.Duration, error) {
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "CLAUDERON_HOME="+b.home)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	t0 := time.Now()
-	err := cmd.Run()
-	d := time.Since(t0)
-	if err != nil {
-		return 0, fmt.Errorf("%s %s: %v\n%q", name, strings.Join(args, " "), err, out.String())
-	}
-	if strings.Contains(strings.Join(args, " "), "--print") && !strings.Contains(out.String(), fakeanthropic.DefaultReply) {
-		return 0, fmt.Errorf("%s %s did not print the fake's reply:\n%q", name, args[0], out.String())
-	}
-	return d, nil
-}
-
-// quiet runs a set-up or clean-up command between measurements.
-func (b *bench) quiet(name string, args ...string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "CLAUDERON_HOME="+b.home)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s %s: %v: %q", name, strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
 // waitPodGone waits until pod name is deleted, so that a pod still
 // terminating does not take the CPU from the next measurement.
 func (b *bench) waitPodGone(ctx context.Context, name string) error {
@@ -351,4 +322,12 @@ func pct(ds []time.Duration, p float64) float64 {
 	i := int(p/100*float64(len(s))+0.5) - 1
 	i = min(max(i, 0), len(s)-1)
 	return float64(s[i]) / float64(time.Millisecond)
+}
+
+func (b *bench) timeCmd(name string, args ...string) (time.Duration, error) {
+	return benchutil.TimeCmd(b.home, name, args...)
+}
+
+func (b *bench) quiet(name string, args ...string) error {
+	return benchutil.Quiet(b.home, name, args...)
 }

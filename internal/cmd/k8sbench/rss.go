@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/internal/benchutil"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -126,22 +126,6 @@ func checkAll(ctx context.Context, cl *client.Client, names []string) error {
 	return nil
 }
 
-// rssOf is the daemon's pid and resident set (KiB), from /proc; the same
-// as sessionbench's.
 func rssOf(ctx context.Context, cl *client.Client) (pid, kb int, err error) {
-	st, err := cl.Status(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.PID))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, l := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			_, err := fmt.Sscan(f[1], &kb)
-			return st.PID, kb, err
-		}
-	}
-	return 0, 0, errors.New("no VmRSS")
+	return benchutil.RSS(ctx, cl)
 }

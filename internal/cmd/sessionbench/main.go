@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,12 +20,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/clauderon/clauderon/backend/docker"
 	"github.com/clauderon/clauderon/client"
 	"github.com/clauderon/clauderon/config"
+	"github.com/clauderon/clauderon/internal/benchutil"
 	"github.com/clauderon/clauderon/internal/fakeanthropic"
 	"github.com/clauderon/clauderon/internal/testimage"
 )
@@ -332,33 +331,6 @@ func (b *bench) dockerRun(name, work string, direct bool) []string {
 		b.image, "claude", "--dangerously-skip-permissions", "--print", "--verbose", "--output-format", "stream-json", "--", "hello")
 }
 
-func (b *bench) timeCmd(name string, args ...string) (time.Duration, error) {
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "CLAUDERON_HOME="+b.home)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	t0 := time.Now()
-	err := cmd.Run()
-	d := time.Since(t0)
-	if err != nil {
-		return 0, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
-	}
-	if strings.Contains(strings.Join(args, " "), "--print") && !strings.Contains(out.String(), fakeanthropic.DefaultReply) {
-		return 0, fmt.Errorf("%s %s did not print the fake's reply:\n%s", name, args[0], out.String())
-	}
-	return d, nil
-}
-
-// quiet runs a clean-up command between measurements.
-func (b *bench) quiet(name string, args ...string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "CLAUDERON_HOME="+b.home)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
 func (b *bench) cleanup() {
 	if b.cl != nil {
 		if l, err := b.cl.List(context.Background()); err == nil {
@@ -391,4 +363,13 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (b *bench) timeCmd(name string, args ...string) (time.Duration, error) {
+	return benchutil.TimeCmd(b.home, name, args...)
+}
+
+// quiet runs a clean-up command between measurements.
+func (b *bench) quiet(name string, args ...string) error {
+	return benchutil.Quiet(b.home, name, args...)
 }

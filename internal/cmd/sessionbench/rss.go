@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/clauderon/clauderon/api"
 	"github.com/clauderon/clauderon/client"
+	"github.com/clauderon/clauderon/internal/benchutil"
 	"github.com/clauderon/clauderon/session"
 )
 
@@ -184,21 +184,6 @@ func checkHundred(ctx context.Context, cl *client.Client, names []string) (reqs,
 	return reqs, tokens, nil
 }
 
-// rssOf is the daemon's pid and resident set (KiB), from /proc.
 func rssOf(ctx context.Context, cl *client.Client) (pid, kb int, err error) {
-	st, err := cl.Status(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.PID))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, l := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			_, err := fmt.Sscan(f[1], &kb)
-			return st.PID, kb, err
-		}
-	}
-	return 0, 0, errors.New("no VmRSS")
+	return benchutil.RSS(ctx, cl)
 }
