@@ -43,18 +43,8 @@ func TestServeClassKeepsClassesApart(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	connectTo := func(addr, target, user, pass string) int {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: Basic %s\r\n\r\n", target, target, basic(user, pass))
-		resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: http.MethodConnect})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := connectOn(t, "tcp", addr, target, user, pass)
+		return code
 	}
 	connect := func(addr, user, pass string) int {
 		if addr == ln.Addr().String() {

@@ -145,7 +145,14 @@ func serveSession(t *testing.T, h *harness, name string) string {
 // the status and body of the answer.
 func connectVia(t *testing.T, sock, target, user, pass string) (int, string) {
 	t.Helper()
-	c, err := net.Dial("unix", sock)
+	return connectOn(t, "unix", sock, target, user, pass)
+}
+
+// connectOn is connectVia on any network: a CONNECT to target as
+// user:pass, and the proxy's status and refusal text.
+func connectOn(t *testing.T, network, addr, target, user, pass string) (int, string) {
+	t.Helper()
+	c, err := net.Dial(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,18 +193,8 @@ func TestServeSessionOnlyItsOwnCredential(t *testing.T) {
 	// Its own listener only: the TCP one, which anyone on the host can
 	// reach, refuses it, and still serves a session not bound to a socket.
 	tcp := func(user, pass string) int {
-		c, err := net.Dial("tcp", h.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nProxy-Authorization: Basic %s\r\n\r\n", target, target, basic(user, pass))
-		resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: http.MethodConnect})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := connectOn(t, "tcp", h.addr, target, user, pass)
+		return code
 	}
 	if code := tcp(h.name, h.secret); code != http.StatusProxyAuthRequired {
 		t.Errorf("a socket-only session's credential on the TCP listener: %d, want 407", code)
