@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 import (
@@ -10,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -257,39 +258,15 @@ func TestK8sInteractive(t *testing.T) {
 	e := newK8sEnv(t)
 	name := sname("ki")
 	clOK(t, e.home, "create", "--backend", "kubernetes", "--name", name, "--prompt", "say hello", "--image", e.image, "--no-workdir")
-	cmd := execClauderon(e.home, "attach", name)
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	var mu sync.Mutex
-	var screen strings.Builder
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(buf)
-			mu.Lock()
-			screen.Write(buf[:n])
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	text := func() string { mu.Lock(); defer mu.Unlock(); return screen.String() }
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("the terminal received: %q", text())
-		}
-	})
+	p := startOnPTY(t, e.home, 40, 120, "attach", name)
+	text := p.output
 	waitFor(t, "the detach hint", func() bool { return strings.Contains(text(), "ctrl-p ctrl-q") })
 	waitFor(t, "the answer in Claude Code's TUI", func() bool { return strings.Contains(screenText(text()), "fakeAnthropicupstream") })
 	// Typing reaches Claude Code: a second prompt is sent to the fake.
 	before := len(e.fake.MessageRequests())
-	ptmx.Write([]byte("say it again"))
+	p.ptmx.Write([]byte("say it again"))
 	waitFor(t, "the typed prompt on screen", func() bool { return strings.Contains(screenText(text()), "sayitagain") })
-	ptmx.Write([]byte("\r"))
+	p.ptmx.Write([]byte("\r"))
 	waitFor(t, "the typed prompt at the fake", func() bool {
 		for _, r := range e.fake.MessageRequests()[before:] {
 			if strings.Contains(string(r.Body), "say it again") {
@@ -299,16 +276,12 @@ func TestK8sInteractive(t *testing.T) {
 		return false
 	})
 	// A resize of the attached terminal reaches the pod's.
-	pty.Setsize(ptmx, &pty.Winsize{Rows: 33, Cols: 101})
+	pty.Setsize(p.ptmx, &pty.Winsize{Rows: 33, Cols: 101})
 	waitFor(t, "the pod's terminal at 33x101", func() bool {
 		out, _ := e.exec(t, name, "stty", "-F", "/dev/pts/0", "size")
 		return strings.TrimSpace(out) == "33 101"
 	})
-	ptmx.Write([]byte{0x10, 0x11})
-	waitFor(t, "the detach message", func() bool { return strings.Contains(text(), "detached from "+name) })
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("attach after detaching: %v", err)
-	}
+	p.detach(t, name)
 	if s, ok := findSession(listSessions(t, e.home), name); !ok || s.Status != session.StatusRunning {
 		t.Errorf("after detaching: %+v", s)
 	}
