@@ -140,12 +140,14 @@ func (c ContainerConfig) kubeSpec(r record, sec Secret, homeID, proxyAddr string
 		dirs = append(dirs, backend.Dir{Path: ContainerWorkdir, UID: r.User.UID, GID: r.User.GID, Mode: 0o755})
 	}
 	return backend.Spec{
-		Seeds:  seeds,
-		Name:   ContainerName(r.Name),
-		Image:  r.Image,
-		Cmd:    ClaudeArgv(r.Mode, r.Prompt),
-		Env:    env,
-		Labels: labelsFor(r, homeID),
+		Seeds: seeds,
+		Name:  ContainerName(r.Name),
+		Image: r.Image,
+		// The whole command, so an image's ENTRYPOINT never runs in front
+		// of it, as on Docker, where the gateway replaces it.
+		Entrypoint: ClaudeArgv(r.Mode, r.Prompt),
+		Env:        env,
+		Labels:     labelsFor(r, homeID),
 		Files: []backend.File{
 			{Path: ContainerCA, Data: ca},
 			{Path: ContainerBundle, Data: bundle},

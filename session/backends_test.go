@@ -64,6 +64,9 @@ func TestKubernetesSessionSpec(t *testing.T) {
 		t.Fatalf("docker made %d, the cluster %d containers", len(h.be.specs), len(kube.specs))
 	}
 	spec := kube.specs[s.ContainerID]
+	if len(spec.Entrypoint) == 0 || spec.Entrypoint[0] != "claude" || len(spec.Cmd) != 0 {
+		t.Errorf("command %q / %q: want claude as the whole command, the image's ENTRYPOINT replaced", spec.Entrypoint, spec.Cmd)
+	}
 	if len(spec.Mounts) != 0 {
 		t.Errorf("host mounts on a pod: %v", spec.Mounts)
 	}
