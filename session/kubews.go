@@ -111,23 +111,25 @@ func (m *Manager) syncBack(ctx context.Context, name string) error {
 	// runs in its pod): a stream silent for harvestIdle once it began (or
 	// for harvestFirst before: a pod may have to be scheduled to lend the
 	// volume), or not done within harvestMax, is given up.
-	hctx, cancel := context.WithTimeout(ctx, harvestMax)
+	// Read once: the timers' callbacks run after this returns.
+	first, idle, maxDur := harvestFirst, harvestIdle, harvestMax
+	hctx, cancel := context.WithTimeout(ctx, maxDur)
 	defer cancel()
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(sd.Harvest(hctx, id, 0, pw)) }()
 	stop := context.AfterFunc(hctx, func() {
-		pw.CloseWithError(fmt.Errorf("bringing the workspace back took longer than %s: %w", harvestMax, context.Cause(hctx)))
+		pw.CloseWithError(fmt.Errorf("bringing the workspace back took longer than %s: %w", maxDur, context.Cause(hctx)))
 	})
 	defer stop()
-	stall := time.AfterFunc(harvestFirst, func() {
-		pw.CloseWithError(fmt.Errorf("the pod sent nothing for %s", harvestFirst))
+	stall := time.AfterFunc(first, func() {
+		pw.CloseWithError(fmt.Errorf("the pod sent nothing for %s", first))
 		cancel()
 	})
 	defer stall.Stop()
 	_, err := workspace.ReadTar(hctx, readFunc(func(b []byte) (int, error) {
 		n, err := pr.Read(b)
 		if n > 0 {
-			stall.Reset(harvestIdle)
+			stall.Reset(idle)
 		}
 		return n, err
 	}), fresh, workspace.TarOptions{MaxBytes: m.cfg.MaxCopyBytes})
