@@ -2,8 +2,12 @@ package kubernetes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,13 +16,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
-	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/clauderon/clauderon/backend/kubernetes/kubeclient"
 )
 
 func fakePod(name, rv string, state corev1.ContainerState) *corev1.Pod {
 	return &corev1.Pod{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID("uid-" + name), ResourceVersion: rv,
 			Labels:      map[string]string{"dev.clauderon.managed": "1"},
 			Annotations: map[string]string{LabelsAnnotation: `{"dev.clauderon.managed":"1","dev.clauderon.session":"` + name + `"}`}},
@@ -32,32 +37,114 @@ var (
 	terminated = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, StartedAt: metav1.Now(), FinishedAt: metav1.Now()}}
 )
 
-// TestEventsResumeAfterExpiry needs no cluster: a fake clientset's watch
-// expires (410 Gone) and Events lists again, sending what changed meanwhile.
+// podAPI is an HTTP server that answers namespace ns's pod list and watch
+// as the API server does, from what a test gives it, and records what the
+// client asked for.
+type podAPI struct {
+	mu        sync.Mutex
+	lists     []*corev1.PodList // each list answers one request; the last repeats
+	selectors []string          // each list's label selector
+	rvs       []string          // each watch's resourceVersion
+	watchers  chan *podWatch
+}
+
+// podWatch is one watch request's stream: Add, Modify, Delete and Error
+// send events, Stop ends the response.
+type podWatch struct {
+	events chan metav1.WatchEvent
+	stop   chan struct{}
+}
+
+func (w *podWatch) send(t watch.EventType, o runtime.Object) {
+	raw, err := json.Marshal(o)
+	if err != nil {
+		panic(err)
+	}
+	w.events <- metav1.WatchEvent{Type: string(t), Object: runtime.RawExtension{Raw: raw}}
+}
+func (w *podWatch) Add(p *corev1.Pod)    { w.send(watch.Added, p) }
+func (w *podWatch) Modify(p *corev1.Pod) { w.send(watch.Modified, p) }
+func (w *podWatch) Delete(p *corev1.Pod) { w.send(watch.Deleted, p) }
+func (w *podWatch) Error(s *metav1.Status) {
+	s.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}
+	w.send(watch.Error, s)
+}
+func (w *podWatch) Stop() { close(w.stop) }
+
+func (a *podAPI) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet || r.URL.Path != "/api/v1/namespaces/ns/pods" {
+		http.Error(rw, "not served: "+r.Method+" "+r.URL.Path, http.StatusNotFound)
+		return
+	}
+	q := r.URL.Query()
+	rw.Header().Set("Content-Type", "application/json")
+	if q.Get("watch") != "true" {
+		a.mu.Lock()
+		a.selectors = append(a.selectors, q.Get("labelSelector"))
+		l := a.lists[0]
+		if len(a.lists) > 1 {
+			a.lists = a.lists[1:]
+		}
+		a.mu.Unlock()
+		l.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}
+		_ = json.NewEncoder(rw).Encode(l)
+		return
+	}
+	a.mu.Lock()
+	a.rvs = append(a.rvs, q.Get("resourceVersion"))
+	a.mu.Unlock()
+	w := &podWatch{events: make(chan metav1.WatchEvent), stop: make(chan struct{})}
+	rw.WriteHeader(http.StatusOK)
+	rw.(http.Flusher).Flush()
+	select {
+	case a.watchers <- w:
+	case <-r.Context().Done():
+		return
+	}
+	enc := json.NewEncoder(rw)
+	for {
+		select {
+		case ev := <-w.events:
+			_ = enc.Encode(ev)
+			rw.(http.Flusher).Flush()
+		case <-w.stop:
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func (a *podAPI) reset(lists []*corev1.PodList) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.lists, a.selectors, a.rvs = lists, nil, nil
+}
+
+func (a *podAPI) asked() (selectors, rvs []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.selectors, a.rvs
+}
+
+// TestEventsResumeAfterExpiry needs no cluster: a stand-in API server's
+// watch expires (410 Gone) and Events lists again, sending what changed
+// meanwhile.
 func TestEventsResumeAfterExpiry(t *testing.T) {
-	cs := fake.NewClientset()
-	lists := []*corev1.PodList{
+	api := &podAPI{watchers: make(chan *podWatch)}
+	api.reset([]*corev1.PodList{
 		{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Pod{*fakePod("a", "1", running)}},
 		{ListMeta: metav1.ListMeta{ResourceVersion: "9"}, Items: []corev1.Pod{*fakePod("b", "8", running)}},
+	})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	cfg := &rest.Config{Host: srv.URL}
+	cs, err := kubeclient.New(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var selectors []string
-	cs.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		selectors = append(selectors, a.(k8stesting.ListAction).GetListRestrictions().Labels.String())
-		l := lists[0]
-		if len(lists) > 1 {
-			lists = lists[1:]
-		}
-		return true, l, nil
-	})
-	watchers := make(chan *watch.FakeWatcher, 2)
-	var rvs []string
-	cs.PrependWatchReactor("pods", func(a k8stesting.Action) (bool, watch.Interface, error) {
-		rvs = append(rvs, a.(k8stesting.WatchActionImpl).WatchRestrictions.ResourceVersion)
-		w := watch.NewFakeWithChanSize(4, false)
-		watchers <- w
-		return true, w, nil
-	})
-	b := &Backend{cfg: &rest.Config{Host: "fake"}, cs: cs, ns: "ns"}
+	watchers := api.watchers
+	b := &Backend{cfg: cfg, cs: cs, ns: "ns"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	events, errc := b.Events(ctx, map[string]string{"dev.clauderon.managed": "1", "dev.clauderon.workdir": "/not/a/label"})
@@ -87,11 +174,10 @@ func TestEventsResumeAfterExpiry(t *testing.T) {
 	}
 
 	// Now with labels the pods have.
-	lists = []*corev1.PodList{
+	api.reset([]*corev1.PodList{
 		{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Pod{*fakePod("a", "1", running)}},
 		{ListMeta: metav1.ListMeta{ResourceVersion: "9"}, Items: []corev1.Pod{*fakePod("b", "8", running)}},
-	}
-	selectors, rvs = nil, nil
+	})
 	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	events, errc = b.Events(ctx, map[string]string{"dev.clauderon.managed": "1"})
@@ -117,6 +203,7 @@ func TestEventsResumeAfterExpiry(t *testing.T) {
 	if s := strings.Join(got, ","); s != want {
 		t.Errorf("events\n got %s\nwant %s", s, want)
 	}
+	selectors, rvs := api.asked()
 	if s := strings.Join(rvs, ","); s != "1,9,10" {
 		t.Errorf("watched from %s, want 1,9,10", s)
 	}

@@ -9,9 +9,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/clauderon/clauderon/backend/kubernetes/kubeclient"
 )
 
 // Exec runs argv in a container of a pod through the pods/exec subresource,
@@ -51,7 +52,7 @@ func (b *Backend) Exec(ctx context.Context, pod, container string, argv []string
 			Stdin:     stdin != nil,
 			Stdout:    true,
 			Stderr:    true,
-		}, scheme.ParameterCodec)
+		}, kubeclient.ParameterCodec)
 	ws, err := remotecommand.NewWebSocketExecutor(b.cfg, "GET", req.URL().String())
 	if err != nil {
 		return -1, b.wrap(err, "exec in "+pod)

@@ -34,11 +34,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/version"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/backend/kubernetes/kubeclient"
 )
 
 const (
@@ -77,7 +77,7 @@ type Config struct {
 // Backend runs containers as Pods in one namespace. Its methods are safe for concurrent use.
 type Backend struct {
 	cfg  *rest.Config
-	cs   kubernetes.Interface
+	cs   *kubeclient.Client
 	ns   string
 	pull corev1.PullPolicy
 	// tools is Config.ToolsImage.
@@ -133,7 +133,7 @@ func newForRest(rc *rest.Config, c Config) (*Backend, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	cs, err := kubernetes.NewForConfig(rc)
+	cs, err := kubeclient.New(rc)
 	if err != nil {
 		return nil, fmt.Errorf("backend/kubernetes: client: %w", err)
 	}
@@ -146,7 +146,7 @@ func (b *Backend) Namespace() string { return b.ns }
 // ServerVersion asks the API server its version.
 func (b *Backend) ServerVersion(ctx context.Context) (version.Info, error) {
 	var v version.Info
-	body, err := b.cs.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	body, err := b.cs.CoreV1().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
 	if err != nil {
 		return v, b.wrap(err, "server version")
 	}

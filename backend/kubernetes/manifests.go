@@ -13,7 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/clauderon/clauderon/backend/kubernetes/kubeclient"
 )
 
 // Names and labels of what `clauderon k8s setup` installs.
@@ -276,7 +277,7 @@ func gatewayPolicy(ns string) *networkingv1.NetworkPolicy {
 
 // YAML prints objs as one multi-document YAML stream, for kubectl apply -f.
 func YAML(objs []runtime.Object) ([]byte, error) {
-	s := json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme.Scheme, scheme.Scheme, json.SerializerOptions{Yaml: true})
+	s := json.NewSerializerWithOptions(json.DefaultMetaFactory, kubeclient.Scheme, kubeclient.Scheme, json.SerializerOptions{Yaml: true})
 	var buf bytes.Buffer
 	for i, o := range objs {
 		if i > 0 {

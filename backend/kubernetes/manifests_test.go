@@ -21,8 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/clauderon/clauderon/backend/kubernetes/kubeclient"
 	"github.com/clauderon/clauderon/internal/k8stest"
 )
 
@@ -157,7 +157,7 @@ func TestYAMLParsesBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(y)))
-	dec := scheme.Codecs.UniversalDeserializer()
+	dec := kubeclient.Codecs.UniversalDeserializer()
 	var back []runtime.Object
 	var i int
 	for ; ; i++ {

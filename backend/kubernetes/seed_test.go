@@ -11,6 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/clauderon/clauderon/backend"
 	"github.com/clauderon/clauderon/internal/k8stest"
@@ -31,7 +32,11 @@ func TestFilesAndSeeds(t *testing.T) {
 	}
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
-	k8stest.Provision(pctx, t, b.cs, b.ns)
+	full, err := kubernetes.NewForConfig(b.cfg) // the stand-in provisioner's client; the backend's has no PersistentVolumes
+	if err != nil {
+		t.Fatal(err)
+	}
+	k8stest.Provision(pctx, t, full, b.ns)
 
 	ws, objs := t.TempDir(), t.TempDir()
 	os.WriteFile(filepath.Join(ws, "a.txt"), []byte("from the host\n"), 0o644)

@@ -12,10 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/clauderon/clauderon/backend"
+	"github.com/clauderon/clauderon/backend/kubernetes/kubeclient"
 )
 
 // Logs returns the container's output (stdout and stderr as one stream,
@@ -127,7 +127,7 @@ func (b *Backend) Attach(ctx context.Context, id string) (backend.Stream, error)
 	}
 	c := pod.Spec.Containers[0]
 	req := b.cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(b.ns).Name(id).SubResource("attach").
-		VersionedParams(&corev1.PodAttachOptions{Container: ContainerName, Stdin: c.Stdin, Stdout: true, Stderr: !c.TTY, TTY: c.TTY}, scheme.ParameterCodec)
+		VersionedParams(&corev1.PodAttachOptions{Container: ContainerName, Stdin: c.Stdin, Stdout: true, Stderr: !c.TTY, TTY: c.TTY}, kubeclient.ParameterCodec)
 	ws, err := remotecommand.NewWebSocketExecutor(b.cfg, "GET", req.URL().String())
 	if err != nil {
 		return nil, b.wrap(err, "attach "+id)
