@@ -103,9 +103,11 @@ func podInit(args []string, stdin io.Reader, stdout io.Writer) error {
 		i++
 	}
 	if walls > 0 {
+		t0 := time.Now()
 		if err := awaitWalls(walls, gatewayAddr); err != nil {
 			return err
 		}
+		fmt.Fprintf(stdout, "pod-init: the sessions' NetworkPolicy holds (checked in %s)\n", time.Since(t0).Round(time.Millisecond))
 	}
 	if install != "" {
 		self, err := os.Executable()
@@ -208,41 +210,101 @@ func probeProxy(addr string, stdout io.Writer) error {
 
 // awaitWalls waits until the sessions' NetworkPolicy holds for this pod:
 // the API server, which every pod is told of, no longer answers it, while
-// the gateway (when given) does, three times in a row, so a network that is
-// not up yet is not taken for one that walls the pod in. A network plugin
-// may program a new pod's rules a moment after it starts, so this waits up
-// to within; past it the policy does not hold, and a session must not run.
+// the gateway (when given) does, five probes in a row, so a network that
+// is not up yet is not taken for one that walls the pod in. A network
+// plugin may program a new pod's rules a moment after it starts, so this
+// waits up to within; past it the policy does not hold, and a session must
+// not run.
 func awaitWalls(within time.Duration, gateway string) error {
 	h, p := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
 	if h == "" || p == "" {
 		return fmt.Errorf("pod-init: the pod is not told where the API server is (KUBERNETES_SERVICE_HOST), so it cannot check that the sessions' NetworkPolicy holds")
 	}
-	api := net.JoinHostPort(h, p)
-	reaches := func(addr string) bool {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+	return waitWalls(within, net.JoinHostPort(h, p), gateway, func(addr string) bool {
+		c, err := net.DialTimeout("tcp", addr, wallsDialTimeout)
 		if err == nil {
 			c.Close()
 		}
 		return err == nil
+	})
+}
+
+const (
+	// wallsDialTimeout is how long a probe waits for a connection: a
+	// policy that drops, rather than refuses, answers no probe sooner. A
+	// handshake with an API server in reach takes milliseconds, and a
+	// longer wait would not try again before a dropped SYN's first resend
+	// (at 1 s) anyway; the row's every probe must time out.
+	wallsDialTimeout = 500 * time.Millisecond
+	// wallsProbeEvery is how often a probe starts. Probes overlap, so a
+	// dropping policy costs every session's start one dial timeout, not one
+	// per probe in the row.
+	wallsProbeEvery = 50 * time.Millisecond
+	// wallsInARow probes, started one after another, must each find the walls.
+	wallsInARow = 5
+	// wallsInFlight bounds the probes running at once.
+	wallsInFlight = 32
+)
+
+// waitWalls is awaitWalls with the API server's address and the reach test given.
+func waitWalls(within time.Duration, api, gateway string, reaches func(addr string) bool) error {
+	type result struct {
+		seq         int
+		apiUp, gwUp bool
 	}
-	deadline := time.Now().Add(within)
-	good := 0
-	for {
-		apiUp := reaches(api)
+	results := make(chan result)
+	done := make(chan struct{})
+	defer close(done)
+	probe := func(seq int) {
+		apiUp := make(chan bool, 1)
+		go func() { apiUp <- reaches(api) }()
 		gwUp := gateway == "" || reaches(gateway)
-		if !apiUp && gwUp {
-			if good++; good >= 3 {
+		select {
+		case results <- result{seq, <-apiUp, gwUp}:
+		case <-done:
+		}
+	}
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(wallsProbeEvery)
+	defer tick.Stop()
+	held := map[int]bool{} // finished probes that found the walls, by start order
+	var last *result       // the probe that finished last, for the error
+	next, inFlight := 1, 1
+	go probe(0)
+	for {
+		select {
+		case r := <-results:
+			inFlight--
+			last = &r
+			if r.apiUp || !r.gwUp {
+				continue
+			}
+			held[r.seq] = true
+			lo, hi := r.seq, r.seq
+			for held[lo-1] {
+				lo--
+			}
+			for held[hi+1] {
+				hi++
+			}
+			if hi-lo+1 >= wallsInARow {
 				return nil
 			}
-		} else {
-			good = 0
-		}
-		if time.Now().After(deadline) {
-			if apiUp {
+		case <-tick.C:
+			if inFlight < wallsInFlight {
+				go probe(next)
+				next++
+				inFlight++
+			}
+		case <-deadline.C:
+			switch {
+			case last == nil:
+				return fmt.Errorf("pod-init: no check of the sessions' NetworkPolicy finished within %s", within)
+			case last.apiUp:
 				return fmt.Errorf("pod-init: a session pod still reaches the API server at %s directly after %s: the cluster does not enforce the sessions' NetworkPolicy (its network plugin must support NetworkPolicy, and `clauderon k8s setup --apply` must have made it)", api, within)
 			}
 			return fmt.Errorf("pod-init: a session pod cannot reach the gateway at %s after %s: its network is not up, or the NetworkPolicy does not let it through", gateway, within)
 		}
-		time.Sleep(50 * time.Millisecond) // every session's start waits on this
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,5 +158,59 @@ func TestAwaitWalls(t *testing.T) {
 	setAPI(api)
 	if err := awaitWalls(time.Second, gw); err == nil || !strings.Contains(err.Error(), "does not enforce") {
 		t.Errorf("API server reachable: %v", err)
+	}
+}
+
+// TestWaitWallsOverlaps: a policy that drops the API server's packets makes
+// each probe wait out its dial timeout. The probes overlap, so the row of
+// them costs one timeout, not one per probe; yet a row is only what they
+// all found, in the order they started.
+func TestWaitWallsOverlaps(t *testing.T) {
+	var mu sync.Mutex
+	running, most := 0, 0
+	dropped := func(addr string) bool {
+		if addr == "gw" {
+			return true
+		}
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(300 * time.Millisecond) // a dropped SYN: no answer until the timeout
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return false
+	}
+	if err := waitWalls(30*time.Second, "api", "gw", dropped); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most < 2 {
+		t.Errorf("at most %d probe of the API server at once: each waited for the one before", most)
+	}
+
+	// Walls that come and go never make a row.
+	var n atomic.Int64
+	flapping := func(addr string) bool {
+		if addr == "gw" {
+			return true
+		}
+		return n.Add(1)%2 == 0
+	}
+	if err := waitWalls(time.Second, "api", "gw", flapping); err == nil {
+		t.Error("walls that hold for every other probe passed")
+	}
+	// Nor do walls held for fewer probes than a row.
+	n.Store(0)
+	short := func(addr string) bool {
+		if addr == "gw" {
+			return true
+		}
+		return n.Add(1)%wallsInARow == 0
+	}
+	if err := waitWalls(time.Second, "api", "gw", short); err == nil {
+		t.Errorf("walls held for %d probes in every %d passed", wallsInARow-1, wallsInARow)
 	}
 }
