@@ -122,6 +122,14 @@ func (b *bench) plainPod(ctx context.Context, name string) (time.Duration, error
 		case corev1.PodRunning:
 			return time.Since(t0), nil
 		case corev1.PodFailed, corev1.PodSucceeded:
+			// Without the gateway Claude Code may give up before the kubelet
+			// reports it running: it started all the same, which is what a
+			// session's start waits for too.
+			for _, c := range p.Status.ContainerStatuses {
+				if t := c.State.Terminated; t != nil && !t.StartedAt.IsZero() {
+					return time.Since(t0), nil
+				}
+			}
 			return 0, fmt.Errorf("plain pod %s ended %s before it was seen running", name, p.Status.Phase)
 		}
 	}
