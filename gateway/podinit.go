@@ -210,7 +210,7 @@ func probeProxy(addr string, stdout io.Writer) error {
 
 // awaitWalls waits until the sessions' NetworkPolicy holds for this pod:
 // the API server, which every pod is told of, no longer answers it, while
-// the gateway (when given) does, five probes in a row, so a network that
+// the gateway (when given) does, for every probe over a second, so a network that
 // is not up yet is not taken for one that walls the pod in. A network
 // plugin may program a new pod's rules a moment after it starts, so this
 // waits up to within; past it the policy does not hold, and a session must
@@ -234,33 +234,71 @@ const (
 	// policy that drops, rather than refuses, answers no probe sooner. A
 	// handshake with an API server in reach takes milliseconds, and a
 	// longer wait would not try again before a dropped SYN's first resend
-	// (at 1 s) anyway; the row's every probe must time out.
+	// (at 1 s) anyway.
 	wallsDialTimeout = 500 * time.Millisecond
 	// wallsProbeEvery is how often a probe starts. Probes overlap, so a
 	// dropping policy costs every session's start one dial timeout, not one
 	// per probe in the row.
 	wallsProbeEvery = 50 * time.Millisecond
-	// wallsInARow probes, started one after another, must each find the walls.
-	wallsInARow = 5
+	// A row is wallsInARow probes or more, one after another by start,
+	// each finding the walls, whose starts span wallsRowSpan, with no probe
+	// started after them finding none: with the dial timeout, the walls
+	// must have held for a second, so an API server out of reach for a
+	// moment (a blip on a cluster that enforces nothing) is not taken for
+	// walls.
+	wallsInARow  = 5
+	wallsRowSpan = 500 * time.Millisecond
 	// wallsInFlight bounds the probes running at once.
 	wallsInFlight = 32
 )
+
+// wallsEvidence is what the finished probes, in any order, say.
+type wallsEvidence struct {
+	held map[int]time.Time // start times of the probes that found the walls, by start order
+	bad  int               // the latest-started probe that did not; -1 when none
+}
+
+func newWallsEvidence() *wallsEvidence {
+	return &wallsEvidence{held: map[int]time.Time{}, bad: -1}
+}
+
+// add records probe seq, started at start, and reports whether a row now
+// proves the walls.
+func (w *wallsEvidence) add(seq int, start time.Time, walled bool) bool {
+	if !walled {
+		w.bad = max(w.bad, seq)
+		return false
+	}
+	w.held[seq] = start
+	lo, hi := seq, seq
+	for _, ok := w.held[lo-1]; ok; _, ok = w.held[lo-1] {
+		lo--
+	}
+	for _, ok := w.held[hi+1]; ok; _, ok = w.held[hi+1] {
+		hi++
+	}
+	// A probe started later that found no walls outweighs any before it.
+	lo = max(lo, w.bad+1)
+	return hi-lo+1 >= wallsInARow && w.held[hi].Sub(w.held[lo]) >= wallsRowSpan
+}
 
 // waitWalls is awaitWalls with the API server's address and the reach test given.
 func waitWalls(within time.Duration, api, gateway string, reaches func(addr string) bool) error {
 	type result struct {
 		seq         int
+		start       time.Time
 		apiUp, gwUp bool
 	}
 	results := make(chan result)
 	done := make(chan struct{})
 	defer close(done)
 	probe := func(seq int) {
+		start := time.Now()
 		apiUp := make(chan bool, 1)
 		go func() { apiUp <- reaches(api) }()
 		gwUp := gateway == "" || reaches(gateway)
 		select {
-		case results <- result{seq, <-apiUp, gwUp}:
+		case results <- result{seq, start, <-apiUp, gwUp}:
 		case <-done:
 		}
 	}
@@ -268,27 +306,18 @@ func waitWalls(within time.Duration, api, gateway string, reaches func(addr stri
 	defer deadline.Stop()
 	tick := time.NewTicker(wallsProbeEvery)
 	defer tick.Stop()
-	held := map[int]bool{} // finished probes that found the walls, by start order
-	var last *result       // the probe that finished last, for the error
+	ev := newWallsEvidence()
+	var latest *result // the latest-started probe that finished, for the error
 	next, inFlight := 1, 1
 	go probe(0)
 	for {
 		select {
 		case r := <-results:
 			inFlight--
-			last = &r
-			if r.apiUp || !r.gwUp {
-				continue
+			if latest == nil || r.seq > latest.seq {
+				latest = &r
 			}
-			held[r.seq] = true
-			lo, hi := r.seq, r.seq
-			for held[lo-1] {
-				lo--
-			}
-			for held[hi+1] {
-				hi++
-			}
-			if hi-lo+1 >= wallsInARow {
+			if ev.add(r.seq, r.start, !r.apiUp && r.gwUp) {
 				return nil
 			}
 		case <-tick.C:
@@ -299,12 +328,14 @@ func waitWalls(within time.Duration, api, gateway string, reaches func(addr stri
 			}
 		case <-deadline.C:
 			switch {
-			case last == nil:
+			case latest == nil:
 				return fmt.Errorf("pod-init: no check of the sessions' NetworkPolicy finished within %s", within)
-			case last.apiUp:
+			case latest.apiUp:
 				return fmt.Errorf("pod-init: a session pod still reaches the API server at %s directly after %s: the cluster does not enforce the sessions' NetworkPolicy (its network plugin must support NetworkPolicy, and `clauderon k8s setup --apply` must have made it)", api, within)
+			case !latest.gwUp:
+				return fmt.Errorf("pod-init: a session pod cannot reach the gateway at %s after %s: its network is not up, or the NetworkPolicy does not let it through", gateway, within)
 			}
-			return fmt.Errorf("pod-init: a session pod cannot reach the gateway at %s after %s: its network is not up, or the NetworkPolicy does not let it through", gateway, within)
+			return fmt.Errorf("pod-init: the sessions' NetworkPolicy did not hold steadily for %s within %s: the API server at %s was out of reach only at times", wallsRowSpan+wallsDialTimeout, within, api)
 		}
 	}
 }

@@ -214,3 +214,73 @@ func TestWaitWallsOverlaps(t *testing.T) {
 		t.Errorf("walls held for %d probes in every %d passed", wallsInARow-1, wallsInARow)
 	}
 }
+
+// TestWallsEvidence: probes finish in any order; a row must be long
+// enough, span half a second of starts, and no probe started after it may
+// have found the walls down.
+func TestWallsEvidence(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(seq int) time.Time { return t0.Add(time.Duration(seq) * wallsProbeEvery) }
+	spanned := int(wallsRowSpan / wallsProbeEvery) // probes after the first that make the span
+
+	w := newWallsEvidence()
+	for seq := 0; seq < spanned; seq++ {
+		if w.add(seq, at(seq), true) {
+			t.Fatalf("proved by %d probes spanning %s", seq+1, time.Duration(seq)*wallsProbeEvery)
+		}
+	}
+	if !w.add(spanned, at(spanned), true) {
+		t.Errorf("%d probes spanning %s did not prove the walls", spanned+1, wallsRowSpan)
+	}
+
+	// Out of order: the later half first.
+	w = newWallsEvidence()
+	for seq := spanned; seq > 0; seq-- {
+		if w.add(seq, at(seq), true) {
+			t.Fatalf("proved before probe 0 finished (at %d)", seq)
+		}
+	}
+	if !w.add(0, at(0), true) {
+		t.Error("the row was not seen once its first probe finished")
+	}
+
+	// A probe started after the row that reached the API server (a
+	// dropped SYN takes the dial timeout; a connection is quick, so its
+	// answer comes first) outweighs the row.
+	w = newWallsEvidence()
+	w.add(spanned+3, at(spanned+3), false)
+	for seq := 0; seq <= spanned+2; seq++ {
+		if w.add(seq, at(seq), true) {
+			t.Fatalf("proved at probe %d, though probe %d, started later, reached the API server", seq, spanned+3)
+		}
+	}
+	for seq := spanned + 4; seq <= 2*spanned+4; seq++ {
+		if w.add(seq, at(seq), true) {
+			if seq != 2*spanned+4 {
+				t.Errorf("proved at probe %d, before a full row after the bad one", seq)
+			}
+			return
+		}
+	}
+	t.Error("a full row after the bad probe did not prove the walls")
+}
+
+// TestWaitWallsBlackout: an API server in reach (no policy enforced) that
+// drops everything for a moment is not taken for walls: probes started in
+// the blackout time out, those after it connect at once.
+func TestWaitWallsBlackout(t *testing.T) {
+	t0 := time.Now()
+	reaches := func(addr string) bool {
+		if addr == "gw" {
+			return true
+		}
+		if time.Since(t0) < wallsRowSpan/2 {
+			time.Sleep(wallsDialTimeout)
+			return false
+		}
+		return true
+	}
+	if err := waitWalls(3*time.Second, "api", "gw", reaches); err == nil || !strings.Contains(err.Error(), "does not enforce") {
+		t.Errorf("an API server out of reach for %s passed as walls: %v", wallsRowSpan/2, err)
+	}
+}
