@@ -76,6 +76,10 @@ func New(cfg *rest.Config) (*Client, error) {
 			cfg.QPS, cfg.Burst = DefaultQPS, DefaultBurst
 		}
 		if cfg.QPS > 0 {
+			if cfg.Burst <= 0 {
+				// A bucket of no tokens would refuse every request.
+				return nil, fmt.Errorf("kubeclient: a QPS of %v needs a burst above 0, not %d", cfg.QPS, cfg.Burst)
+			}
 			cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, cfg.Burst)
 		}
 	}

@@ -185,6 +185,9 @@ func TestDefaults(t *testing.T) {
 	if got := c.core.GetRateLimiter().QPS(); got != 3 {
 		t.Errorf("QPS %v, want the config's 3", got)
 	}
+	if _, err := New(&rest.Config{Host: "https://127.0.0.1:1", QPS: 3}); err == nil || !strings.Contains(err.Error(), "burst") {
+		t.Errorf("a QPS with no burst, which would refuse every request: %v", err)
+	}
 }
 
 // TestDaemonLinksNoClientset keeps the reason for this package: the

@@ -126,7 +126,8 @@ func (b *bench) plainPod(ctx context.Context, name string) (time.Duration, error
 			// reports it running: it started all the same, which is what a
 			// session's start waits for too.
 			for _, c := range p.Status.ContainerStatuses {
-				if t := c.State.Terminated; t != nil && !t.StartedAt.IsZero() {
+				// (One that never started has StartedAt at 1970, not zero.)
+				if t := c.State.Terminated; t != nil && t.StartedAt.After(time.Unix(0, 0)) {
 					return time.Since(t0), nil
 				}
 			}
