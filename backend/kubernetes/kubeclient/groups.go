@@ -4,7 +4,6 @@ import (
 	"context"
 
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -45,8 +44,8 @@ func (g CoreV1) Services(ns string) Resource[corev1.Service, corev1.ServiceList,
 }
 
 // ServiceAccounts in namespace ns.
-func (g CoreV1) ServiceAccounts(ns string) ServiceAccounts {
-	return ServiceAccounts{Resource[corev1.ServiceAccount, corev1.ServiceAccountList, *corev1.ServiceAccount, *corev1.ServiceAccountList]{g.c, ns, "serviceaccounts"}}
+func (g CoreV1) ServiceAccounts(ns string) Resource[corev1.ServiceAccount, corev1.ServiceAccountList, *corev1.ServiceAccount, *corev1.ServiceAccountList] {
+	return Resource[corev1.ServiceAccount, corev1.ServiceAccountList, *corev1.ServiceAccount, *corev1.ServiceAccountList]{g.c, ns, "serviceaccounts"}
 }
 
 // Namespaces, cluster-wide.
@@ -67,18 +66,6 @@ type Pods struct {
 // GetLogs is the request for pod name's log.
 func (p Pods) GetLogs(name string, o *corev1.PodLogOptions) *rest.Request {
 	return p.on(p.c.Get()).Name(name).SubResource("log").VersionedParams(o, ParameterCodec)
-}
-
-// ServiceAccounts are a namespace's service accounts, with their tokens.
-type ServiceAccounts struct {
-	Resource[corev1.ServiceAccount, corev1.ServiceAccountList, *corev1.ServiceAccount, *corev1.ServiceAccountList]
-}
-
-// CreateToken asks for a token of service account name.
-func (s ServiceAccounts) CreateToken(ctx context.Context, name string, tr *authenticationv1.TokenRequest, o metav1.CreateOptions) (*authenticationv1.TokenRequest, error) {
-	out := &authenticationv1.TokenRequest{}
-	err := s.on(s.c.Post()).Name(name).SubResource("token").VersionedParams(&o, ParameterCodec).Body(tr).Do(ctx).Into(out)
-	return out, err
 }
 
 // AppsV1 is the apps group's resources.

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -31,7 +30,7 @@ import (
 
 var (
 	// Scheme knows the groups the client speaks: core, apps, networking,
-	// rbac, authorization and authentication, all v1.
+	// rbac and authorization, all v1.
 	Scheme = runtime.NewScheme()
 	// Codecs are Scheme's serializers.
 	Codecs = serializer.NewCodecFactory(Scheme)
@@ -43,7 +42,7 @@ func init() {
 	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
 	for _, add := range []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, networkingv1.AddToScheme, rbacv1.AddToScheme,
-		authorizationv1.AddToScheme, authenticationv1.AddToScheme,
+		authorizationv1.AddToScheme,
 	} {
 		if err := add(Scheme); err != nil {
 			panic(err)
@@ -62,7 +61,7 @@ const (
 // Client holds one REST client per API group, sharing one HTTP client and
 // one rate limiter.
 type Client struct {
-	core, apps, networking, rbac, authorization, authentication *rest.RESTClient
+	core, apps, networking, rbac, authorization *rest.RESTClient
 }
 
 // New returns a Client for cfg. It does not contact the cluster.
@@ -98,7 +97,6 @@ func New(cfg *rest.Config) (*Client, error) {
 		{&c.networking, networkingv1.SchemeGroupVersion, "/apis"},
 		{&c.rbac, rbacv1.SchemeGroupVersion, "/apis"},
 		{&c.authorization, authorizationv1.SchemeGroupVersion, "/apis"},
-		{&c.authentication, authenticationv1.SchemeGroupVersion, "/apis"},
 	} {
 		gc := rest.CopyConfig(cfg)
 		gv := g.gv
