@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"errors"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -139,8 +140,10 @@ func (b *Backend) events(ctx context.Context, labels map[string]string, out chan
 		first = false
 		rv := list.ResourceVersion
 
+		pause := time.Duration(0)
 	watching:
 		for {
+			began := time.Now()
 			w, err := pods.Watch(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: rv, AllowWatchBookmarks: true})
 			if err != nil {
 				if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
@@ -171,12 +174,43 @@ func (b *Backend) events(ctx context.Context, labels map[string]string, out chan
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			// The server ended the watch: resume from where it was.
+			// The server ended the watch: resume from where it was. One
+			// that ends as soon as it starts (a proxy in front of the API
+			// server that cuts streams) is retried ever more slowly, not
+			// at the client's rate limit.
+			if time.Since(began) >= rewatchQuick {
+				pause = 0
+				continue
+			}
+			pause = min(max(2*pause, rewatchFirst), rewatchMax)
+			if err := rewatchPause(ctx, pause); err != nil {
+				return err
+			}
 		}
 	}
 }
 
 var errExpired = errors.New("watch expired")
+
+// A watch that the server ends within rewatchQuick of its start is started
+// again after a pause, from rewatchFirst doubling up to rewatchMax.
+const (
+	rewatchQuick = time.Second
+	rewatchFirst = 250 * time.Millisecond
+	rewatchMax   = 10 * time.Second
+)
+
+// rewatchPause waits d or until ctx ends (a variable for tests).
+var rewatchPause = func(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // watchOnce hands w's events to f until w ends (nil), ctx ends, f fails, or
 // the server says the watch expired (errExpired). It stops w.

@@ -217,3 +217,55 @@ func TestEventsResumeAfterExpiry(t *testing.T) {
 		t.Errorf("ended with %v", err)
 	}
 }
+
+// TestEventsRewatchBacksOff: a watch the server ends as soon as it starts
+// (a proxy that cuts streams) is started again ever more slowly, not in a
+// loop at the client's rate limit; one that lasted resets the pause.
+func TestEventsRewatchBacksOff(t *testing.T) {
+	api := &podAPI{watchers: make(chan *podWatch)}
+	api.reset([]*corev1.PodList{{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	cfg := &rest.Config{Host: srv.URL}
+	cs, err := kubeclient.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Backend{cfg: cfg, cs: cs, ns: "ns"}
+	var mu sync.Mutex
+	var pauses []time.Duration
+	old := rewatchPause
+	rewatchPause = func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		pauses = append(pauses, d)
+		mu.Unlock()
+		return nil
+	}
+	defer func() { rewatchPause = old }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	events, errc := b.Events(ctx, map[string]string{"dev.clauderon.managed": "1"})
+	for range 8 {
+		select {
+		case w := <-api.watchers:
+			w.Stop() // ended at once
+		case <-ctx.Done():
+			t.Fatal("no watch")
+		}
+	}
+	cancel()
+	for range events {
+	}
+	<-errc
+	mu.Lock()
+	defer mu.Unlock()
+	if len(pauses) < 7 {
+		t.Fatalf("pauses %v: a watch ended at once was started again without one", pauses)
+	}
+	want := []time.Duration{rewatchFirst, 2 * rewatchFirst, 4 * rewatchFirst, 8 * rewatchFirst, 16 * rewatchFirst, 32 * rewatchFirst, rewatchMax}
+	for i, w := range want {
+		if pauses[i] != w {
+			t.Errorf("pause %d is %v, want %v (all: %v)", i, pauses[i], w, pauses)
+		}
+	}
+}
