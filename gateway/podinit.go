@@ -241,35 +241,38 @@ const (
 	// per probe in the row.
 	wallsProbeEvery = 50 * time.Millisecond
 	// A row is wallsInARow probes or more, one after another by start,
-	// each finding the walls, whose starts span wallsRowSpan, with no probe
-	// started after them finding none: with the dial timeout, the walls
-	// must have held for a second, so an API server out of reach for a
-	// moment (a blip on a cluster that enforces nothing) is not taken for
-	// walls.
+	// each finding the walls, from the first one's start to the last
+	// answer among them at least wallsHeldFor apart, with no probe started
+	// after them finding none: the walls must have held for a second,
+	// whether the policy drops (each probe waits out its dial) or refuses
+	// (each answers at once), so an API server out of reach for a moment
+	// (a blip on a cluster that enforces nothing) is not taken for walls.
 	wallsInARow  = 5
-	wallsRowSpan = 500 * time.Millisecond
+	wallsHeldFor = time.Second
 	// wallsInFlight bounds the probes running at once.
 	wallsInFlight = 32
 )
 
 // wallsEvidence is what the finished probes, in any order, say.
 type wallsEvidence struct {
-	held map[int]time.Time // start times of the probes that found the walls, by start order
+	held map[int]probeSpan // the probes that found the walls, by start order
 	bad  int               // the latest-started probe that did not; -1 when none
 }
 
+// probeSpan is when a probe started and when it had its answer.
+type probeSpan struct{ start, end time.Time }
+
 func newWallsEvidence() *wallsEvidence {
-	return &wallsEvidence{held: map[int]time.Time{}, bad: -1}
+	return &wallsEvidence{held: map[int]probeSpan{}, bad: -1}
 }
 
-// add records probe seq, started at start, and reports whether a row now
-// proves the walls.
-func (w *wallsEvidence) add(seq int, start time.Time, walled bool) bool {
+// add records probe seq and reports whether a row now proves the walls.
+func (w *wallsEvidence) add(seq int, span probeSpan, walled bool) bool {
 	if !walled {
 		w.bad = max(w.bad, seq)
 		return false
 	}
-	w.held[seq] = start
+	w.held[seq] = span
 	lo, hi := seq, seq
 	for _, ok := w.held[lo-1]; ok; _, ok = w.held[lo-1] {
 		lo--
@@ -279,14 +282,23 @@ func (w *wallsEvidence) add(seq int, start time.Time, walled bool) bool {
 	}
 	// A probe started later that found no walls outweighs any before it.
 	lo = max(lo, w.bad+1)
-	return hi-lo+1 >= wallsInARow && w.held[hi].Sub(w.held[lo]) >= wallsRowSpan
+	if hi-lo+1 < wallsInARow {
+		return false
+	}
+	last := w.held[lo].end
+	for i := lo + 1; i <= hi; i++ {
+		if e := w.held[i].end; e.After(last) {
+			last = e
+		}
+	}
+	return last.Sub(w.held[lo].start) >= wallsHeldFor
 }
 
 // waitWalls is awaitWalls with the API server's address and the reach test given.
 func waitWalls(within time.Duration, api, gateway string, reaches func(addr string) bool) error {
 	type result struct {
 		seq         int
-		start       time.Time
+		span        probeSpan
 		apiUp, gwUp bool
 	}
 	results := make(chan result)
@@ -297,8 +309,10 @@ func waitWalls(within time.Duration, api, gateway string, reaches func(addr stri
 		apiUp := make(chan bool, 1)
 		go func() { apiUp <- reaches(api) }()
 		gwUp := gateway == "" || reaches(gateway)
+		r := result{seq: seq, apiUp: <-apiUp, gwUp: gwUp}
+		r.span = probeSpan{start, time.Now()}
 		select {
-		case results <- result{seq, start, <-apiUp, gwUp}:
+		case results <- r:
 		case <-done:
 		}
 	}
@@ -317,7 +331,7 @@ func waitWalls(within time.Duration, api, gateway string, reaches func(addr stri
 			if latest == nil || r.seq > latest.seq {
 				latest = &r
 			}
-			if ev.add(r.seq, r.start, !r.apiUp && r.gwUp) {
+			if ev.add(r.seq, r.span, !r.apiUp && r.gwUp) {
 				return nil
 			}
 		case <-tick.C:
@@ -335,7 +349,7 @@ func waitWalls(within time.Duration, api, gateway string, reaches func(addr stri
 			case !latest.gwUp:
 				return fmt.Errorf("pod-init: a session pod cannot reach the gateway at %s after %s: its network is not up, or the NetworkPolicy does not let it through", gateway, within)
 			}
-			return fmt.Errorf("pod-init: the sessions' NetworkPolicy did not hold steadily for %s within %s: the API server at %s was out of reach only at times", wallsRowSpan+wallsDialTimeout, within, api)
+			return fmt.Errorf("pod-init: the sessions' NetworkPolicy did not hold steadily for %s within %s: the API server at %s was out of reach only at times", wallsHeldFor, within, api)
 		}
 	}
 }

@@ -216,31 +216,47 @@ func TestWaitWallsOverlaps(t *testing.T) {
 }
 
 // TestWallsEvidence: probes finish in any order; a row must be long
-// enough, span half a second of starts, and no probe started after it may
-// have found the walls down.
+// enough, cover a second from its first start to its last answer, and no
+// probe started after it may have found the walls down.
 func TestWallsEvidence(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	at := func(seq int) time.Time { return t0.Add(time.Duration(seq) * wallsProbeEvery) }
-	spanned := int(wallsRowSpan / wallsProbeEvery) // probes after the first that make the span
+	start := func(seq int) time.Time { return t0.Add(time.Duration(seq) * wallsProbeEvery) }
+	dropped := func(seq int) probeSpan { return probeSpan{start(seq), start(seq).Add(wallsDialTimeout)} }
+	refused := func(seq int) probeSpan { return probeSpan{start(seq), start(seq).Add(time.Millisecond)} }
 
+	// A policy that drops: each probe waits out its dial, so half a second
+	// of starts covers the second.
+	n := int((wallsHeldFor - wallsDialTimeout) / wallsProbeEvery) // the probe whose answer completes the second
 	w := newWallsEvidence()
-	for seq := 0; seq < spanned; seq++ {
-		if w.add(seq, at(seq), true) {
-			t.Fatalf("proved by %d probes spanning %s", seq+1, time.Duration(seq)*wallsProbeEvery)
+	for seq := 0; seq < n; seq++ {
+		if w.add(seq, dropped(seq), true) {
+			t.Fatalf("dropped: proved by %d probes, covering %s", seq+1, dropped(seq).end.Sub(t0))
 		}
 	}
-	if !w.add(spanned, at(spanned), true) {
-		t.Errorf("%d probes spanning %s did not prove the walls", spanned+1, wallsRowSpan)
+	if !w.add(n, dropped(n), true) {
+		t.Errorf("dropped: %d probes covering %s did not prove the walls", n+1, wallsHeldFor)
 	}
 
-	// Out of order: the later half first.
+	// A policy that refuses: each answers at once, so it takes a second of starts.
+	m := int(wallsHeldFor / wallsProbeEvery)
 	w = newWallsEvidence()
-	for seq := spanned; seq > 0; seq-- {
-		if w.add(seq, at(seq), true) {
+	for seq := 0; seq < m; seq++ {
+		if w.add(seq, refused(seq), true) {
+			t.Fatalf("refused: proved by %d probes, covering %s", seq+1, refused(seq).end.Sub(t0))
+		}
+	}
+	if !w.add(m, refused(m), true) {
+		t.Errorf("refused: %d probes covering %s did not prove the walls", m+1, wallsHeldFor)
+	}
+
+	// Out of order: the later ones first.
+	w = newWallsEvidence()
+	for seq := n; seq > 0; seq-- {
+		if w.add(seq, dropped(seq), true) {
 			t.Fatalf("proved before probe 0 finished (at %d)", seq)
 		}
 	}
-	if !w.add(0, at(0), true) {
+	if !w.add(0, dropped(0), true) {
 		t.Error("the row was not seen once its first probe finished")
 	}
 
@@ -248,15 +264,15 @@ func TestWallsEvidence(t *testing.T) {
 	// dropped SYN takes the dial timeout; a connection is quick, so its
 	// answer comes first) outweighs the row.
 	w = newWallsEvidence()
-	w.add(spanned+3, at(spanned+3), false)
-	for seq := 0; seq <= spanned+2; seq++ {
-		if w.add(seq, at(seq), true) {
-			t.Fatalf("proved at probe %d, though probe %d, started later, reached the API server", seq, spanned+3)
+	w.add(n+3, refused(n+3), false)
+	for seq := 0; seq <= n+2; seq++ {
+		if w.add(seq, dropped(seq), true) {
+			t.Fatalf("proved at probe %d, though probe %d, started later, reached the API server", seq, n+3)
 		}
 	}
-	for seq := spanned + 4; seq <= 2*spanned+4; seq++ {
-		if w.add(seq, at(seq), true) {
-			if seq != 2*spanned+4 {
+	for seq := n + 4; seq <= 2*n+4; seq++ {
+		if w.add(seq, dropped(seq), true) {
+			if seq != 2*n+4 {
 				t.Errorf("proved at probe %d, before a full row after the bad one", seq)
 			}
 			return
@@ -266,21 +282,33 @@ func TestWallsEvidence(t *testing.T) {
 }
 
 // TestWaitWallsBlackout: an API server in reach (no policy enforced) that
-// drops everything for a moment is not taken for walls: probes started in
-// the blackout time out, those after it connect at once.
+// is out of reach for a moment is not taken for walls, whether its packets
+// are dropped (probes started then time out) or refused (they fail at
+// once); the probes after it connect at once.
 func TestWaitWallsBlackout(t *testing.T) {
-	t0 := time.Now()
-	reaches := func(addr string) bool {
-		if addr == "gw" {
-			return true
-		}
-		if time.Since(t0) < wallsRowSpan/2 {
-			time.Sleep(wallsDialTimeout)
-			return false
-		}
-		return true
-	}
-	if err := waitWalls(3*time.Second, "api", "gw", reaches); err == nil || !strings.Contains(err.Error(), "does not enforce") {
-		t.Errorf("an API server out of reach for %s passed as walls: %v", wallsRowSpan/2, err)
+	for _, tc := range []struct {
+		name  string
+		blink time.Duration
+		fail  func()
+	}{
+		{"dropped", wallsHeldFor / 2, func() { time.Sleep(wallsDialTimeout) }},
+		{"refused", wallsHeldFor * 3 / 4, func() {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t0 := time.Now()
+			reaches := func(addr string) bool {
+				if addr == "gw" {
+					return true
+				}
+				if time.Since(t0) < tc.blink {
+					tc.fail()
+					return false
+				}
+				return true
+			}
+			if err := waitWalls(3*time.Second, "api", "gw", reaches); err == nil || !strings.Contains(err.Error(), "does not enforce") {
+				t.Errorf("an API server out of reach for %s passed as walls: %v", tc.blink, err)
+			}
+		})
 	}
 }
