@@ -115,6 +115,21 @@ func (a *podAPI) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// podAPIBackend is a Backend on namespace ns of a podAPI answering lists.
+func podAPIBackend(t *testing.T, lists ...*corev1.PodList) (*podAPI, *Backend) {
+	t.Helper()
+	api := &podAPI{watchers: make(chan *podWatch)}
+	api.reset(lists)
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	cfg := &rest.Config{Host: srv.URL}
+	cs, err := kubeclient.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api, &Backend{cfg: cfg, cs: cs, ns: "ns"}
+}
+
 func (a *podAPI) reset(lists []*corev1.PodList) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -131,20 +146,11 @@ func (a *podAPI) asked() (selectors, rvs []string) {
 // watch expires (410 Gone) and Events lists again, sending what changed
 // meanwhile.
 func TestEventsResumeAfterExpiry(t *testing.T) {
-	api := &podAPI{watchers: make(chan *podWatch)}
-	api.reset([]*corev1.PodList{
-		{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Pod{*fakePod("a", "1", running)}},
-		{ListMeta: metav1.ListMeta{ResourceVersion: "9"}, Items: []corev1.Pod{*fakePod("b", "8", running)}},
-	})
-	srv := httptest.NewServer(api)
-	defer srv.Close()
-	cfg := &rest.Config{Host: srv.URL}
-	cs, err := kubeclient.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	api, b := podAPIBackend(t,
+		&corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Pod{*fakePod("a", "1", running)}},
+		&corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "9"}, Items: []corev1.Pod{*fakePod("b", "8", running)}},
+	)
 	watchers := api.watchers
-	b := &Backend{cfg: cfg, cs: cs, ns: "ns"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	events, errc := b.Events(ctx, map[string]string{"dev.clauderon.managed": "1", "dev.clauderon.workdir": "/not/a/label"})
@@ -220,18 +226,9 @@ func TestEventsResumeAfterExpiry(t *testing.T) {
 
 // TestEventsRewatchBacksOff: a watch the server ends as soon as it starts
 // (a proxy that cuts streams) is started again ever more slowly, not in a
-// loop at the client's rate limit; one that lasted resets the pause.
+// loop at the client's rate limit.
 func TestEventsRewatchBacksOff(t *testing.T) {
-	api := &podAPI{watchers: make(chan *podWatch)}
-	api.reset([]*corev1.PodList{{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}})
-	srv := httptest.NewServer(api)
-	defer srv.Close()
-	cfg := &rest.Config{Host: srv.URL}
-	cs, err := kubeclient.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &Backend{cfg: cfg, cs: cs, ns: "ns"}
+	api, b := podAPIBackend(t, &corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}})
 	var mu sync.Mutex
 	var pauses []time.Duration
 	old := rewatchPause
