@@ -210,11 +210,11 @@ func probeProxy(addr string, stdout io.Writer) error {
 
 // awaitWalls waits until the sessions' NetworkPolicy holds for this pod:
 // the API server, which every pod is told of, no longer answers it, while
-// the gateway (when given) does, for every probe over a second, so a network that
-// is not up yet is not taken for one that walls the pod in. A network
-// plugin may program a new pod's rules a moment after it starts, so this
-// waits up to within; past it the policy does not hold, and a session must
-// not run.
+// the gateway (when given) does, for every probe over a second, so a
+// network that is not up yet is not taken for one that walls the pod in.
+// A network plugin may program a new pod's rules a moment after it starts,
+// so this waits up to within; past it the policy does not hold, and a
+// session must not run.
 func awaitWalls(within time.Duration, gateway string) error {
 	h, p := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
 	if h == "" || p == "" {
@@ -306,11 +306,12 @@ func waitWalls(within time.Duration, api, gateway string, reaches func(addr stri
 	defer close(done)
 	probe := func(seq int) {
 		start := time.Now()
-		apiUp := make(chan bool, 1)
-		go func() { apiUp <- reaches(api) }()
+		apiEnd := make(chan time.Time, 1) // the API server's answer, not the gateway's, ends the span
+		var apiUp bool
+		go func() { apiUp = reaches(api); apiEnd <- time.Now() }()
 		gwUp := gateway == "" || reaches(gateway)
-		r := result{seq: seq, apiUp: <-apiUp, gwUp: gwUp}
-		r.span = probeSpan{start, time.Now()}
+		end := <-apiEnd
+		r := result{seq: seq, span: probeSpan{start, end}, apiUp: apiUp, gwUp: gwUp}
 		select {
 		case results <- r:
 		case <-done:
