@@ -12,6 +12,22 @@ import (
 	"k8s.io/client-go/rest"
 )
 
+// The resources, each of one kind.
+type (
+	ConfigMaps             = Resource[corev1.ConfigMap, corev1.ConfigMapList, *corev1.ConfigMap, *corev1.ConfigMapList]
+	Secrets                = Resource[corev1.Secret, corev1.SecretList, *corev1.Secret, *corev1.SecretList]
+	PersistentVolumeClaims = Resource[corev1.PersistentVolumeClaim, corev1.PersistentVolumeClaimList, *corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList]
+	Services               = Resource[corev1.Service, corev1.ServiceList, *corev1.Service, *corev1.ServiceList]
+	ServiceAccounts        = Resource[corev1.ServiceAccount, corev1.ServiceAccountList, *corev1.ServiceAccount, *corev1.ServiceAccountList]
+	Namespaces             = Resource[corev1.Namespace, corev1.NamespaceList, *corev1.Namespace, *corev1.NamespaceList]
+	Nodes                  = Resource[corev1.Node, corev1.NodeList, *corev1.Node, *corev1.NodeList]
+	Deployments            = Resource[appsv1.Deployment, appsv1.DeploymentList, *appsv1.Deployment, *appsv1.DeploymentList]
+	NetworkPolicies        = Resource[networkingv1.NetworkPolicy, networkingv1.NetworkPolicyList, *networkingv1.NetworkPolicy, *networkingv1.NetworkPolicyList]
+	Roles                  = Resource[rbacv1.Role, rbacv1.RoleList, *rbacv1.Role, *rbacv1.RoleList]
+	RoleBindings           = Resource[rbacv1.RoleBinding, rbacv1.RoleBindingList, *rbacv1.RoleBinding, *rbacv1.RoleBindingList]
+	ClusterRoles           = Resource[rbacv1.ClusterRole, rbacv1.ClusterRoleList, *rbacv1.ClusterRole, *rbacv1.ClusterRoleList]
+)
+
 // CoreV1 is the core group's resources.
 type CoreV1 struct{ c rest.Interface }
 
@@ -24,39 +40,29 @@ func (g CoreV1) Pods(ns string) Pods {
 }
 
 // ConfigMaps in namespace ns.
-func (g CoreV1) ConfigMaps(ns string) Resource[corev1.ConfigMap, corev1.ConfigMapList, *corev1.ConfigMap, *corev1.ConfigMapList] {
-	return Resource[corev1.ConfigMap, corev1.ConfigMapList, *corev1.ConfigMap, *corev1.ConfigMapList]{g.c, ns, "configmaps"}
-}
+func (g CoreV1) ConfigMaps(ns string) ConfigMaps { return ConfigMaps{g.c, ns, "configmaps"} }
 
 // Secrets in namespace ns (only tests use them: the backend's Role may not).
-func (g CoreV1) Secrets(ns string) Resource[corev1.Secret, corev1.SecretList, *corev1.Secret, *corev1.SecretList] {
-	return Resource[corev1.Secret, corev1.SecretList, *corev1.Secret, *corev1.SecretList]{g.c, ns, "secrets"}
-}
+func (g CoreV1) Secrets(ns string) Secrets { return Secrets{g.c, ns, "secrets"} }
 
 // PersistentVolumeClaims in namespace ns.
-func (g CoreV1) PersistentVolumeClaims(ns string) Resource[corev1.PersistentVolumeClaim, corev1.PersistentVolumeClaimList, *corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList] {
-	return Resource[corev1.PersistentVolumeClaim, corev1.PersistentVolumeClaimList, *corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList]{g.c, ns, "persistentvolumeclaims"}
+func (g CoreV1) PersistentVolumeClaims(ns string) PersistentVolumeClaims {
+	return PersistentVolumeClaims{g.c, ns, "persistentvolumeclaims"}
 }
 
 // Services in namespace ns.
-func (g CoreV1) Services(ns string) Resource[corev1.Service, corev1.ServiceList, *corev1.Service, *corev1.ServiceList] {
-	return Resource[corev1.Service, corev1.ServiceList, *corev1.Service, *corev1.ServiceList]{g.c, ns, "services"}
-}
+func (g CoreV1) Services(ns string) Services { return Services{g.c, ns, "services"} }
 
 // ServiceAccounts in namespace ns.
-func (g CoreV1) ServiceAccounts(ns string) Resource[corev1.ServiceAccount, corev1.ServiceAccountList, *corev1.ServiceAccount, *corev1.ServiceAccountList] {
-	return Resource[corev1.ServiceAccount, corev1.ServiceAccountList, *corev1.ServiceAccount, *corev1.ServiceAccountList]{g.c, ns, "serviceaccounts"}
+func (g CoreV1) ServiceAccounts(ns string) ServiceAccounts {
+	return ServiceAccounts{g.c, ns, "serviceaccounts"}
 }
 
 // Namespaces, cluster-wide.
-func (g CoreV1) Namespaces() Resource[corev1.Namespace, corev1.NamespaceList, *corev1.Namespace, *corev1.NamespaceList] {
-	return Resource[corev1.Namespace, corev1.NamespaceList, *corev1.Namespace, *corev1.NamespaceList]{g.c, "", "namespaces"}
-}
+func (g CoreV1) Namespaces() Namespaces { return Namespaces{g.c, "", "namespaces"} }
 
 // Nodes, cluster-wide.
-func (g CoreV1) Nodes() Resource[corev1.Node, corev1.NodeList, *corev1.Node, *corev1.NodeList] {
-	return Resource[corev1.Node, corev1.NodeList, *corev1.Node, *corev1.NodeList]{g.c, "", "nodes"}
-}
+func (g CoreV1) Nodes() Nodes { return Nodes{g.c, "", "nodes"} }
 
 // Pods are a namespace's pods, with their logs.
 type Pods struct {
@@ -75,9 +81,7 @@ type AppsV1 struct{ c rest.Interface }
 func (g AppsV1) RESTClient() rest.Interface { return g.c }
 
 // Deployments in namespace ns.
-func (g AppsV1) Deployments(ns string) Resource[appsv1.Deployment, appsv1.DeploymentList, *appsv1.Deployment, *appsv1.DeploymentList] {
-	return Resource[appsv1.Deployment, appsv1.DeploymentList, *appsv1.Deployment, *appsv1.DeploymentList]{g.c, ns, "deployments"}
-}
+func (g AppsV1) Deployments(ns string) Deployments { return Deployments{g.c, ns, "deployments"} }
 
 // NetworkingV1 is the networking.k8s.io group's resources.
 type NetworkingV1 struct{ c rest.Interface }
@@ -86,8 +90,8 @@ type NetworkingV1 struct{ c rest.Interface }
 func (g NetworkingV1) RESTClient() rest.Interface { return g.c }
 
 // NetworkPolicies in namespace ns.
-func (g NetworkingV1) NetworkPolicies(ns string) Resource[networkingv1.NetworkPolicy, networkingv1.NetworkPolicyList, *networkingv1.NetworkPolicy, *networkingv1.NetworkPolicyList] {
-	return Resource[networkingv1.NetworkPolicy, networkingv1.NetworkPolicyList, *networkingv1.NetworkPolicy, *networkingv1.NetworkPolicyList]{g.c, ns, "networkpolicies"}
+func (g NetworkingV1) NetworkPolicies(ns string) NetworkPolicies {
+	return NetworkPolicies{g.c, ns, "networkpolicies"}
 }
 
 // RbacV1 is the rbac.authorization.k8s.io group's resources.
@@ -97,19 +101,13 @@ type RbacV1 struct{ c rest.Interface }
 func (g RbacV1) RESTClient() rest.Interface { return g.c }
 
 // Roles in namespace ns.
-func (g RbacV1) Roles(ns string) Resource[rbacv1.Role, rbacv1.RoleList, *rbacv1.Role, *rbacv1.RoleList] {
-	return Resource[rbacv1.Role, rbacv1.RoleList, *rbacv1.Role, *rbacv1.RoleList]{g.c, ns, "roles"}
-}
+func (g RbacV1) Roles(ns string) Roles { return Roles{g.c, ns, "roles"} }
 
 // RoleBindings in namespace ns.
-func (g RbacV1) RoleBindings(ns string) Resource[rbacv1.RoleBinding, rbacv1.RoleBindingList, *rbacv1.RoleBinding, *rbacv1.RoleBindingList] {
-	return Resource[rbacv1.RoleBinding, rbacv1.RoleBindingList, *rbacv1.RoleBinding, *rbacv1.RoleBindingList]{g.c, ns, "rolebindings"}
-}
+func (g RbacV1) RoleBindings(ns string) RoleBindings { return RoleBindings{g.c, ns, "rolebindings"} }
 
 // ClusterRoles, cluster-wide.
-func (g RbacV1) ClusterRoles() Resource[rbacv1.ClusterRole, rbacv1.ClusterRoleList, *rbacv1.ClusterRole, *rbacv1.ClusterRoleList] {
-	return Resource[rbacv1.ClusterRole, rbacv1.ClusterRoleList, *rbacv1.ClusterRole, *rbacv1.ClusterRoleList]{g.c, "", "clusterroles"}
-}
+func (g RbacV1) ClusterRoles() ClusterRoles { return ClusterRoles{g.c, "", "clusterroles"} }
 
 // AuthorizationV1 is the authorization.k8s.io group's resources.
 type AuthorizationV1 struct{ c rest.Interface }
