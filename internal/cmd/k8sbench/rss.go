@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"sync"
 	"time"
 
 	"github.com/clauderon/clauderon/api"
@@ -31,41 +27,10 @@ func (b *bench) rssRows(ctx context.Context, idle int) error {
 		names[i] = fmt.Sprintf("bench-r%03d", i)
 	}
 	t0 := time.Now()
-	var mu sync.Mutex
-	var errs []error
-	next := make(chan string)
-	var wg sync.WaitGroup
-	for range par {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for name := range next {
-				cmd := exec.CommandContext(ctx, b.bin, "create", "--backend", "kubernetes", "--print", "--wait", "--no-workdir", "--name", name, "--prompt", "hello", "--image", b.image)
-				cmd.Env = append(os.Environ(), "CLAUDERON_HOME="+b.home)
-				if out, err := cmd.CombinedOutput(); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("create %s: %v\n%q", name, err, out))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i, name := range names {
-		if i > 0 && i%20 == 0 {
-			logf("memory: %d/%d sessions", i, n)
-		}
-		mu.Lock()
-		failed := len(errs) > 0
-		mu.Unlock()
-		if failed {
-			break
-		}
-		next <- name
-	}
-	close(next)
-	wg.Wait()
+	err := benchutil.CreateAll(ctx, b.bin, b.home, names, par, func(done, n int) { logf("memory: %d/%d sessions", done, n) },
+		"--backend", "kubernetes", "--image", b.image)
 	took := time.Since(t0)
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return err
 	}
 	if err := checkAll(ctx, b.cl, names); err != nil {

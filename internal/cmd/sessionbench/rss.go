@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"time"
 
 	dockerclient "github.com/docker/docker/client"
@@ -60,33 +58,8 @@ func (b *bench) rssRows(ctx context.Context) error {
 		b.containers = append(b.containers, session.ContainerName(names[i])) // swept by cleanup
 	}
 	t0 := time.Now()
-	var mu sync.Mutex
-	var errs []error
-	next := make(chan string)
-	var wg sync.WaitGroup
-	for range par {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for name := range next {
-				cmd := exec.CommandContext(ctx, b.bin, "create", "--print", "--wait", "--name", name, "--prompt", "hello", "--image", b.image, "--no-workdir")
-				cmd.Env = append(os.Environ(), "CLAUDERON_HOME="+home)
-				if out, err := cmd.CombinedOutput(); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("create %s: %v\n%s", name, err, out))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i, name := range names {
-		if i > 0 && i%20 == 0 {
-			logf("memory: %d/%d sessions", i, n)
-		}
-		next <- name
-	}
-	close(next)
-	wg.Wait()
+	createErr := benchutil.CreateAll(ctx, b.bin, home, names, par, func(done, n int) { logf("memory: %d/%d sessions", done, n) },
+		"--image", b.image)
 	took := time.Since(t0)
 	defer func() {
 		// Remove them through whichever daemon runs on the home now.
@@ -94,8 +67,8 @@ func (b *bench) rssRows(ctx context.Context) error {
 		rm.Env = append(os.Environ(), "CLAUDERON_HOME="+home)
 		_ = rm.Run()
 	}()
-	if err := errors.Join(errs...); err != nil {
-		return err
+	if createErr != nil {
+		return createErr
 	}
 	reqs, tokens, err := checkHundred(ctx, cl, names)
 	if err != nil {
